@@ -1,0 +1,95 @@
+"""Commands: run the whole service, or just a worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from types import FrameType
+
+import click
+
+from hotline import migrate
+from hotline.cli.base import cli, current_app_of
+from hotline.config import ConfigError, Settings, load_settings
+
+
+def _banner(settings: Settings, host: str) -> str:
+    base = settings.public_base_url
+    return "\n".join(
+        [
+            "",
+            f"Sev-1 Hotline is running on http://{host}:{settings.port}",
+            f"  database : {settings.database_url}",
+            f"  redis    : {settings.redis_url}",
+            "",
+            "Give these to your Twilio number (Phone Numbers > your number > Voice):",
+            f"  A call comes in  : POST {base}/ivr/voice",
+            f"  Call status      : POST {base}/ivr/status",
+            f"  Primary handler fails : POST {base}/ivr/fallback",
+            "",
+            f"Dashboard: {base}/dashboard/   Health: {base}/healthz",
+            "Try a call without Twilio (another terminal): .venv/bin/hotline call",
+            "Load demo data first if you have not: .venv/bin/hotline demo",
+            "Press Ctrl-C to stop everything.",
+            "",
+        ]
+    )
+
+
+def _raise_exit(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+@cli.command("run")
+@click.option(
+    "--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="$HOST or 127.0.0.1"
+)
+def run(host: str) -> None:
+    """Start everything on embedded defaults: migrations, Redis, one worker, the web app."""
+    from werkzeug.serving import run_simple
+
+    from hotline.app import create_app
+    from hotline.embedded_redis import EmbeddedRedis
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    migrate.upgrade(settings.database_url)
+
+    embedded = None
+    if settings.redis_url is None:
+        embedded = EmbeddedRedis(settings.data_dir / "redis").start()
+        os.environ["REDIS_URL"] = embedded.url
+    worker = subprocess.Popen([sys.executable, "-m", "hotline", "worker"])
+    signal.signal(signal.SIGTERM, _raise_exit)
+    try:
+        app = create_app()
+        click.echo(_banner(load_settings(), host))
+        run_simple(host, settings.port, app, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        click.echo("Stopping worker and Redis...")
+        if worker.poll() is None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if embedded is not None:
+            embedded.stop()
+        click.echo("Stopped.")
+
+
+@cli.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+@click.pass_context
+def worker(ctx: click.Context, burst: bool) -> None:
+    """Run a background worker for notifications and routing jobs."""
+    from hotline.worker import build_worker
+
+    app = current_app_of(ctx)
+    build_worker(app).work(burst=burst, with_scheduler=True, logging_level="INFO")

@@ -1,0 +1,146 @@
+"""Settings read from the environment, with embedded defaults outside production."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PRODUCTION_SECRETS = ("TWILIO_AUTH_TOKEN", "SECRET_KEY", "PIN_PEPPER", "PUBLIC_BASE_URL")
+DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment."""
+
+    env: str
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    pin_pepper: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_api_base_url: str
+    public_base_url: str
+    port: int
+    hotline_number: str
+    oncall_number: str | None
+    emergency_number: str | None
+    account_management_number: str | None
+    customer_portal_url: str
+    pin_length: int
+    support_licence_days: int
+    pin_lockout_failures: int
+    pin_burst_threshold: int
+    pin_burst_window_minutes: int
+    smtp_url: str | None
+    manager_phones: tuple[str, ...] = field(default_factory=tuple)
+    manager_emails: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_production(self) -> bool:
+        """True when started with HOTLINE_ENV=production."""
+        return self.env == "production"
+
+
+def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be a whole number from {low} to {high}, got {raw!r}"
+        ) from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value}")
+    return value
+
+
+def _list_setting(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+def _local_secrets(data_dir: Path) -> dict[str, str]:
+    """Secrets made once for the embedded default and kept in the data directory."""
+    path = data_dir / "secrets.json"
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
+    made = {
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "PIN_PEPPER": secrets.token_urlsafe(32),
+        "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
+        "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+    }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Written with 0600 from the start so no other user can read the pepper.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(made, handle, indent=2)
+    return made
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from `env` (default os.environ); raise ConfigError naming a bad one."""
+    env = dict(os.environ if env is None else env)
+    mode = env.get("HOTLINE_ENV", "development").strip() or "development"
+    if mode not in ("development", "production", "test"):
+        raise ConfigError(f"HOTLINE_ENV must be development, production or test, got {mode!r}")
+    data_dir = Path(env.get("HOTLINE_DATA_DIR", "var")).resolve()
+
+    if mode == "production":
+        for name in PRODUCTION_SECRETS:
+            if not env.get(name, "").strip():
+                raise ConfigError(f"{name} is not set; production needs it (see README).")
+        if not env.get("REDIS_URL", "").strip():
+            raise ConfigError("REDIS_URL is not set; production needs a Redis server.")
+        secret_source: Mapping[str, str] = env
+    else:
+        secret_source = {**_local_secrets(data_dir), **{k: v for k, v in env.items() if v}}
+
+    port = _int_setting(env, "PORT", 8000, 1, 65535)
+    public_base_url = (env.get("PUBLIC_BASE_URL") or f"http://localhost:{port}").rstrip("/")
+    if not public_base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"PUBLIC_BASE_URL must start with http:// or https://, got {public_base_url!r}"
+        )
+
+    return Settings(
+        env=mode,
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'hotline.db'}",
+        redis_url=env.get("REDIS_URL") or None,
+        secret_key=secret_source["SECRET_KEY"],
+        pin_pepper=secret_source["PIN_PEPPER"],
+        twilio_account_sid=secret_source.get("TWILIO_ACCOUNT_SID", ""),
+        twilio_auth_token=secret_source["TWILIO_AUTH_TOKEN"],
+        twilio_api_base_url=(env.get("TWILIO_API_BASE_URL") or DEFAULT_TWILIO_API_BASE_URL).rstrip(
+            "/"
+        ),
+        public_base_url=public_base_url,
+        port=port,
+        hotline_number=env.get("HOTLINE_NUMBER", "+15005550006"),
+        oncall_number=env.get("ONCALL_NUMBER") or None,
+        emergency_number=env.get("EMERGENCY_NUMBER") or None,
+        account_management_number=env.get("ACCOUNT_MANAGEMENT_NUMBER") or None,
+        customer_portal_url=env.get("CUSTOMER_PORTAL_URL", "the customer portal"),
+        pin_length=_int_setting(env, "PIN_LENGTH", 8, 6, 10),
+        support_licence_days=_int_setting(env, "SUPPORT_LICENCE_DAYS", 365, 1, 3650),
+        pin_lockout_failures=_int_setting(env, "PIN_LOCKOUT_FAILURES", 5, 1, 100),
+        pin_burst_threshold=_int_setting(env, "PIN_BURST_THRESHOLD", 30, 1, 100000),
+        pin_burst_window_minutes=_int_setting(env, "PIN_BURST_WINDOW_MINUTES", 10, 1, 1440),
+        smtp_url=env.get("SMTP_URL") or None,
+        manager_phones=_list_setting(env, "MANAGER_PHONES"),
+        manager_emails=_list_setting(env, "MANAGER_EMAILS"),
+    )

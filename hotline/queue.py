@@ -1,0 +1,29 @@
+"""The Redis connection and the RQ queues, made per app, never at import time."""
+
+from __future__ import annotations
+
+import redis
+from flask import Flask, current_app
+from rq import Queue
+
+NOTIFY_QUEUE = "notify"
+ROUTING_QUEUE = "routing"
+
+
+def init_app(app: Flask, url: str) -> None:
+    """Attach a Redis client for `url` to `app`; no connection is opened until first use."""
+    # Short timeouts: a webhook must never hang on a Redis that has gone away.
+    app.extensions["redis"] = redis.Redis.from_url(
+        url, socket_timeout=1.0, socket_connect_timeout=1.0
+    )
+
+
+def get_redis(app: Flask | None = None) -> redis.Redis:
+    """The app's Redis client."""
+    client: redis.Redis = (app or current_app).extensions["redis"]
+    return client
+
+
+def get_queue(name: str = NOTIFY_QUEUE, app: Flask | None = None) -> Queue:
+    """The RQ queue `name` on the app's Redis."""
+    return Queue(name, connection=get_redis(app), serializer="json")

@@ -1,0 +1,1 @@
+"""Alembic migrations: shipped revisions are never edited, only added to."""

@@ -1,0 +1,44 @@
+"""The data model: accounts, licences, PINs, engineers, tickets, calls and the outbox."""
+
+from models.accounts import Account, Contact, Licence, Product, account_products
+from models.base import Base, UTCDateTime, utcnow
+from models.engineers import Engineer
+from models.enums import (
+    LicenceKind,
+    NotificationChannel,
+    NotificationStatus,
+    PinKind,
+    PinOutcome,
+    TicketOutcome,
+    TicketStatus,
+)
+from models.notifications import Notification
+from models.pins import PinAttempt, SupportPin
+from models.tickets import Call, CallEvent, Ticket, parse_ticket_number, ticket_number
+
+__all__ = [
+    "Account",
+    "Base",
+    "Call",
+    "CallEvent",
+    "Contact",
+    "Engineer",
+    "Licence",
+    "LicenceKind",
+    "Notification",
+    "NotificationChannel",
+    "NotificationStatus",
+    "PinAttempt",
+    "PinKind",
+    "PinOutcome",
+    "Product",
+    "SupportPin",
+    "Ticket",
+    "TicketOutcome",
+    "TicketStatus",
+    "UTCDateTime",
+    "account_products",
+    "parse_ticket_number",
+    "ticket_number",
+    "utcnow",
+]

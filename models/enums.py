@@ -1,0 +1,67 @@
+"""String enums stored by value in the database."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Enum as SAEnum
+
+
+class LicenceKind(str, Enum):
+    USER = "user"
+    SUPPORT = "support"
+
+
+class PinKind(str, Enum):
+    STANDING = "standing"
+    ONE_TIME = "one_time"
+    PRIVILEGED = "privileged"
+
+
+class PinOutcome(str, Enum):
+    OK = "ok"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+    LOCKED_OUT = "locked_out"
+
+
+class TicketStatus(str, Enum):
+    OPEN = "open"
+    PENDING = "pending"
+    SOLVED = "solved"
+
+
+class TicketOutcome(str, Enum):
+    CONNECTED = "connected"
+    MESSAGE = "message"
+    REFUSED = "refused"
+    ABANDONED = "abandoned"
+
+
+class NotificationChannel(str, Enum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class NotificationStatus(str, Enum):
+    PENDING = "pending"
+    ENQUEUED = "enqueued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    DEAD = "dead"
+
+
+def enum_column(enum_class: type[Enum]) -> Any:
+    """Column type storing an enum's values as plain strings (no database enum type)."""
+    # A VARCHAR with a CHECK keeps migrations simple on PostgreSQL when values are added later.
+    return SAEnum(
+        enum_class,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )

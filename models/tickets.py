@@ -1,0 +1,100 @@
+"""Tickets, the calls behind them and each call's timeline of events."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.accounts import Account, Product
+from models.base import Base, UTCDateTime, utcnow
+from models.enums import TicketOutcome, TicketStatus, enum_column
+
+TICKET_PREFIX = "HL-"
+_TICKET_NUMBER = re.compile(r"^\s*(?:HL-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
+
+
+def ticket_number(ticket_id: int) -> str:
+    """The human ticket number for a ticket id, e.g. HL-000123."""
+    return f"{TICKET_PREFIX}{ticket_id:06d}"
+
+
+def parse_ticket_number(text: str) -> int | None:
+    """The ticket id in a human ticket number ("HL-000123", "hl123", "123"), else None."""
+    match = _TICKET_NUMBER.match(text)
+    return int(match.group(1)) if match else None
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(64), index=True)
+    severity: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(64), default="phone")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[TicketStatus] = mapped_column(
+        enum_column(TicketStatus), default=TicketStatus.OPEN
+    )
+    outcome: Mapped[TicketOutcome | None] = mapped_column(enum_column(TicketOutcome))
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when the caller used a privileged PIN: support staff may see more data until then.
+    elevated_access_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    account: Mapped[Account | None] = relationship()
+    product: Mapped[Product | None] = relationship()
+    calls: Mapped[list[Call]] = relationship(back_populates="ticket", order_by="Call.id")
+    events: Mapped[list[CallEvent]] = relationship(
+        back_populates="ticket", order_by="(CallEvent.at, CallEvent.id)"
+    )
+
+    @property
+    def number(self) -> str:
+        """The number callers and managers quote, e.g. HL-000123."""
+        return ticket_number(self.id)
+
+
+class Call(Base):
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(32), default="inbound")
+    from_number: Mapped[str] = mapped_column(String(64), default="")
+    to_number: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(32), default="in-progress")
+    # The IVR step the caller is at: where a hang-up leaves the ticket abandoned.
+    step: Mapped[str] = mapped_column(String(32), default="greeting")
+    pin_tries: Mapped[int] = mapped_column(Integer, default=0)
+    silent_prompts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="calls")
+
+
+class CallEvent(Base):
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")

@@ -1,0 +1,123 @@
+"""Shared fixtures: a real database (SQLite, or PostgreSQL via TEST_DATABASE_URL), a real Redis."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+import models
+from hotline import create_app
+from hotline.db import make_engine
+from hotline.embedded_redis import EmbeddedRedis
+from hotline.migrate import upgrade
+
+TEST_AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
+TEST_ACCOUNT_SID = "AC" + "0" * 32
+PUBLIC_BASE_URL = "https://hotline.example.test"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An empty database brought to the current schema by the shipped migrations."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The machine's Redis when TEST_REDIS_URL names it, else an embedded real one."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+def test_settings(database_url: str, redis_url: str, data_dir: Path) -> dict[str, Any]:
+    """The environment a test app is built from."""
+    return {
+        "HOTLINE_ENV": "test",
+        "HOTLINE_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret-key",
+        "PIN_PEPPER": "test-pin-pepper",
+        "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    }
+
+
+@pytest.fixture
+def app_config(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, Any]:
+    """Settings for the test app; a test may change them before asking for `app`."""
+    return test_settings(database_url, redis_url, tmp_path / "var")
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    """A fresh app on the shared test database, emptied after each test."""
+    app = create_app(app_config)
+    app.config["TESTING"] = True
+    yield app
+    engine = app.extensions["engine"]
+    with engine.begin() as conn:
+        for table in reversed(models.Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    engine.dispose()
+    redis_client: redis.Redis = app.extensions["redis"]
+    redis_client.flushdb()
+    redis_client.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """A database session of the test app."""
+    with app.extensions["sessionmaker"]() as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    """Invoke `hotline` commands against the test app."""
+    from hotline.cli import cli
+
+    class Runner:
+        def invoke(self, *args: str, input: str | None = None) -> Any:  # noqa: A002
+            return CliRunner().invoke(cli, list(args), obj=lambda: app, input=input)
+
+    return Runner()
