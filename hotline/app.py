@@ -42,9 +42,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     assert settings.redis_url is not None
     queue.init_app(app, settings.redis_url)
 
+    import dashboard
+    import ivr
+    import notify
     from hotline import health
 
     app.register_blueprint(health.bp)
+    ivr.init_app(app)
+    notify.init_app(app)
+    dashboard.init_app(app)
     return app
 
 

@@ -1,0 +1,9 @@
+"""Follow-up notifications: the outbox relay, RQ jobs, SMS and email senders."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the notification webhooks on `app`."""

@@ -16,7 +16,9 @@ def test_healthz_ok_when_database_and_redis_answer(client: Any) -> None:
     assert response.get_json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
 
 
-def test_healthz_names_redis_when_it_does_not_answer(app_config: dict[str, Any], tmp_path: Any) -> None:
+def test_healthz_names_redis_when_it_does_not_answer(
+    app_config: dict[str, Any], tmp_path: Any
+) -> None:
     app_config["REDIS_URL"] = f"unix://{tmp_path}/nothing-listens-here.sock"
     app: Flask = create_app(app_config)
     response = app.test_client().get("/healthz")

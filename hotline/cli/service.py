@@ -63,7 +63,8 @@ def run(host: str) -> None:
     if settings.redis_url is None:
         embedded = EmbeddedRedis(settings.data_dir / "redis").start()
         os.environ["REDIS_URL"] = embedded.url
-    worker = subprocess.Popen([sys.executable, "-m", "hotline", "worker"])
+    # Own session, so Ctrl-C reaches only us; we stop the worker (warm) before Redis.
+    worker = subprocess.Popen([sys.executable, "-m", "hotline", "worker"], start_new_session=True)
     signal.signal(signal.SIGTERM, _raise_exit)
     try:
         app = create_app()

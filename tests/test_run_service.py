@@ -1,0 +1,55 @@
+"""`hotline run` starts the whole service on embedded defaults and stops it cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_run_answers_healthz_then_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env.update({"PORT": str(port), "HOTLINE_DATA_DIR": str(tmp_path / "var")})
+    service = subprocess.Popen(
+        [sys.executable, "-m", "hotline", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert health is not None and health.status_code == 200
+        assert health.json()["checks"] == {"database": "ok", "redis": "ok"}
+        redis_socket = tmp_path / "var" / "redis" / "redis.sock"
+        assert redis_socket.exists()
+    finally:
+        service.send_signal(signal.SIGINT)
+        output, _ = service.communicate(timeout=30)
+    assert service.returncode == 0, output
+    assert f"POST http://localhost:{port}/ivr/voice" in output
+    assert "Traceback" not in output
+    assert "Stopped." in output
+    assert not redis_socket.exists()
