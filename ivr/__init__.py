@@ -7,3 +7,6 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the IVR blueprint on `app`."""
+    from ivr.views import bp
+
+    app.register_blueprint(bp)

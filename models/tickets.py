@@ -78,8 +78,12 @@ class Call(Base):
     status: Mapped[str] = mapped_column(String(32), default="in-progress")
     # The IVR step the caller is at: where a hang-up leaves the ticket abandoned.
     step: Mapped[str] = mapped_column(String(32), default="greeting")
-    pin_tries: Mapped[int] = mapped_column(Integer, default=0)
+    menu_mistakes: Mapped[int] = mapped_column(Integer, default=0)
     silent_prompts: Mapped[int] = mapped_column(Integer, default=0)
+    # Twilio's I-Twilio-Idempotency-Token of the last webhook and our reply: a retry gets the
+    # same answer instead of running the step twice.
+    last_webhook_token: Mapped[str | None] = mapped_column(String(128))
+    last_reply: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 00:18:13.137090
+Create Date: 2026-11-22 00:24:29.763634
 """
 
 from collections.abc import Sequence
@@ -201,8 +201,10 @@ def upgrade() -> None:
         sa.Column("to_number", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("step", sa.String(length=32), nullable=False),
-        sa.Column("pin_tries", sa.Integer(), nullable=False),
+        sa.Column("menu_mistakes", sa.Integer(), nullable=False),
         sa.Column("silent_prompts", sa.Integer(), nullable=False),
+        sa.Column("last_webhook_token", sa.String(length=128), nullable=True),
+        sa.Column("last_reply", sa.Text(), nullable=True),
         sa.Column("started_at", sa.DateTime(), nullable=False),
         sa.Column("ended_at", sa.DateTime(), nullable=True),
         sa.Column("duration_seconds", sa.Integer(), nullable=True),

@@ -1,0 +1,287 @@
+"""The call flow as plain Python: each webhook's input and the database decide the next step."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from entitlement.check import check_entitlement
+from entitlement.policy import PinPolicy
+from entitlement.verify import grant_elevated_access, verify_pin
+from ivr import prompts
+from ivr.steps import (
+    AskPin,
+    AskProduct,
+    AskSeverity,
+    Bridge,
+    Goodbye,
+    RingOnCall,
+    Silence,
+    Step,
+    TakeMessage,
+    Transfer,
+    Whisper,
+)
+from models import Call, Ticket, TicketOutcome
+from tickets.calls import join_open_severity1_ticket, record_event
+
+log = logging.getLogger(__name__)
+
+MAX_SILENT_PROMPTS = 1
+MAX_MENU_MISTAKES = 3
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """The settings the call flow reads."""
+
+    pin_policy: PinPolicy
+    oncall_number: str | None
+    emergency_number: str | None
+    account_management_number: str | None
+    customer_portal: str
+
+
+def _goodbye_with_ticket(ticket: Ticket, before: str = "") -> Goodbye:
+    text = prompts.TICKET_AND_SMS.format(ticket=prompts.spoken_ticket(ticket.id))
+    return Goodbye(f"{before} {text}".strip())
+
+
+def _set_outcome(ticket: Ticket, outcome: TicketOutcome, now: datetime) -> None:
+    # A refusal stays a refusal even when the caller then leaves a message.
+    if ticket.outcome is None or outcome is TicketOutcome.CONNECTED:
+        ticket.outcome = outcome
+    ticket.updated_at = now
+
+
+def _silence(call: Call, retry: Step, session: Session, now: datetime, step: str) -> Step:
+    """The no-input path: one re-prompt, then a message."""
+    call.silent_prompts += 1
+    record_event(session, call, "no_input", now, step=step, count=call.silent_prompts)
+    if call.silent_prompts <= MAX_SILENT_PROMPTS:
+        return retry
+    return _take_message(call, now, prompts.LEAVE_MESSAGE)
+
+
+def _take_message(call: Call, now: datetime, preface: str) -> Step:
+    call.step = "message"
+    return TakeMessage(preface)
+
+
+def start(session: Session, call: Call, created: bool, now: datetime) -> Step:
+    """The greeting and PIN prompt; a repeated first webhook greets again without a new ticket."""
+    if created:
+        record_event(session, call, "call_started", now, caller=call.from_number)
+    call.step = "pin"
+    return AskPin(greet=True)
+
+
+def on_pin(session: Session, call: Call, keys: str, now: datetime, config: FlowConfig) -> Step:
+    """Check the PIN, then entitlement; route to the product menu or the severity question."""
+    if not keys.strip():
+        return _silence(call, AskPin(preface=prompts.NO_INPUT_PIN), session, now, "pin")
+    check = verify_pin(session, keys, call.from_number, call.call_sid, now, config.pin_policy)
+    ticket = call.ticket
+    if not check.ok:
+        record_event(session, call, "pin_failed", now, outcome=check.outcome.value)
+        if check.locked_until is not None or check.outcome.value == "locked_out":
+            ticket.refusal_reason = check.message
+            _set_outcome(ticket, TicketOutcome.REFUSED, now)
+            return _goodbye_with_ticket(ticket, check.message or "")
+        if check.tries_left:
+            return AskPin(preface=f"{check.message} {prompts.TRY_AGAIN}")
+        portal = prompts.HOW_TO_GET_PIN.format(portal=config.customer_portal)
+        return _take_message(call, now, f"{check.message} {portal} {prompts.LEAVE_MESSAGE}")
+
+    account = check.account
+    assert account is not None
+    ticket.account = account
+    contact = account.technical_contact()
+    ticket.contact_name = contact.name if contact else None
+    grant_elevated_access(ticket, check)
+    record_event(
+        session,
+        call,
+        "pin_ok",
+        now,
+        account=account.name,
+        pin_kind=check.pin_kind.value if check.pin_kind else None,
+        elevated_until=check.elevated_until.isoformat() if check.elevated_until else None,
+    )
+    verdict = check_entitlement(session, account, now)
+    record_event(
+        session,
+        call,
+        "entitlement",
+        now,
+        entitled=verdict.entitled,
+        reason=verdict.reason,
+        support_licences=verdict.support_licences,
+        user_licences=verdict.user_licences,
+    )
+    if not verdict.entitled:
+        reason = f"We can't open a support call: {verdict.reason}."
+        ticket.refusal_reason = verdict.reason
+        ticket.subject = f"Refused call from {account.name}: not entitled"
+        _set_outcome(ticket, TicketOutcome.REFUSED, now)
+        if config.account_management_number:
+            call.step = "transfer"
+            return Transfer(
+                f"{reason} {prompts.TRANSFER_ACCOUNT_MANAGEMENT}", config.account_management_number
+            )
+        return _take_message(call, now, f"{reason} {prompts.LEAVE_MESSAGE_AFTER_REFUSAL}")
+    call.silent_prompts = 0
+    if len(account.products) > 1:
+        call.step = "product"
+        return AskProduct(tuple(product.name for product in account.products))
+    if account.products:
+        ticket.product = account.products[0]
+    call.step = "severity"
+    return AskSeverity()
+
+
+def on_product(session: Session, call: Call, keys: str, now: datetime) -> Step:
+    """Record the product chosen from the menu, then ask the severity."""
+    ticket = call.ticket
+    products = ticket.account.products if ticket.account else []
+    names = tuple(product.name for product in products)
+    if not keys.strip():
+        return _silence(call, AskProduct(names, prompts.NO_INPUT_MENU), session, now, "product")
+    choice = int(keys[0]) if keys[0].isdigit() else 0
+    if not 1 <= choice <= len(products):
+        call.menu_mistakes += 1
+        record_event(session, call, "menu_invalid", now, step="product")
+        if call.menu_mistakes >= MAX_MENU_MISTAKES:
+            call.step = "severity"
+            return AskSeverity(prompts.INVALID_CHOICE)
+        return AskProduct(names, prompts.INVALID_CHOICE)
+    ticket.product = products[choice - 1]
+    record_event(session, call, "menu", now, step="product", choice=ticket.product.name)
+    call.silent_prompts = 0
+    call.step = "severity"
+    return AskSeverity()
+
+
+def on_severity(session: Session, call: Call, keys: str, now: datetime, config: FlowConfig) -> Step:
+    """1: ring the on-call engineer; 2: take a message describing the problem."""
+    ticket = call.ticket
+    if not keys.strip():
+        return _silence(call, AskSeverity(prompts.NO_INPUT_MENU), session, now, "severity")
+    if keys[0] not in "12":
+        record_event(session, call, "menu_invalid", now, step="severity")
+        return AskSeverity(prompts.INVALID_CHOICE)
+    severity = int(keys[0])
+    record_event(session, call, "severity", now, severity=severity)
+    account_name = ticket.account.name if ticket.account else "unknown caller"
+    if severity == 2:
+        ticket.severity = 2
+        ticket.subject = f"Severity 2 from {account_name}"
+        return _take_message(call, now, prompts.LEAVE_MESSAGE)
+    if ticket.account is not None:
+        joined = join_open_severity1_ticket(session, call, ticket.account, now)
+        if joined is not None:
+            ticket = joined
+            record_event(session, call, "joined_ticket", now, ticket=ticket.number)
+    ticket.severity = 1
+    ticket.subject = f"Severity 1 from {account_name}: service down"
+    ticket.updated_at = now
+    number = config.oncall_number or config.emergency_number
+    if number is None:
+        log.error("no ONCALL_NUMBER or EMERGENCY_NUMBER set; severity-1 call %s", call.call_sid)
+        return _take_message(call, now, prompts.NOBODY_ANSWERED)
+    call.step = "ringing"
+    record_event(session, call, "ring_attempt", now, number=number, result="ringing")
+    return RingOnCall(number=number, call_id=call.id)
+
+
+def on_dial_done(session: Session, call: Call, dial_status: str, now: datetime) -> Step:
+    """After the engineer leg: goodbye if someone accepted, else take a message."""
+    ticket = call.ticket
+    accepted = any(event.kind == "accepted" for event in ticket.events if event.call_id == call.id)
+    record_event(session, call, "dial_ended", now, status=dial_status, accepted=accepted)
+    if accepted:
+        call.step = "done"
+        return Goodbye("Thank you for calling. Goodbye.")
+    return _take_message(call, now, prompts.NOBODY_ANSWERED)
+
+
+def whisper(call: Call | None) -> Step:
+    """What the engineer hears on answering: the company and ticket, press 1 to accept."""
+    if call is None or call.ended_at is not None:
+        return Goodbye(prompts.WHISPER_TAKEN)
+    ticket = call.ticket
+    company = ticket.account.name if ticket.account else "an unknown caller"
+    text = prompts.WHISPER.format(company=company, ticket=prompts.spoken_ticket(ticket.id))
+    return Whisper(text, call.id)
+
+
+def on_whisper_answer(
+    session: Session, call: Call | None, engineer_number: str, keys: str, now: datetime
+) -> Step:
+    """1 bridges the engineer to the caller; anything else refuses the call."""
+    if call is None or call.ended_at is not None:
+        return Goodbye(prompts.WHISPER_TAKEN)
+    ticket = call.ticket
+    if keys.strip()[:1] == "1":
+        record_event(session, call, "accepted", now, engineer=engineer_number)
+        _set_outcome(ticket, TicketOutcome.CONNECTED, now)
+        call.step = "connected"
+        return Bridge()
+    result = "passed" if keys.strip() else "no_input"
+    record_event(session, call, "ring_attempt", now, number=engineer_number, result=result)
+    return Goodbye("Goodbye.")
+
+
+def on_recorded(
+    session: Session, call: Call, recording_url: str, duration: str, now: datetime
+) -> Step:
+    """Thank the caller for a message (or note that none was heard) and give the ticket number."""
+    ticket = call.ticket
+    seconds = int(duration) if duration.isdigit() else 0
+    if not recording_url or seconds == 0:
+        record_event(session, call, "recording_empty", now)
+        if ticket.outcome is None:
+            ticket.updated_at = now
+        call.step = "done"
+        return _goodbye_with_ticket(ticket, prompts.NO_MESSAGE_HEARD)
+    record_event(session, call, "recording", now, url=recording_url, seconds=seconds)
+    _set_outcome(ticket, TicketOutcome.MESSAGE, now)
+    call.step = "done"
+    return _goodbye_with_ticket(ticket, "Thank you.")
+
+
+def on_transcription(session: Session, call: Call, text: str, status: str, now: datetime) -> Step:
+    """Keep the voicemail's transcription as the ticket's description."""
+    record_event(session, call, "transcription", now, status=status, text=text)
+    if status == "completed" and text:
+        call.ticket.description = text
+        call.ticket.updated_at = now
+    return Silence()
+
+
+def on_status(session: Session, call: Call, status: str, duration: str, now: datetime) -> Step:
+    """The call ended: keep its duration, and mark a ticket with no outcome abandoned."""
+    if call.ended_at is not None and call.status == status:
+        return Silence()
+    call.status = status
+    if status in ("completed", "busy", "failed", "no-answer", "canceled"):
+        call.ended_at = now
+        call.duration_seconds = int(duration) if duration.isdigit() else None
+        ticket = call.ticket
+        record_event(session, call, "call_ended", now, status=status, seconds=call.duration_seconds)
+        if ticket.outcome is None:
+            ticket.outcome = TicketOutcome.ABANDONED
+            ticket.updated_at = now
+            record_event(session, call, "abandoned", now, step=call.step)
+    return Silence()
+
+
+def on_recording_status(
+    session: Session, call: Call, recording_url: str, status: str, now: datetime
+) -> Step:
+    """Keep the stored recording's URL on the timeline (it is the ticket's attachment)."""
+    record_event(session, call, "recording_status", now, status=status, url=recording_url)
+    return Silence()

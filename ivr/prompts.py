@@ -1,0 +1,36 @@
+"""Everything the caller and the engineer hear, short because every second counts in an outage."""
+
+from __future__ import annotations
+
+GREETING = "Sev-1 Hotline."
+ENTER_PIN = "Enter your support PIN."
+NO_INPUT_PIN = "I didn't hear a PIN. Enter your support PIN now."
+TRY_AGAIN = "Please try again."
+HOW_TO_GET_PIN = "You can find your support PIN on {portal}."
+ASK_PRODUCT_ITEM = "For {product}, press {key}."
+NO_INPUT_MENU = "I didn't hear a choice."
+INVALID_CHOICE = "That isn't one of the choices."
+ASK_SEVERITY = "If service is completely down, press 1. Otherwise, press 2."
+CONNECTING = "Connecting you to the on-call engineer."
+LEAVE_MESSAGE = "Please describe the problem after the tone, then press any key."
+LEAVE_MESSAGE_AFTER_REFUSAL = "You can leave a message after the tone, then press any key."
+NOBODY_ANSWERED = "We could not reach an engineer yet. " + LEAVE_MESSAGE
+TRANSFER_ACCOUNT_MANAGEMENT = "Connecting you to account management."
+TICKET_AND_SMS = "Your ticket number is {ticket}. We will text it to you. Goodbye."
+NO_MESSAGE_HEARD = "We didn't hear a message."
+LOCKED_OUT = "{message} Your ticket number is {ticket}. Goodbye."
+TECHNICAL_TROUBLE = "We are having technical trouble."
+FALLBACK_CONNECTING = "We are having technical trouble. Connecting you to the on-call engineer."
+FALLBACK_MESSAGE = (
+    "We are having technical trouble. Please leave your name, company and the problem "
+    "after the tone, and we will call you back."
+)
+FALLBACK_THANKS = "Thank you. Your message has been recorded. Goodbye."
+
+WHISPER = "Severity 1 call from {company}, ticket {ticket}. Press 1 to accept, 2 to pass."
+WHISPER_TAKEN = "Another engineer has taken this call. Goodbye."
+
+
+def spoken_ticket(ticket_id: int) -> str:
+    """A ticket number as text-to-speech should read it: 'H L 1 2 3', not 'one hundred...'."""
+    return "H L " + " ".join(str(ticket_id))

@@ -1,0 +1,130 @@
+"""Turning a flow step into TwiML; no request, database or Flask needed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr import prompts
+from ivr.steps import (
+    AskPin,
+    AskProduct,
+    AskSeverity,
+    Bridge,
+    Goodbye,
+    RingOnCall,
+    Silence,
+    Step,
+    TakeMessage,
+    Transfer,
+    Whisper,
+)
+
+UrlFor = Callable[..., str]
+GATHER_TIMEOUT_SECONDS = 6
+MESSAGE_MAX_SECONDS = 120
+
+
+def _join(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
+
+
+def _gather(response: VoiceResponse, action: str, num_digits: int, text: str) -> Gather:
+    # actionOnEmptyResult sends silence to the same handler, which owns the no-input path.
+    gather = response.gather(
+        input="dtmf",
+        num_digits=num_digits,
+        finish_on_key="#",
+        timeout=GATHER_TIMEOUT_SECONDS,
+        action=action,
+        method="POST",
+        action_on_empty_result=True,
+    )
+    gather.say(text)
+    return gather
+
+
+def render(step: Step, url: UrlFor, pin_length: int) -> str:
+    """The TwiML document for `step`; `url(endpoint, **params)` makes absolute webhook URLs."""
+    response = VoiceResponse()
+    match step:
+        case AskPin(preface=preface, greet=greet):
+            greeting = prompts.GREETING if greet else ""
+            _gather(
+                response, url("ivr.pin"), pin_length, _join(greeting, preface, prompts.ENTER_PIN)
+            )
+        case AskProduct(products=products, preface=preface):
+            menu = [
+                prompts.ASK_PRODUCT_ITEM.format(product=name, key=index)
+                for index, name in enumerate(products, start=1)
+            ]
+            _gather(response, url("ivr.product"), 1, _join(preface, *menu))
+        case AskSeverity(preface=preface):
+            _gather(response, url("ivr.severity"), 1, _join(preface, prompts.ASK_SEVERITY))
+        case TakeMessage(preface=preface):
+            response.say(preface)
+            response.record(
+                action=url("ivr.recorded"),
+                method="POST",
+                max_length=MESSAGE_MAX_SECONDS,
+                timeout=5,
+                finish_on_key="1234567890*#",
+                play_beep=True,
+                transcribe=True,
+                transcribe_callback=url("ivr.transcription"),
+                recording_status_callback=url("ivr.recording_status"),
+            )
+            # Twilio skips the action when nothing was recorded; this still ends the call kindly.
+            response.redirect(url("ivr.recorded"), method="POST")
+        case RingOnCall(number=number, call_id=call_id, timeout_seconds=timeout):
+            response.say(prompts.CONNECTING)
+            dial = response.dial(
+                action=url("ivr.dial_done"), method="POST", timeout=timeout, answer_on_bridge=True
+            )
+            dial.number(number, url=url("ivr.whisper", call=call_id), method="POST")
+        case Transfer(preface=preface, number=number):
+            response.say(preface)
+            response.dial(number)
+            response.hangup()
+        case Goodbye(text=text):
+            response.say(text)
+            response.hangup()
+        case Whisper(text=text, call_id=call_id):
+            gather = response.gather(
+                input="dtmf",
+                num_digits=1,
+                timeout=GATHER_TIMEOUT_SECONDS,
+                action=url("ivr.whisper_answer", call=call_id),
+                method="POST",
+                action_on_empty_result=True,
+            )
+            gather.say(text)
+            response.hangup()
+        case Bridge() | Silence():
+            pass
+    return str(response)
+
+
+def fallback(emergency_number: str | None, recorded: bool, url: UrlFor) -> str:
+    """Static TwiML for when the service itself is failing: reach a human or keep a message."""
+    response = VoiceResponse()
+    if recorded:
+        response.say(prompts.FALLBACK_THANKS)
+        response.hangup()
+    elif emergency_number:
+        response.say(prompts.FALLBACK_CONNECTING)
+        response.dial(emergency_number)
+        response.hangup()
+    else:
+        response.say(prompts.FALLBACK_MESSAGE)
+        response.record(
+            action=url("ivr.fallback", recorded=1),
+            method="POST",
+            max_length=MESSAGE_MAX_SECONDS,
+            finish_on_key="1234567890*#",
+            play_beep=True,
+        )
+        response.say(prompts.FALLBACK_THANKS)
+        response.hangup()
+    return str(response)

@@ -1,0 +1,99 @@
+"""TwiML builders, checked by structure: verbs in order, actions, limits, prompts."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ivr import prompts, twiml
+from ivr.steps import (
+    AskPin,
+    AskProduct,
+    AskSeverity,
+    Bridge,
+    Goodbye,
+    RingOnCall,
+    TakeMessage,
+    Whisper,
+)
+
+
+def url(endpoint: str, **params: object) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"https://h.test/{endpoint}" + (f"?{query}" if query else "")
+
+
+def parse(step: object, pin_length: int = 8) -> ET.Element:
+    return ET.fromstring(twiml.render(step, url, pin_length))  # type: ignore[arg-type]
+
+
+def test_pin_prompt_takes_a_full_pin_without_waiting_for_hash() -> None:
+    root = parse(AskPin(greet=True), pin_length=8)
+    gather = root.find("Gather")
+    assert gather is not None
+    assert gather.get("numDigits") == "8"
+    assert gather.get("action") == "https://h.test/ivr.pin"
+    assert gather.get("actionOnEmptyResult") == "true"
+    assert gather.findtext("Say") == f"{prompts.GREETING} {prompts.ENTER_PIN}"
+
+
+def test_product_menu_lists_each_product_with_its_key() -> None:
+    gather = parse(AskProduct(("Database", "Cloud"))).find("Gather")
+    assert gather is not None and gather.get("numDigits") == "1"
+    assert gather.findtext("Say") == "For Database, press 1. For Cloud, press 2."
+
+
+def test_severity_question_is_one_short_sentence_pair() -> None:
+    gather = parse(AskSeverity()).find("Gather")
+    assert gather is not None and gather.get("action") == "https://h.test/ivr.severity"
+    assert gather.findtext("Say") == "If service is completely down, press 1. Otherwise, press 2."
+
+
+def test_message_is_recorded_for_two_minutes_with_transcription() -> None:
+    root = parse(TakeMessage("Leave a message."))
+    assert [child.tag for child in root] == ["Say", "Record", "Redirect"]
+    record = root.find("Record")
+    assert record is not None
+    assert record.get("maxLength") == "120"
+    assert record.get("transcribe") == "true"
+    assert record.get("transcribeCallback") == "https://h.test/ivr.transcription"
+    assert root.findtext("Redirect") == "https://h.test/ivr.recorded"
+
+
+def test_ringing_screens_the_engineer_with_a_whisper() -> None:
+    root = parse(RingOnCall("+15005550101", call_id=7))
+    dial = root.find("Dial")
+    assert dial is not None and dial.get("action") == "https://h.test/ivr.dial_done"
+    number = dial.find("Number")
+    assert number is not None and number.text == "+15005550101"
+    assert number.get("url") == "https://h.test/ivr.whisper?call=7"
+
+
+def test_whisper_gathers_one_key_then_hangs_up() -> None:
+    root = parse(Whisper("Severity 1 call.", call_id=7))
+    assert [child.tag for child in root] == ["Gather", "Hangup"]
+    gather = root.find("Gather")
+    assert gather is not None and gather.get("action") == "https://h.test/ivr.whisper_answer?call=7"
+
+
+def test_bridge_is_an_empty_response() -> None:
+    assert list(parse(Bridge())) == []
+
+
+def test_goodbye_says_and_hangs_up() -> None:
+    root = parse(Goodbye("Bye."))
+    assert [child.tag for child in root] == ["Say", "Hangup"]
+
+
+def test_fallback_dials_the_emergency_number_when_set() -> None:
+    root = ET.fromstring(twiml.fallback("+15005550999", False, url))
+    assert root.findtext("Dial") == "+15005550999"
+
+
+def test_fallback_records_a_message_when_no_emergency_number() -> None:
+    root = ET.fromstring(twiml.fallback(None, False, url))
+    record = root.find("Record")
+    assert record is not None and record.get("action") == "https://h.test/ivr.fallback?recorded=1"
+
+
+def test_ticket_numbers_are_spoken_digit_by_digit() -> None:
+    assert prompts.spoken_ticket(123) == "H L 1 2 3"

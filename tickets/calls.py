@@ -1,0 +1,87 @@
+"""Opening the ticket of a call exactly once, however often Twilio repeats a webhook."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import Account, Call, CallEvent, Ticket, TicketStatus
+
+JOIN_WINDOW = timedelta(minutes=30)
+
+
+def find_call(session: Session, call_sid: str) -> Call | None:
+    """The call with this CallSid, if its first webhook has been seen."""
+    return session.scalar(select(Call).where(Call.call_sid == call_sid))
+
+
+def open_call(
+    session: Session, call_sid: str, from_number: str, to_number: str, now: datetime
+) -> tuple[Call, bool]:
+    """The call and its ticket for `call_sid`, made on first sight; (call, created)."""
+    existing = find_call(session, call_sid)
+    if existing is not None:
+        return existing, False
+    ticket = Ticket(
+        contact_phone=from_number or None,
+        subject="Phone call",
+        created_at=now,
+        updated_at=now,
+    )
+    call = Call(
+        call_sid=call_sid,
+        ticket=ticket,
+        from_number=from_number,
+        to_number=to_number,
+        started_at=now,
+    )
+    # A savepoint, so that losing the race to a retried webhook only undoes our insert.
+    try:
+        with session.begin_nested():
+            session.add_all([ticket, call])
+    except IntegrityError:
+        existing = find_call(session, call_sid)
+        if existing is None:
+            raise
+        return existing, False
+    return call, True
+
+
+def record_event(
+    session: Session, call: Call, kind: str, now: datetime, /, **detail: object
+) -> CallEvent:
+    """Append an event to the call's ticket timeline."""
+    event = CallEvent(ticket_id=call.ticket_id, call_id=call.id, at=now, kind=kind, detail=detail)
+    session.add(event)
+    return event
+
+
+def join_open_severity1_ticket(
+    session: Session, call: Call, account: Account, now: datetime
+) -> Ticket | None:
+    """Move `call` onto the account's open severity-1 ticket from the last 30 minutes, if any."""
+    earlier = session.scalar(
+        select(Ticket)
+        .where(
+            Ticket.account_id == account.id,
+            Ticket.severity == 1,
+            Ticket.status == TicketStatus.OPEN,
+            Ticket.created_at >= now - JOIN_WINDOW,
+            Ticket.id != call.ticket_id,
+        )
+        .order_by(Ticket.created_at.desc())
+        .limit(1)
+    )
+    if earlier is None:
+        return None
+    provisional = call.ticket
+    for event in list(provisional.events):
+        event.ticket_id = earlier.id
+    call.ticket = earlier
+    session.flush()
+    # The call's first ticket was only a placeholder until we knew the account.
+    session.delete(provisional)
+    return earlier
