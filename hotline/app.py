@@ -24,8 +24,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # Outside production with no REDIS_URL: run our own Redis for the life of this process.
         from hotline.embedded_redis import EmbeddedRedis
 
-        embedded = EmbeddedRedis(settings.data_dir / "redis").start()
-        atexit.register(embedded.stop)
+        embedded = EmbeddedRedis(settings.data_dir / "redis")
+        if embedded.start_or_reuse():
+            atexit.register(embedded.stop)
         env["REDIS_URL"] = embedded.url
         settings = load_settings(env)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 PRODUCTION_SECRETS = ("TWILIO_AUTH_TOKEN", "SECRET_KEY", "PIN_PEPPER", "PUBLIC_BASE_URL")
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
+# Without real Twilio credentials, outgoing calls go to the local phone simulator (hotline call).
+DEFAULT_SIMULATOR_PORT = 8010
 
 
 class ConfigError(Exception):
@@ -43,6 +45,9 @@ class Settings:
     pin_burst_threshold: int
     pin_burst_window_minutes: int
     smtp_url: str | None
+    # True when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN came from the environment, not made up.
+    twilio_configured: bool
+    simulator_port: int
     manager_phones: tuple[str, ...] = field(default_factory=tuple)
     manager_emails: tuple[str, ...] = field(default_factory=tuple)
 
@@ -110,6 +115,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         secret_source = {**_local_secrets(data_dir), **{k: v for k, v in env.items() if v}}
 
     port = _int_setting(env, "PORT", 8000, 1, 65535)
+    simulator_port = _int_setting(env, "SIMULATOR_PORT", DEFAULT_SIMULATOR_PORT, 1, 65535)
+    twilio_configured = bool(env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN"))
+    if env.get("TWILIO_API_BASE_URL"):
+        twilio_api_base_url = env["TWILIO_API_BASE_URL"]
+    elif twilio_configured or mode == "production":
+        twilio_api_base_url = DEFAULT_TWILIO_API_BASE_URL
+    else:
+        twilio_api_base_url = f"http://127.0.0.1:{simulator_port}"
     public_base_url = (env.get("PUBLIC_BASE_URL") or f"http://localhost:{port}").rstrip("/")
     if not public_base_url.startswith(("http://", "https://")):
         raise ConfigError(
@@ -125,9 +138,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pin_pepper=secret_source["PIN_PEPPER"],
         twilio_account_sid=secret_source.get("TWILIO_ACCOUNT_SID", ""),
         twilio_auth_token=secret_source["TWILIO_AUTH_TOKEN"],
-        twilio_api_base_url=(env.get("TWILIO_API_BASE_URL") or DEFAULT_TWILIO_API_BASE_URL).rstrip(
-            "/"
-        ),
+        twilio_api_base_url=twilio_api_base_url.rstrip("/"),
         public_base_url=public_base_url,
         port=port,
         hotline_number=env.get("HOTLINE_NUMBER", "+15005550006"),
@@ -141,6 +152,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pin_burst_threshold=_int_setting(env, "PIN_BURST_THRESHOLD", 30, 1, 100000),
         pin_burst_window_minutes=_int_setting(env, "PIN_BURST_WINDOW_MINUTES", 10, 1, 1440),
         smtp_url=env.get("SMTP_URL") or None,
+        twilio_configured=twilio_configured,
+        simulator_port=simulator_port,
         manager_phones=_list_setting(env, "MANAGER_PHONES"),
         manager_emails=_list_setting(env, "MANAGER_EMAILS"),
     )

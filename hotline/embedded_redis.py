@@ -36,6 +36,23 @@ class EmbeddedRedis:
         """The REDIS_URL that reaches this server."""
         return f"unix://{self.socket_path}"
 
+    def is_answering(self) -> bool:
+        """True when a server (ours or another process's) answers on the socket."""
+        if not self.socket_path.exists():
+            return False
+        try:
+            return bool(redis.Redis(unix_socket_path=str(self.socket_path)).ping())
+        except redis.RedisError:
+            return False
+
+    def start_or_reuse(self) -> bool:
+        """Use the server already running in `directory`, else start one; True if we started it."""
+        # `hotline run` owns the server; CLI commands and tests beside it must not replace it.
+        if self.is_answering():
+            return False
+        self.start()
+        return True
+
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         """Start the server (AOF on, so queued jobs survive a restart) and wait until it answers."""
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -71,12 +88,8 @@ class EmbeddedRedis:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"embedded redis-server exited with {self.process.returncode}")
-            if self.socket_path.exists():
-                try:
-                    if redis.Redis(unix_socket_path=str(self.socket_path)).ping():
-                        return self
-                except redis.RedisError:
-                    pass
+            if self.is_answering():
+                return self
             time.sleep(0.02)
         self.stop()
         raise RuntimeError("embedded redis-server did not answer within its start timeout")

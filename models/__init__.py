@@ -14,7 +14,9 @@ from models.enums import (
 )
 from models.notifications import Notification
 from models.pins import PinAttempt, SupportPin
+from models.schedules import RoutingConfigVersion as RoutingConfigVersion
 from models.tickets import Call, CallEvent, Ticket, parse_ticket_number, ticket_number
+from models.users import ApiToken, AuditEntry, LoginAttempt, TicketNote, TicketStatusChange, User, UserRole
 
 __all__ = [
     "Account",

@@ -74,6 +74,8 @@ def test_settings(database_url: str, redis_url: str, data_dir: Path) -> dict[str
         "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        # Nothing listens here: a test that reaches Twilio without a simulator fails fast.
+        "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
     }
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Account, Call, CallEvent, Ticket, TicketStatus
+from models import Account, Call, CallEvent, Notification, Ticket, TicketStatus
 
 JOIN_WINDOW = timedelta(minutes=30)
 
@@ -78,10 +78,15 @@ def join_open_severity1_ticket(
     if earlier is None:
         return None
     provisional = call.ticket
-    for event in list(provisional.events):
-        event.ticket_id = earlier.id
     call.ticket = earlier
     session.flush()
-    # The call's first ticket was only a placeholder until we knew the account.
+    # The call's first ticket was only a placeholder until we knew the account: its timeline
+    # and notifications move to the open ticket, then it goes.
+    for table in (CallEvent, Notification):
+        session.execute(
+            update(table).where(table.ticket_id == provisional.id).values(ticket_id=earlier.id)
+        )
+    session.expire(earlier, ["events"])
+    session.expire(provisional, ["events", "calls"])
     session.delete(provisional)
     return earlier

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from hotline.cli import database, directory, licences, pins, service  # noqa: F401 - registers commands
+# Importing each module registers its commands on the group.
+from hotline.cli import (  # noqa: F401
+    call,
+    database,
+    demo,
+    directory,
+    licences,
+    pins,
+    routing,
+    service,
+    users,
+)
 from hotline.cli.base import cli
 
 

@@ -61,7 +61,12 @@ def run(host: str) -> None:
 
     embedded = None
     if settings.redis_url is None:
-        embedded = EmbeddedRedis(settings.data_dir / "redis").start()
+        embedded = EmbeddedRedis(settings.data_dir / "redis")
+        if embedded.is_answering():
+            raise click.ClickException(
+                f"the hotline already seems to be running here (Redis answers at {embedded.url})"
+            )
+        embedded.start()
         os.environ["REDIS_URL"] = embedded.url
     # Own session, so Ctrl-C reaches only us; we stop the worker (warm) before Redis.
     worker = subprocess.Popen([sys.executable, "-m", "hotline", "worker"], start_new_session=True)
@@ -86,11 +91,22 @@ def run(host: str) -> None:
 
 
 @cli.command("worker")
-@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+@click.option(
+    "--count",
+    "-n",
+    type=click.IntRange(1, 64),
+    default=lambda: int(os.environ.get("WORKER_COUNT") or 1),
+    show_default="$WORKER_COUNT or 1",
+    help="How many RQ worker processes to run.",
+)
+@click.option("--burst", is_flag=True, help="Send what is due, then exit.")
 @click.pass_context
-def worker(ctx: click.Context, burst: bool) -> None:
-    """Run a background worker for notifications and routing jobs."""
-    from hotline.worker import build_worker
+def worker(ctx: click.Context, count: int, burst: bool) -> None:
+    """Run the notification relay and RQ workers (notify and routing queues, with scheduler)."""
+    from notify.workers import Supervisor, run_burst
 
     app = current_app_of(ctx)
-    build_worker(app).work(burst=burst, with_scheduler=True, logging_level="INFO")
+    if burst:
+        run_burst(app, count)
+    else:
+        Supervisor(app, count).run()

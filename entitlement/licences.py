@@ -1,0 +1,52 @@
+"""Issuing and listing the user and support licences an account holds."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Account, Licence, LicenceKind
+
+DEFAULT_SUPPORT_LICENCE_DAYS = 365
+
+
+class LicenceError(ValueError):
+    """A licence that cannot be issued as asked; the message says why."""
+
+
+def issue_licence(
+    session: Session,
+    account: Account,
+    kind: LicenceKind,
+    quantity: int,
+    now: datetime,
+    term_days: int | None = None,
+    support_licence_days: int = DEFAULT_SUPPORT_LICENCE_DAYS,
+) -> Licence:
+    """Add `quantity` licences of `kind`; support ones expire after their term, user ones never."""
+    if quantity < 1:
+        raise LicenceError(f"quantity must be at least 1, got {quantity}")
+    if term_days is not None and term_days < 1:
+        raise LicenceError(f"a licence term must be at least 1 day, got {term_days}")
+    if term_days is None and kind is LicenceKind.SUPPORT:
+        term_days = support_licence_days
+    expires_at = None if term_days is None else now + timedelta(days=term_days)
+    licence = Licence(
+        account=account, kind=kind, quantity=quantity, issued_at=now, expires_at=expires_at
+    )
+    session.add(licence)
+    session.flush()
+    return licence
+
+
+def list_licences(session: Session, account: Account) -> list[Licence]:
+    """Every licence of the account, oldest first."""
+    return list(
+        session.scalars(
+            select(Licence)
+            .where(Licence.account_id == account.id)
+            .order_by(Licence.issued_at, Licence.id)
+        )
+    )

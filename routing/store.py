@@ -1,0 +1,160 @@
+"""The routing configuration in the database, and the ring plan for a call about a product."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hotline.directory import ensure_product
+from models.accounts import Product
+from models.base import utcnow
+from models.engineers import Engineer
+from models.schedules import RoutingConfigVersion
+from routing.config import (
+    RoutingConfig,
+    coverage_warnings,
+    parse_routing,
+    parse_routing_yaml,
+    routing_to_data,
+)
+from routing.policy import Responder, Step
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What loading a configuration did: the version stored (None on a dry run), warnings."""
+
+    config: RoutingConfig
+    version: int | None
+    warnings: list[str]
+
+
+def current_version(session: Session) -> RoutingConfigVersion | None:
+    """The stored configuration in force: the newest version."""
+    return session.scalars(
+        select(RoutingConfigVersion).order_by(RoutingConfigVersion.version.desc()).limit(1)
+    ).first()
+
+
+def load_routing(session: Session) -> RoutingConfig | None:
+    """The configuration in force, its engineers as the Engineer rows say now; None if none."""
+    row = current_version(session)
+    if row is None:
+        return None
+    config = parse_routing(row.document["config"], source=f"routing version {row.version}")
+    ids: dict[str, int] = row.document.get("engineer_ids", {})
+    rows = {e.id: e for e in session.scalars(select(Engineer).where(Engineer.id.in_(ids.values())))}
+    engineers: dict[str, Responder] = {}
+    for key, stored in config.engineers.items():
+        engineer = rows.get(ids.get(key, -1))
+        if engineer is None:
+            # The row was deleted since: keep the key known but never ring it.
+            engineers[key] = dataclasses.replace(stored, active=False)
+            continue
+        engineers[key] = Responder(
+            key,
+            engineer.name,
+            engineer.phone,
+            engineer.email,
+            engineer.timezone,
+            engineer.active,
+            engineer.id,
+        )
+    return dataclasses.replace(config, engineers=engineers)
+
+
+def save_routing(
+    session: Session, config: RoutingConfig, source: str = ""
+) -> tuple[int, list[str]]:
+    """Store `config` as the new version in force, creating or updating its engineers.
+
+    Returns the version and notes on what it created; the caller commits.
+    """
+    notes: list[str] = []
+    ids = _upsert_engineers(session, config)
+    for code in config.products:
+        if session.scalars(select(Product.id).where(Product.code == code)).first() is None:
+            ensure_product(session, code)
+            notes.append(f'product "{code}" was not in the directory; created it')
+    newest = session.scalar(select(func.max(RoutingConfigVersion.version))) or 0
+    row = RoutingConfigVersion(
+        version=newest + 1,
+        source=source[:300],
+        document={"config": routing_to_data(config), "engineer_ids": ids},
+    )
+    session.add(row)
+    session.flush()
+    return row.version, notes
+
+
+def _upsert_engineers(session: Session, config: RoutingConfig) -> dict[str, int]:
+    """The Engineer row id of every key, matched by phone, then by the last version, then email."""
+    previous = current_version(session)
+    previous_ids: dict[str, int] = previous.document.get("engineer_ids", {}) if previous else {}
+    rows = list(session.scalars(select(Engineer)))
+    claimed: dict[str, Engineer] = {}
+    # Phone first: it is the unique identity of an Engineer row.
+    for key, r in config.engineers.items():
+        match = next((e for e in rows if e.phone == r.phone), None)
+        if match is not None:
+            claimed[key] = match
+    for key, r in config.engineers.items():
+        if key in claimed:
+            continue
+        taken = {e.id for e in claimed.values()}
+        match = next(
+            (e for e in rows if e.id == previous_ids.get(key) and e.id not in taken), None
+        ) or next(
+            (
+                e
+                for e in rows
+                if r.email and (e.email or "").lower() == r.email.lower() and e.id not in taken
+            ),
+            None,
+        )
+        if match is None:
+            match = Engineer()
+            session.add(match)
+        claimed[key] = match
+    for key, r in config.engineers.items():
+        engineer = claimed[key]
+        engineer.name, engineer.phone, engineer.email = r.name, r.phone or "", r.email
+        engineer.timezone, engineer.active = r.timezone, r.active
+    session.flush()
+    return {key: engineer.id for key, engineer in claimed.items()}
+
+
+def load_routing_text(
+    session: Session, text: str, source: str, now: datetime, dry_run: bool = False
+) -> LoadReport:
+    """Validate a YAML configuration and, unless `dry_run`, store it; RoutingConfigError if bad."""
+    config = parse_routing_yaml(text, source)
+    warnings = coverage_warnings(config, now)
+    if dry_run:
+        return LoadReport(config, None, warnings)
+    version, notes = save_routing(session, config, source)
+    return LoadReport(config, version, warnings + notes)
+
+
+def demo_routing_text() -> str:
+    """The demo configuration shipped with the package (routing/demo.yaml)."""
+    return resources.files("routing").joinpath("demo.yaml").read_text(encoding="utf-8")
+
+
+def load_demo_routing(session: Session, now: datetime | None = None) -> LoadReport:
+    """Store the demo configuration: three engineers, a weekly rotation, a default policy."""
+    return load_routing_text(session, demo_routing_text(), "demo.yaml", now or utcnow())
+
+
+def plan_for_product(session: Session, product_id: int | None, now: datetime) -> list[Step]:
+    """The ordered ring steps for a call about product `product_id` at `now`; [] if none."""
+    config = load_routing(session)
+    if config is None:
+        return []
+    product = session.get(Product, product_id) if product_id is not None else None
+    return config.plan(product.code if product else None, now)
