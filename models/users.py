@@ -15,7 +15,7 @@ from models.enums import TicketStatus, enum_column
 from models.tickets import Ticket
 
 
-class UserRole(str, Enum):
+class UserRole(str, Enum):  # noqa: UP042 - same style as models.enums
     MANAGER = "manager"
     ENGINEER = "engineer"
 
@@ -29,9 +29,7 @@ class User(Base):
     # A werkzeug password hash (scrypt): algorithm, salt and digest in one string.
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[UserRole] = mapped_column(enum_column(UserRole))
-    engineer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("engineers.id", ondelete="SET NULL")
-    )
+    engineer_id: Mapped[int | None] = mapped_column(ForeignKey("engineers.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

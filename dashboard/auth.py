@@ -1,0 +1,156 @@
+"""Sign-in, sign-out and the signed-in user's own profile (password, API tokens)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+from werkzeug.wrappers import Response
+
+from dashboard import audit
+from dashboard.security import client_ip, current_user, login_required, sign_in, sign_out
+from dashboard.users import UserError, authenticate, create_token, is_throttled, set_password
+from dashboard.web import page_blueprint, sentence
+from hotline.db import get_session
+from models import utcnow
+from models.users import ApiToken
+
+bp = page_blueprint(
+    "dashboard_auth",
+    __name__,
+    url_prefix="/dashboard",
+    template_folder="templates",
+    static_folder="static",
+)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: an absolute or scheme-relative URL would make this an open redirect.
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.netloc and not parts.scheme:
+            return target
+    return url_for("dashboard_tickets.index")
+
+
+@bp.get("/")
+def home() -> Response:
+    """The dashboard's front door: the ticket list, or the sign-in page."""
+    return redirect(url_for("dashboard_tickets.index"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    """Sign in with a username and password, throttled per username and address."""
+    if request.method == "GET":
+        if current_user() is not None:
+            return redirect(_safe_next(request.args.get("next")))
+        return render_template("dashboard/login.html", next=request.args.get("next", ""))
+    session = get_session()
+    username = request.form.get("username", "").strip().lower()[:64]
+    password = request.form.get("password", "")
+    ip = client_ip()
+    now = utcnow()
+    if is_throttled(session, username, ip, now):
+        return (
+            render_template(
+                "dashboard/login.html",
+                next=request.form.get("next", ""),
+                error="Too many failed sign-ins. Wait 15 minutes and try again.",
+                username=username,
+            ),
+            429,
+        )
+    user = authenticate(session, username, password, ip, now)
+    session.commit()
+    if user is None:
+        return (
+            render_template(
+                "dashboard/login.html",
+                next=request.form.get("next", ""),
+                error="Wrong username or password.",
+                username=username,
+            ),
+            401,
+        )
+    sign_in(user)
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Sign out."""
+    sign_out()
+    return redirect(url_for("dashboard_auth.login"))
+
+
+@bp.get("/profile")
+@login_required
+def profile() -> str:
+    """The user's own details, password form and API tokens."""
+    user = current_user()
+    assert user is not None
+    tokens = get_session().scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    )
+    return render_template("dashboard/profile.html", user=user, tokens=list(tokens))
+
+
+@bp.post("/profile/password")
+@login_required
+def change_password() -> Response | tuple[str, int]:
+    """Change one's own password, proving the current one first."""
+    user = current_user()
+    assert user is not None
+    session = get_session()
+    if not check_password_hash(user.password_hash, request.form.get("current", "")):
+        flash("Your current password was not right.", "error")
+        return redirect(url_for(".profile"))
+    try:
+        set_password(user, request.form.get("new", ""))
+    except UserError as exc:
+        flash(sentence(str(exc)), "error")
+        return redirect(url_for(".profile"))
+    audit.record(session, user, "user.password_changed", user.username)
+    session.commit()
+    sign_in(user)
+    flash("Password changed.", "ok")
+    return redirect(url_for(".profile"))
+
+
+@bp.post("/profile/tokens")
+@login_required
+def new_token() -> str:
+    """Make an API token and show its secret once."""
+    user = current_user()
+    assert user is not None
+    session = get_session()
+    made = create_token(session, user, request.form.get("name", ""))
+    audit.record(session, user, "api_token.created", user.username, token=made.token.prefix)
+    session.commit()
+    tokens = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    )
+    return render_template(
+        "dashboard/profile.html", user=user, tokens=list(tokens), new_secret=made.secret
+    )
+
+
+@bp.post("/profile/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int) -> Response:
+    """Revoke one of one's own API tokens."""
+    user = current_user()
+    assert user is not None
+    session = get_session()
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        abort(404)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(session, user, "api_token.revoked", user.username, token=token.prefix)
+        session.commit()
+    flash("Token revoked.", "ok")
+    return redirect(url_for(".profile"))

@@ -1,0 +1,63 @@
+"""Changing a ticket: its status and its conversation, recorded with who and when."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from models import Ticket, TicketStatus, utcnow
+from models.users import TicketNote, TicketStatusChange, User
+
+NOTE_KINDS = ("note", "message")
+MAX_NOTE_LENGTH = 10_000
+
+
+class TicketActionError(ValueError):
+    """A change that cannot be made as asked; the message says why."""
+
+
+def change_status(
+    session: Session, ticket: Ticket, raw_status: str, user: User
+) -> TicketStatusChange | None:
+    """Move the ticket to `raw_status`, recording the change; None when already there."""
+    try:
+        status = TicketStatus(raw_status)
+    except ValueError:
+        raise TicketActionError("status must be open, pending or solved") from None
+    if ticket.status is status:
+        return None
+    change = TicketStatusChange(
+        ticket_id=ticket.id,
+        user_id=user.id,
+        username=user.username,
+        from_status=ticket.status,
+        to_status=status,
+        at=utcnow(),
+    )
+    ticket.status = status
+    session.add(change)
+    session.flush()
+    return change
+
+
+def add_note(
+    session: Session, ticket: Ticket, body: str, user: User, kind: str = "note"
+) -> TicketNote:
+    """Add a note or message by `user` to the ticket's conversation."""
+    body = body.strip()
+    if not body:
+        raise TicketActionError("the note is empty")
+    if len(body) > MAX_NOTE_LENGTH:
+        raise TicketActionError(f"a note can be at most {MAX_NOTE_LENGTH} characters")
+    if kind not in NOTE_KINDS:
+        raise TicketActionError("kind must be note or message")
+    note = TicketNote(
+        ticket_id=ticket.id,
+        user_id=user.id,
+        author=user.name,
+        kind=kind,
+        body=body,
+        created_at=utcnow(),
+    )
+    session.add(note)
+    session.flush()
+    return note

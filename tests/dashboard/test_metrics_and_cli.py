@@ -1,0 +1,107 @@
+"""The metrics figures, the metrics page, and the `hotline users` commands."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard.metrics import compute_metrics, percentile
+from models import (
+    Notification,
+    NotificationChannel,
+    NotificationStatus,
+    PinAttempt,
+    PinOutcome,
+    TicketOutcome,
+)
+from models.users import AuditEntry, User
+from tests.dashboard.conftest import T0, Browser, seed_call_ticket
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([], 0.9) is None
+    assert percentile([5.0], 0.9) == 5.0
+    assert percentile([float(n) for n in range(1, 11)], 0.9) == 9.0
+
+
+def test_metrics_figures(session: Session) -> None:
+    seed_call_ticket(session)  # sev 1, connected 32 s after the call started
+    unaccepted = seed_call_ticket(
+        session,
+        created_at=T0 + timedelta(hours=1),
+        outcome=TicketOutcome.REFUSED,
+        refusal_reason="not entitled",
+    )
+    for event in list(unaccepted.events):
+        if event.kind in ("accepted", "bridged"):
+            session.delete(event)
+    session.add_all(
+        [
+            PinAttempt(at=T0, caller_number="+1555", outcome=PinOutcome.UNKNOWN),
+            PinAttempt(at=T0, caller_number="+1555", outcome=PinOutcome.UNKNOWN),
+            PinAttempt(at=T0, caller_number="+1555", outcome=PinOutcome.OK),
+            Notification(
+                kind="x",
+                channel=NotificationChannel.SMS,
+                recipient="+1",
+                status=NotificationStatus.DEAD,
+                created_at=T0,
+            ),
+            Notification(
+                kind="y",
+                channel=NotificationChannel.SMS,
+                recipient="+1",
+                status=NotificationStatus.SENT,
+                created_at=T0,
+                sent_at=T0 + timedelta(minutes=9),
+            ),
+        ]
+    )
+    session.commit()
+    m = compute_metrics(session, T0 + timedelta(days=1), days=7)
+    assert m.sev1_calls == 2
+    assert m.sev1_connect_median == 32.0
+    assert m.sev1_unaccepted == 1 and m.sev1_unaccepted_share == 0.5
+    assert m.refused_by_reason == [("not entitled", 1)]
+    assert m.pin_failures == [("unknown", 2)]
+    assert m.notifications_dead == 1
+    # The delivered SMS of each seeded ticket went in 2 s; the 9-minute one is late.
+    assert m.notifications_late == 1
+    assert sum(n for _, n in m.calls_per_day) == 2
+
+
+def test_the_metrics_page_draws_charts(as_manager: Browser, call_ticket: Any) -> None:
+    html = as_manager.get("/dashboard/metrics?days=7").data.decode()
+    assert html.count("<rect") == 7
+    assert 'id="sev1-calls"' in html
+
+
+def test_users_create_makes_the_first_manager(runner: Any, session: Session) -> None:
+    result = runner.invoke(
+        "users", "create", "boss", "--name", "The Boss", "--password", "a long password"
+    )
+    assert result.exit_code == 0, result.output
+    user = session.scalar(select(User).where(User.username == "boss"))
+    assert user is not None and user.is_manager and "a long password" not in user.password_hash
+    assert session.scalar(select(AuditEntry.action)) == "user.created"
+    listed = runner.invoke("users", "list", "--json")
+    assert '"boss"' in listed.output
+
+
+def test_users_create_refuses_weak_passwords_and_duplicates(runner: Any) -> None:
+    weak = runner.invoke("users", "create", "boss", "--password", "short")
+    assert weak.exit_code != 0 and "at least 10" in weak.output
+    runner.invoke("users", "create", "boss", "--password", "a long password")
+    again = runner.invoke("users", "create", "boss", "--password", "a long password")
+    assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_users_set_password(runner: Any, session: Session) -> None:
+    runner.invoke("users", "create", "boss", "--password", "a long password")
+    result = runner.invoke("users", "set-password", "boss", "--password", "another long one")
+    assert result.exit_code == 0, result.output
+    missing = runner.invoke("users", "set-password", "nobody", "--password", "another long one")
+    assert missing.exit_code != 0

@@ -1,0 +1,196 @@
+"""The ticket list (search, filters, pages, CSV) and the ticket page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.users import TicketStatusChange
+from tests.dashboard.conftest import Browser
+
+
+def numbers_in(html: bytes) -> set[str]:
+    """Ticket numbers listed on a page."""
+    import re
+
+    return set(re.findall(r">(HL-\d{6})<", html.decode()))
+
+
+def test_the_list_shows_newest_first_with_a_count(
+    as_manager: Browser, many_tickets: list[Any]
+) -> None:
+    html = as_manager.get("/dashboard/tickets/").data
+    assert b"61 tickets" in html
+    assert html.index(b"Complete outage at Acme") < html.index(b"Printer jam 0")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_subject"),
+    [
+        ("outage", "Complete outage at Acme"),
+        ("PRINTER", "Printer jam 10"),
+        ("on fire", "Printer jam 30"),
+        ("Globex", "Slow login 1"),
+        ("5559990007", "Slow login 7"),
+    ],
+)
+def test_keyword_search(
+    as_manager: Browser, many_tickets: list[Any], query: str, expected_subject: str
+) -> None:
+    html = as_manager.get("/dashboard/tickets/", query_string={"q": query}).data.decode()
+    assert expected_subject in html
+
+
+def test_search_by_ticket_number(as_manager: Browser, many_tickets: list[Any]) -> None:
+    target = many_tickets[5]
+    html = as_manager.get("/dashboard/tickets/", query_string={"q": target.number}).data
+    assert target.number.encode() in html
+    assert b"1 ticket" in html
+
+
+def test_search_treats_like_wildcards_literally(
+    as_manager: Browser, many_tickets: list[Any]
+) -> None:
+    html = as_manager.get("/dashboard/tickets/", query_string={"q": "%"}).data
+    assert b"0 tickets" in html
+
+
+def test_filters_combine(as_manager: Browser, many_tickets: list[Any]) -> None:
+    html = as_manager.get(
+        "/dashboard/tickets/",
+        query_string={"status": "solved", "severity": "3", "outcome": "message"},
+    ).data.decode()
+    expected = {
+        t.number
+        for t in many_tickets
+        if t.status.value == "solved" and t.severity == 3 and t.outcome.value == "message"
+    }
+    assert expected
+    assert numbers_in(html.encode()) == expected
+
+
+def test_category_account_and_date_filters(as_manager: Browser, many_tickets: list[Any]) -> None:
+    acme = many_tickets[0].account_id
+    html = as_manager.get(
+        "/dashboard/tickets/",
+        query_string={
+            "category": "email",
+            "account": acme,
+            "from": "2026-03-01",
+            "to": "2026-03-01",
+        },
+    ).data
+    expected = {
+        t.number
+        for t in many_tickets
+        if t.category == "email" and t.account_id == acme and t.created_at.day == 1
+    }
+    assert expected
+    assert numbers_in(html) == expected
+
+
+def test_bad_filter_values_are_explained_not_crashed(as_manager: Browser) -> None:
+    response = as_manager.get("/dashboard/tickets/", query_string={"severity": "x", "to": "soon"})
+    assert response.status_code == 200
+    assert b"Severity must be a whole number" in response.data
+    assert b"To must be a date" in response.data
+
+
+def test_pagination(as_manager: Browser, many_tickets: list[Any]) -> None:
+    first = numbers_in(as_manager.get("/dashboard/tickets/").data)
+    second_html = as_manager.get("/dashboard/tickets/", query_string={"page": 2}).data
+    second = numbers_in(second_html)
+    assert len(first) == 50 and len(second) == 11
+    assert not first & second
+    assert b"Page 2 of 2" in second_html
+
+
+def test_sorting_oldest_first(as_manager: Browser, many_tickets: list[Any]) -> None:
+    html = as_manager.get("/dashboard/tickets/", query_string={"sort": "oldest"}).data
+    assert html.index(b"Slow login 59") < html.index(b"Slow login 11<")
+
+
+def test_csv_export_follows_the_filters(as_manager: Browser, many_tickets: list[Any]) -> None:
+    response = as_manager.get("/dashboard/tickets/export.csv", query_string={"q": "printer"})
+    assert response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.data.decode())))
+    assert {r["subject"] for r in rows} == {f"Printer jam {i}" for i in range(0, 60, 10)}
+    assert rows[0]["number"].startswith("HL-")
+
+
+def test_csv_defuses_spreadsheet_formulas(
+    as_manager: Browser, session: Session, many_tickets: list[Any]
+) -> None:
+    many_tickets[3].subject = '=HYPERLINK("http://evil")'
+    session.commit()
+    data = as_manager.get("/dashboard/tickets/export.csv", query_string={"q": "HYPERLINK"}).data
+    assert b"'=HYPERLINK" in data
+
+
+def test_the_ticket_page_shows_the_whole_timeline(as_engineer: Browser, call_ticket: Any) -> None:
+    html = as_engineer.get(f"/dashboard/tickets/{call_ticket.id}").data.decode()
+    assert call_ticket.number in html
+    for label in (
+        "Call started",
+        "PIN refused",
+        "PIN accepted",
+        "Entitlement checked",
+        "Engineer rung",
+        "Engineer accepted",
+        "Caller connected",
+        "Call completed",
+    ):
+        assert label in html
+    # An unknown kind is still shown, generically.
+    assert "Vendor custom step" in html and "blue" in html
+    # Durations: PIN at 14 s, first ring at 22 s, caller bridged to the engineer at 32 s.
+    assert "<dt>PIN accepted</dt><dd>14 s</dd>" in html
+    assert "<dt>First ring</dt><dd>22 s</dd>" in html
+    assert "<dt>Engineer connected</dt><dd>32 s</dd>" in html
+    assert "no-answer" in html and "accepted" in html
+    assert "delivered" in html  # the SMS's delivery state
+    assert "entitled" in html
+
+
+def test_the_ticket_page_never_shows_pin_digits(as_manager: Browser, call_ticket: Any) -> None:
+    html = as_manager.get(f"/dashboard/tickets/{call_ticket.id}").data.decode()
+    assert "12345678" not in html
+
+
+def test_a_missing_ticket_is_404(as_manager: Browser) -> None:
+    assert as_manager.get("/dashboard/tickets/999999").status_code == 404
+
+
+def test_status_change_is_recorded_with_who_and_when(
+    as_engineer: Browser, call_ticket: Any, session: Session
+) -> None:
+    response = as_engineer.post(
+        f"/dashboard/tickets/{call_ticket.id}/status", data={"status": "pending"}
+    )
+    assert response.status_code == 302
+    session.refresh(call_ticket)
+    assert call_ticket.status.value == "pending"
+    change = session.scalar(select(TicketStatusChange))
+    assert change is not None and change.username == "erik"
+    html = as_engineer.get(f"/dashboard/tickets/{call_ticket.id}").data.decode()
+    assert "by <strong>erik</strong>" in html
+
+
+def test_an_invalid_status_is_refused(
+    as_manager: Browser, call_ticket: Any, session: Session
+) -> None:
+    as_manager.post(f"/dashboard/tickets/{call_ticket.id}/status", data={"status": "closed"})
+    session.refresh(call_ticket)
+    assert call_ticket.status.value == "open"
+
+
+def test_notes_appear_newest_last(as_manager: Browser, call_ticket: Any) -> None:
+    as_manager.post(f"/dashboard/tickets/{call_ticket.id}/notes", data={"body": "first note"})
+    as_manager.post(f"/dashboard/tickets/{call_ticket.id}/notes", data={"body": "second note"})
+    html = as_manager.get(f"/dashboard/tickets/{call_ticket.id}").data.decode()
+    assert html.index("first note") < html.index("second note")
