@@ -46,8 +46,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     import dashboard
     import ivr
     import notify
-    from hotline import health
+    from hotline import health, timing
 
+    timing.init_app(app)
     app.register_blueprint(health.bp)
     ivr.init_app(app)
     notify.init_app(app)

@@ -40,7 +40,7 @@ def healthz() -> ResponseReturnValue:
     """200 with each dependency's state when all answer, else 503 naming those that do not."""
     checks = {"database": _check_database(), "redis": _check_redis()}
     down = [name for name, state in checks.items() if state != "ok"]
-    body = {"status": "ok" if not down else "unavailable", "checks": checks}
+    body: dict[str, object] = {"status": "ok" if not down else "unavailable", "checks": checks}
     if down:
         body["down"] = down
     return jsonify(body), (503 if down else 200)

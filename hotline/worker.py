@@ -16,11 +16,12 @@ class AppWorker(Worker):
 
     app: Flask
 
-    def perform_job(self, job: Job, queue: Any) -> bool:
+    def perform_job(self, job: Job, queue: Any, *args: Any, **kwargs: Any) -> bool:
+        # RQ 3 passes the execution too: forward whatever this RQ version gives.
         # The work horse is a fork: pooled connections from the parent must not be reused.
         self.app.extensions["engine"].dispose(close=False)
         with self.app.app_context():
-            return bool(super().perform_job(job, queue))
+            return bool(super().perform_job(job, queue, *args, **kwargs))
 
 
 def build_worker(

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from entitlement.check import check_entitlement
@@ -25,7 +26,7 @@ from ivr.steps import (
     Transfer,
     Whisper,
 )
-from models import Call, Ticket, TicketOutcome
+from models import Call, CallEvent, Ticket, TicketOutcome
 from tickets.calls import join_open_severity1_ticket, record_event
 
 log = logging.getLogger(__name__)
@@ -199,8 +200,12 @@ def on_severity(session: Session, call: Call, keys: str, now: datetime, config: 
 
 def on_dial_done(session: Session, call: Call, dial_status: str, now: datetime) -> Step:
     """After the engineer leg: goodbye if someone accepted, else take a message."""
-    ticket = call.ticket
-    accepted = any(event.kind == "accepted" for event in ticket.events if event.call_id == call.id)
+    accepted = (
+        session.scalar(
+            select(CallEvent.id).where(CallEvent.call_id == call.id, CallEvent.kind == "accepted")
+        )
+        is not None
+    )
     record_event(session, call, "dial_ended", now, status=dial_status, accepted=accepted)
     if accepted:
         call.step = "done"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
 from flask.typing import ResponseReturnValue
@@ -29,7 +30,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _url(endpoint: str, **params: object) -> str:
+def _url(endpoint: str, **params: Any) -> str:
     """An absolute URL under PUBLIC_BASE_URL, so Twilio signs what we validate."""
     return settings_of(current_app).public_base_url + url_for(endpoint, **params)
 
@@ -70,7 +71,9 @@ def _caller_webhook(run: CallerStep) -> Response:
         if token and call.last_webhook_token == token and call.last_reply is not None:
             # Twilio retried a webhook we already answered: same answer, no second effect.
             return _xml(call.last_reply)
-        document = _render(run(session, call, _now()))
+        # Writes are flushed once at commit, not before each read the step makes.
+        with session.no_autoflush:
+            document = _render(run(session, call, _now()))
         call.last_webhook_token = token
         call.last_reply = document
         session.commit()

@@ -14,12 +14,22 @@ from models.enums import (
 )
 from models.notifications import Notification
 from models.pins import PinAttempt, SupportPin
-from models.schedules import RoutingConfigVersion as RoutingConfigVersion
+from models.schedules import RoutingConfigVersion
 from models.tickets import Call, CallEvent, Ticket, parse_ticket_number, ticket_number
-from models.users import ApiToken, AuditEntry, LoginAttempt, TicketNote, TicketStatusChange, User, UserRole
+from models.users import (
+    ApiToken,
+    AuditEntry,
+    LoginAttempt,
+    TicketNote,
+    TicketStatusChange,
+    User,
+    UserRole,
+)
 
 __all__ = [
     "Account",
+    "ApiToken",
+    "AuditEntry",
     "Base",
     "Call",
     "CallEvent",
@@ -27,6 +37,7 @@ __all__ = [
     "Engineer",
     "Licence",
     "LicenceKind",
+    "LoginAttempt",
     "Notification",
     "NotificationChannel",
     "NotificationStatus",
@@ -34,11 +45,16 @@ __all__ = [
     "PinKind",
     "PinOutcome",
     "Product",
+    "RoutingConfigVersion",
     "SupportPin",
     "Ticket",
+    "TicketNote",
     "TicketOutcome",
     "TicketStatus",
+    "TicketStatusChange",
     "UTCDateTime",
+    "User",
+    "UserRole",
     "account_products",
     "parse_ticket_number",
     "ticket_number",

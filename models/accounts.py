@@ -38,14 +38,17 @@ class Account(Base):
     def technical_contact(self) -> Contact | None:
         """The contact to reach about tickets: the technical one, else the first."""
         technical = [c for c in self.contacts if c.is_technical]
-        return (technical or self.contacts or [None])[0]
+        candidates = technical or self.contacts
+        return candidates[0] if candidates else None
 
 
 class Contact(Base):
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
@@ -70,7 +73,9 @@ class Licence(Base):
     __tablename__ = "licences"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[LicenceKind] = mapped_column(enum_column(LicenceKind))
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -36,7 +36,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC)
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):

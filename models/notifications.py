@@ -35,3 +35,11 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The one RQ job allowed to send this row; a stale or duplicate job sees another id and stops.
+    job_id: Mapped[str | None] = mapped_column(String(80))
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set (committed) before the provider is called: a retry that finds it set reconciles first.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The text as sent, rendered once so a retry sends (and reconciles) the very same message.
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)

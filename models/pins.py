@@ -16,7 +16,9 @@ class SupportPin(Base):
     __tablename__ = "support_pins"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[PinKind] = mapped_column(enum_column(PinKind))
     # HMAC-SHA256 (hex) of the digits under PIN_PEPPER: one indexed equality finds a PIN.
     pin_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -15,7 +15,7 @@ from models.enums import TicketStatus, enum_column
 from models.tickets import Ticket
 
 
-class UserRole(str, Enum):  # noqa: UP042 - same style as models.enums
+class UserRole(str, Enum):
     MANAGER = "manager"
     ENGINEER = "engineer"
 

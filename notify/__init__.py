@@ -6,4 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the notification webhooks on `app`."""
+    """Register the notification webhooks and settings on `app`."""
+    from notify import views
+    from notify.settings import load_notify_settings
+
+    app.extensions["notify"] = load_notify_settings()
+    app.register_blueprint(views.bp)

@@ -215,6 +215,7 @@ class Leg:
     def _log(self, at: float, kind: str, res: WebhookResult) -> None:
         hook = Webhook(at, self.sid, kind, res.method, res.url, res.status, res.latency_ms)
         hook.error_code, hook.params = _failure_code(res), res.params
+        hook.server_ms = res.server_ms
         self.net.add_webhook(hook)
 
     def callback(self, url: str, params: dict[str, str], method: str, kind: str) -> Proc:

@@ -37,6 +37,7 @@ class Webhook:
     status: int
     latency_ms: float
     error_code: int | None = None
+    server_ms: float | None = None  # the service's own time (Server-Timing), when it says
     params: dict[str, str] = field(default_factory=dict)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -25,6 +26,20 @@ class HttpResponse:
     status: int
     content_type: str
     body: str
+    # The service's own processing time, from a Server-Timing header when it sends one.
+    server_ms: float | None = None
+
+
+def server_timing_ms(header: str | None) -> float | None:
+    """The first `dur=` of a Server-Timing header, in milliseconds."""
+    for part in (header or "").replace(",", ";").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "dur":
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
 
 
 class Transport(Protocol):
@@ -40,16 +55,29 @@ class HttpTransport:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
+        # Keep-alive connections, as Twilio's edge keeps them; one session per sending thread.
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
 
     def send(
         self, method: str, path: str, form: Form, headers: dict[str, str], timeout: float
     ) -> HttpResponse:
         url = self.base_url + path
         if method == "GET":
-            resp = requests.get(url, headers=headers, timeout=timeout, allow_redirects=True)
+            resp = self._session().get(url, headers=headers, timeout=timeout, allow_redirects=True)
         else:
-            resp = requests.post(url, data=form, headers=headers, timeout=timeout)
-        return HttpResponse(resp.status_code, resp.headers.get("Content-Type", ""), resp.text)
+            resp = self._session().post(url, data=form, headers=headers, timeout=timeout)
+        return HttpResponse(
+            resp.status_code,
+            resp.headers.get("Content-Type", ""),
+            resp.text,
+            server_timing_ms(resp.headers.get("Server-Timing")),
+        )
 
 
 class WsgiTransport:
@@ -76,7 +104,10 @@ class WsgiTransport:
         )
         try:
             return HttpResponse(
-                resp.status_code, resp.headers.get("Content-Type", ""), resp.get_data(as_text=True)
+                resp.status_code,
+                resp.headers.get("Content-Type", ""),
+                resp.get_data(as_text=True),
+                server_timing_ms(resp.headers.get("Server-Timing")),
             )
         finally:
             resp.close()
@@ -93,6 +124,7 @@ class WebhookResult:
     content_type: str = ""
     body: str = ""
     latency_ms: float = 0.0
+    server_ms: float | None = None
     error: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -160,6 +192,7 @@ class Webhooks:
                 resp.content_type,
                 resp.body,
             )
+            result.server_ms = resp.server_ms
         except requests.Timeout:
             result.error = "timeout"
         except Exception as exc:  # any transport failure is a failed webhook, as in Twilio

@@ -119,7 +119,7 @@ def runner(app: Flask) -> Any:
     from hotline.cli import cli
 
     class Runner:
-        def invoke(self, *args: str, input: str | None = None) -> Any:  # noqa: A002
+        def invoke(self, *args: str, input: str | None = None) -> Any:
             return CliRunner().invoke(cli, list(args), obj=lambda: app, input=input)
 
     return Runner()

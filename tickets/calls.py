@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import Account, Call, CallEvent, Notification, Ticket, TicketStatus
 
@@ -15,7 +15,10 @@ JOIN_WINDOW = timedelta(minutes=30)
 
 def find_call(session: Session, call_sid: str) -> Call | None:
     """The call with this CallSid, if its first webhook has been seen."""
-    return session.scalar(select(Call).where(Call.call_sid == call_sid))
+    # The ticket comes in the same query: every step reads or writes it.
+    return session.scalar(
+        select(Call).options(joinedload(Call.ticket)).where(Call.call_sid == call_sid)
+    )
 
 
 def open_call(

@@ -43,7 +43,8 @@ def cli(ctx: click.Context) -> None:
 
 def current_app_of(ctx: click.Context) -> Flask:
     """The app for this command invocation."""
-    loader: AppLoader = ctx.find_object(AppLoader)
+    loader = ctx.find_object(AppLoader)
+    assert loader is not None, "commands run inside the hotline group"
     return loader.app
 
 

@@ -1,0 +1,174 @@
+"""Benchmark: outbox drain rate with 1 and 2 workers, and call end -> SMS at Twilio's API latency.
+
+.venv/bin/python bench/notify_drain.py [--database-url URL] [--count 1000] [--calls 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hotline.app import create_app  # noqa: E402
+from hotline.embedded_redis import EmbeddedRedis  # noqa: E402
+from hotline.migrate import upgrade  # noqa: E402
+from models import (  # noqa: E402
+    Account,
+    Call,
+    Notification,
+    NotificationChannel,
+    NotificationStatus,
+    Ticket,
+    TicketOutcome,
+    utcnow,
+)
+from notify import triggers  # noqa: E402
+from notify.outbox import add_notification  # noqa: E402
+from simulator import Simulator  # noqa: E402
+
+SID, TOKEN, PUBLIC = "AC" + "0" * 32, "0123456789abcdef0123456789abcdef", "https://bench.test"
+DONE = (NotificationStatus.SENT, NotificationStatus.DELIVERED)
+
+
+def main() -> None:
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--calls", type=int, default=100)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="notify-bench-"))
+    url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+    if url.startswith("postgresql"):
+        from hotline.db import make_engine
+
+        with make_engine(url).begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade(url)
+    with EmbeddedRedis(tmp / "redis") as redis_server, Simulator(PUBLIC, TOKEN, SID) as sim:
+        env = {
+            **os.environ,
+            "HOTLINE_ENV": "test",
+            "HOTLINE_DATA_DIR": str(tmp / "var"),
+            "DATABASE_URL": url,
+            "REDIS_URL": redis_server.url,
+            "TWILIO_ACCOUNT_SID": SID,
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "TWILIO_API_BASE_URL": sim.rest_url,
+            "PUBLIC_BASE_URL": PUBLIC,
+            "SECRET_KEY": "bench",
+            "PIN_PEPPER": "bench",
+        }
+        app = create_app(env)
+        print(f"database: {url.split('@')[-1]}   redis: embedded   twilio: simulator REST")
+        for workers in (1, 2):
+            rate = drain_rate(app, env, sim, workers, args.count)
+            print(f"drain {args.count} notifications, {workers} worker(s): {rate:7.1f} /s")
+        latencies = call_latency(app, env, sim, args.calls)
+        p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else latencies[0]
+        print(
+            f"call end -> SMS at Twilio API, 1 idle worker, {len(latencies)} calls: "
+            f"median {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
+        )
+        app.extensions["engine"].dispose()
+
+
+def start_workers(env: dict[str, str], count: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hotline", "worker", "--count", str(count)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    time.sleep(2.0)  # let the workers start and go idle
+    return process
+
+
+def stop_workers(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def done_count(app: object, since_id: int) -> int:
+    with app.extensions["sessionmaker"]() as session:  # type: ignore[attr-defined]
+        return int(
+            session.scalar(
+                select(func.count()).where(
+                    Notification.id > since_id, Notification.status.in_(DONE)
+                )
+            )
+            or 0
+        )
+
+
+def drain_rate(app: object, env: dict[str, str], sim: Simulator, workers: int, count: int) -> float:
+    process = start_workers(env, workers)
+    try:
+        with app.extensions["sessionmaker"]() as session:  # type: ignore[attr-defined]
+            last = session.scalar(select(func.max(Notification.id))) or 0
+            now = utcnow()
+            for i in range(count):
+                add_notification(
+                    session, kind="pin_failure_burst", channel=NotificationChannel.SMS,
+                    recipient=f"+1555{workers}{i:06d}", now=now, dedupe_key=f"bench-{workers}-{i}",
+                    payload={"failures": i, "callers": 1, "window_minutes": 10},
+                )  # fmt: skip
+            session.commit()
+        start = time.monotonic()
+        while done_count(app, last) < count:
+            time.sleep(0.05)
+        return count / (time.monotonic() - start)
+    finally:
+        stop_workers(process)
+
+
+def call_latency(app: object, env: dict[str, str], sim: Simulator, calls: int) -> list[float]:
+    process = start_workers(env, 1)
+    latencies = []
+    try:
+        with app.extensions["sessionmaker"]() as session:  # type: ignore[attr-defined]
+            account = Account(name="Bench Corp")
+            session.add(account)
+            session.commit()
+            for i in range(calls):
+                before = set(sim.message_arrivals)
+                now = utcnow()
+                ticket = Ticket(account=account, severity=1, outcome=TicketOutcome.MESSAGE)
+                call = Call(
+                    call_sid=f"CAbench{i}", ticket=ticket, from_number=f"+1555900{i:04d}",
+                    status="completed", started_at=now, ended_at=now, duration_seconds=60,
+                )  # fmt: skip
+                session.add(call)
+                session.flush()
+                with app.app_context():  # type: ignore[attr-defined]
+                    triggers.call_ended(session, call, now)
+                session.commit()
+                ended = time.monotonic()
+                while not (new := set(sim.message_arrivals) - before):
+                    time.sleep(0.002)
+                latencies.append(sim.message_arrivals[new.pop()] - ended)
+                time.sleep(0.05)  # the worker is idle again when the next call ends
+    finally:
+        stop_workers(process)
+    return latencies
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""The outbox relay: due rows onto RQ with deterministic job ids, and a sweeper for lost jobs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+
+from flask import Flask
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from hotline.queue import NOTIFY_QUEUE, get_queue, get_redis
+from models import Notification, NotificationStatus, utcnow
+from notify.jobs import JOB_FUNCTION
+from notify.settings import notify_settings
+
+log = logging.getLogger(__name__)
+GONE = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+
+
+def job_id_for(notification_id: int, attempts: int) -> str:
+    """The RQ job id for a row's next attempt: deterministic, new for each attempt."""
+    return f"notify-{notification_id}-{attempts}"
+
+
+def relay_once(app: Flask, now: datetime | None = None) -> int:
+    """Move due pending rows onto the notify queue; the number enqueued."""
+    now = now or utcnow()
+    tuning = notify_settings(app)
+    with app.extensions["sessionmaker"]() as session:
+        due = session.execute(
+            select(Notification.id, Notification.attempts)
+            .where(
+                Notification.status == NotificationStatus.PENDING,
+                Notification.available_at <= now,
+            )
+            .order_by(Notification.id)
+            .limit(tuning.batch_size)
+        ).all()
+        if not due:
+            return 0
+        mine: list[tuple[int, str]] = []
+        for notification_id, attempts in due:
+            job_id = job_id_for(notification_id, attempts)
+            # Conditional: of two relays racing (SQLite has no SKIP LOCKED), one takes each row.
+            taken = session.execute(
+                update(Notification)
+                .where(
+                    Notification.id == notification_id,
+                    Notification.status == NotificationStatus.PENDING,
+                )
+                .values(status=NotificationStatus.ENQUEUED, job_id=job_id, enqueued_at=now)
+            )
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                mine.append((notification_id, job_id))
+        # Committed before enqueueing: a job never reads a row its relay has not committed.
+        session.commit()
+        try:
+            _enqueue(app, mine)
+        except RedisError:
+            # Redis is down: hand the rows back so they go out when it returns.
+            session.execute(
+                update(Notification)
+                .where(
+                    Notification.id.in_([notification_id for notification_id, _ in mine]),
+                    Notification.status == NotificationStatus.ENQUEUED,
+                    Notification.claimed_at.is_(None),
+                )
+                .values(status=NotificationStatus.PENDING, job_id=None, enqueued_at=None)
+            )
+            session.commit()
+            raise
+    return len(mine)
+
+
+def _enqueue(app: Flask, rows: list[tuple[int, str]]) -> None:
+    tuning = notify_settings(app)
+    queue = get_queue(NOTIFY_QUEUE, app)
+    with get_redis(app).pipeline() as pipe:
+        for notification_id, job_id in rows:
+            queue.enqueue_call(
+                JOB_FUNCTION,
+                args=(notification_id,),
+                job_id=job_id,
+                timeout=tuning.job_timeout,
+                result_ttl=3600,
+                failure_ttl=7 * 86400,
+                description=f"send notification {notification_id}",
+                pipeline=pipe,
+            )
+        pipe.execute()
+
+
+def sweep_once(app: Flask, now: datetime | None = None) -> int:
+    """Give back to the relay rows whose job is gone or whose worker died; the number freed."""
+    now = now or utcnow()
+    tuning = notify_settings(app)
+    redis_client = get_redis(app)
+    freed = 0
+    with app.extensions["sessionmaker"]() as session:
+        stuck = session.execute(
+            select(Notification.id, Notification.job_id, Notification.claimed_at)
+            .where(
+                Notification.status == NotificationStatus.ENQUEUED,
+                Notification.enqueued_at < now - timedelta(seconds=tuning.sweep_grace),
+            )
+            .order_by(Notification.id)
+            .limit(tuning.batch_size)
+        ).all()
+        for notification_id, job_id, claimed_at in stuck:
+            status = _job_status(redis_client, job_id)
+            claim_expired = claimed_at is not None and claimed_at < now - timedelta(
+                seconds=tuning.claim_timeout
+            )
+            if status is not None and status not in GONE and not claim_expired:
+                continue
+            # claimed_at stays set: the next attempt reconciles with the provider first.
+            freed_row = session.execute(
+                update(Notification)
+                .where(
+                    Notification.id == notification_id,
+                    Notification.status == NotificationStatus.ENQUEUED,
+                    Notification.job_id == job_id,
+                )
+                .values(status=NotificationStatus.PENDING, job_id=None, available_at=now)
+            )
+            if freed_row.rowcount == 1:  # type: ignore[attr-defined]
+                freed += 1
+                log.warning(
+                    "notification %s: job %s is %s; handing the row back to the relay",
+                    notification_id,
+                    job_id,
+                    status.value if status else "gone",
+                )
+        session.commit()
+    return freed
+
+
+def _job_status(redis_client: object, job_id: str | None) -> JobStatus | None:
+    if job_id is None:
+        return None
+    try:
+        job = Job.fetch(job_id, connection=redis_client, serializer="json")  # type: ignore[arg-type]
+    except NoSuchJobError:
+        return None
+    return job.get_status(refresh=False)
+
+
+class RelayThread(threading.Thread):
+    """Runs the relay every relay_interval and the sweeper every sweep_interval."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(name="notify-relay", daemon=True)
+        self.app = app
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        tuning = notify_settings(self.app)
+        next_sweep = 0.0
+        failing = False
+        while not self.stopping.is_set():
+            try:
+                moved = relay_once(self.app)
+                if time.monotonic() >= next_sweep:
+                    sweep_once(self.app)
+                    next_sweep = time.monotonic() + tuning.sweep_interval
+                if failing:
+                    log.info("notify relay: Redis and the database answer again")
+                failing = False
+            except (RedisError, SQLAlchemyError, OSError) as exc:
+                moved = 0
+                if not failing:
+                    # Logged once per outage: the rows wait in the database meanwhile.
+                    log.warning("notify relay: %s; pending rows wait", exc)
+                failing = True
+            # A full batch means more are due: go again at once.
+            if moved < tuning.batch_size:
+                self.stopping.wait(tuning.relay_interval)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the loop to stop and wait for it."""
+        self.stopping.set()
+        self.join(timeout)

@@ -1,0 +1,168 @@
+"""Outbox writers the call flow calls in the same transaction as the event behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.config import Settings
+from models import Call, CallEvent, NotificationChannel, Ticket, TicketOutcome
+from notify.outbox import MANAGERS, add_notification
+
+# What the caller is told to expect after leaving a message.
+CALLBACK_MINUTES = 30
+# Caller IDs Twilio uses when the number is withheld: nothing to text.
+WITHHELD = {"", "anonymous", "unknown", "private", "restricted", "unavailable", "+266696687"}
+OUTCOME_TEXT = {
+    TicketOutcome.CONNECTED: "connected to an engineer",
+    TicketOutcome.MESSAGE: "message left",
+    TicketOutcome.REFUSED: "not taken",
+    TicketOutcome.ABANDONED: "ended before we could help",
+}
+
+
+def call_ended(
+    session: Session, call: Call, now: datetime, settings: Settings | None = None
+) -> int:
+    """Queue the caller's SMS and the technical contact's email for an ended call; rows added."""
+    settings = settings or _settings()
+    ticket = call.ticket
+    context = _ticket_context(session, ticket, call, settings)
+    added = 0
+    if textable(call.from_number):
+        added += add_notification(
+            session,
+            kind="call_ended",
+            channel=NotificationChannel.SMS,
+            recipient=call.from_number,
+            payload=context,
+            now=now,
+            dedupe_key=f"call-ended-sms-{call.id}",
+            ticket_id=ticket.id,
+        )
+    contact = ticket.account.technical_contact() if ticket.account else None
+    if contact is not None and contact.email:
+        added += add_notification(
+            session,
+            kind="call_summary",
+            channel=NotificationChannel.EMAIL,
+            recipient=contact.email,
+            payload={**context, "contact_name": contact.name},
+            now=now,
+            dedupe_key=f"call-ended-email-{call.id}",
+            ticket_id=ticket.id,
+        )
+    return added
+
+
+def engineer_accepted(
+    session: Session,
+    call: Call,
+    engineer_phone: str,
+    engineer_name: str,
+    now: datetime,
+    settings: Settings | None = None,
+) -> bool:
+    """Queue the details SMS to the engineer who accepted `call`."""
+    settings = settings or _settings()
+    context = _ticket_context(session, call.ticket, call, settings)
+    return add_notification(
+        session,
+        kind="engineer_accepted",
+        channel=NotificationChannel.SMS,
+        recipient=engineer_phone,
+        payload={**context, "engineer_name": engineer_name},
+        now=now,
+        dedupe_key=f"engineer-accepted-{call.id}",
+        ticket_id=call.ticket.id,
+    )
+
+
+def nobody_accepted(
+    session: Session,
+    call: Call,
+    now: datetime,
+    engineer_phones: Iterable[str] = (),
+    settings: Settings | None = None,
+) -> int:
+    """Queue the managers' SMS and email, and an SMS to each on-call engineer; rows added."""
+    settings = settings or _settings()
+    context = {**_ticket_context(session, call.ticket, call, settings), "at": now.isoformat()}
+    targets: list[tuple[NotificationChannel, str, str]] = [
+        (NotificationChannel.SMS, MANAGERS, "sms"),
+        (NotificationChannel.EMAIL, MANAGERS, "email"),
+    ]
+    targets += [(NotificationChannel.SMS, phone, phone) for phone in dict.fromkeys(engineer_phones)]
+    return sum(
+        add_notification(
+            session,
+            kind="nobody_accepted",
+            channel=channel,
+            recipient=recipient,
+            payload=context,
+            now=now,
+            dedupe_key=f"nobody-accepted-{call.id}-{suffix}",
+            ticket_id=call.ticket.id,
+        )
+        for channel, recipient, suffix in targets
+    )
+
+
+def textable(number: str | None) -> bool:
+    """True when `number` is a caller ID an SMS can go to (not withheld)."""
+    if number is None or number.strip().lower() in WITHHELD:
+        return False
+    return number.startswith("+") or number.isdigit()
+
+
+def _ticket_context(
+    session: Session, ticket: Ticket, call: Call, settings: Settings
+) -> dict[str, Any]:
+    accepted = _accepted_event(session, ticket, call)
+    detail = accepted.detail if accepted is not None else {}
+    outcome = ticket.outcome.value if ticket.outcome else TicketOutcome.ABANDONED.value
+    duration = call.duration_seconds
+    return {
+        "ticket": ticket.number,
+        "ticket_id": ticket.id,
+        "ticket_url": f"{settings.public_base_url}/dashboard/tickets/{ticket.id}",
+        "account": ticket.account.name if ticket.account else None,
+        "contact_name": ticket.contact_name,
+        "callback_number": ticket.contact_phone
+        or (call.from_number if textable(call.from_number) else None),
+        "caller": call.from_number if textable(call.from_number) else None,
+        "subject": ticket.subject,
+        "severity": ticket.severity,
+        "outcome": outcome,
+        "outcome_text": OUTCOME_TEXT.get(TicketOutcome(outcome), outcome),
+        "refusal_reason": ticket.refusal_reason,
+        "engineer_name": detail.get("engineer_name"),
+        "engineer": detail.get("engineer"),
+        "callback_minutes": CALLBACK_MINUTES,
+        "contact_point": settings.account_management_number or settings.customer_portal_url,
+        "started_at": call.started_at.isoformat() if call.started_at else None,
+        "duration": f"{duration // 60} min {duration % 60} s" if duration is not None else "-",
+    }
+
+
+def _accepted_event(session: Session, ticket: Ticket, call: Call) -> CallEvent | None:
+    # The latest acceptance on this ticket; the call flow records it with the engineer's name.
+    return session.scalars(
+        select(CallEvent)
+        .where(CallEvent.ticket_id == ticket.id, CallEvent.kind == "accepted")
+        .order_by(CallEvent.at.desc(), CallEvent.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _settings() -> Settings:
+    if not has_app_context():
+        raise RuntimeError("pass settings= when calling a notify trigger outside the app")
+    from hotline.app import settings_of
+
+    return settings_of(current_app)

@@ -1,0 +1,165 @@
+"""Each follow-up goes out with the right content, through Twilio's API and SMTP."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from entitlement.alerts import PIN_FAILURE_BURST, PRIVILEGED_PIN_USED, alert_managers
+from models import NotificationStatus, TicketOutcome, utcnow
+from notify import triggers
+from notify.relay import relay_once
+from simulator import Simulator
+from tests.notify.conftest import SmtpSink, drain, make_call, notifications
+
+CALLER = "+15557770001"
+
+
+def sms_to(sim: Simulator, number: str) -> list[str]:
+    return [m["body"] for m in sim.messages if m["to"] == number]
+
+
+def test_caller_sms_and_contact_email_for_each_outcome(
+    notify_app: Flask, session: Session, sim: Simulator, smtp: tuple[SmtpSink, str]
+) -> None:
+    now = utcnow()
+    calls = {
+        "connected": make_call(
+            session, TicketOutcome.CONNECTED, caller="+15557770001",
+            engineer=("+15550000001", "Erin Engineer"),
+        ),
+        "message": make_call(session, TicketOutcome.MESSAGE, caller="+15557770002"),
+        "refused": make_call(
+            session, TicketOutcome.REFUSED, caller="+15557770003",
+            refusal_reason="the account has no current support licence",
+        ),
+        "abandoned": make_call(session, TicketOutcome.ABANDONED, caller="+15557770004"),
+    }  # fmt: skip
+    for call in calls.values():
+        assert triggers.call_ended(session, call, now) == 2
+    session.commit()
+    drain(notify_app)
+
+    connected = sms_to(sim, "+15557770001")
+    assert len(connected) == 1
+    assert calls["connected"].ticket.number in connected[0]
+    assert "Erin Engineer" in connected[0]
+    message = sms_to(sim, "+15557770002")[0]
+    assert calls["message"].ticket.number in message and "call you back within 30" in message
+    refused = sms_to(sim, "+15557770003")[0]
+    assert "no current support licence" in refused and "customer portal" in refused
+    abandoned = sms_to(sim, "+15557770004")[0]
+    assert calls["abandoned"].ticket.number in abandoned and "call us back" in abandoned
+    # Every SMS asks for receipts at an absolute URL, from the hotline's number, short-lived.
+    creates = [r for r in sim.rest.requests if r["method"] == "POST"]
+    assert all(
+        r["form"]["StatusCallback"][0].startswith("https://hotline.example.test/notify/status?n=")
+        and r["form"]["From"] == ["+15005550006"]
+        and r["form"]["ValidityPeriod"] == ["900"]
+        for r in creates
+    )
+
+    sink = smtp[0]
+    assert len(sink.messages) == 4
+    subjects = sorted(m["Subject"] for m in sink.messages)
+    assert all(s.startswith("[HL-") for s in subjects)
+    connected_mail = next(
+        m for m in sink.messages if calls["connected"].ticket.number in m["Subject"]
+    )
+    assert connected_mail["To"] == "ops@acme.test"
+    text = connected_mail.get_payload()
+    assert "Erin Engineer" in text and "Dana Ops" in text and "2 min 5 s" in text
+    assert connected_mail["Message-ID"].startswith("<notify-")
+    assert all(n.status.value in ("sent", "delivered") for n in notifications(session))
+
+
+def test_withheld_caller_gets_no_sms_and_repeat_callbacks_queue_once(
+    notify_app: Flask, session: Session
+) -> None:
+    now = utcnow()
+    withheld = make_call(session, TicketOutcome.MESSAGE, caller="anonymous")
+    assert triggers.call_ended(session, withheld, now) == 1  # the email only
+    call = make_call(session, TicketOutcome.MESSAGE, caller=CALLER)
+    assert triggers.call_ended(session, call, now) == 2
+    session.commit()
+    # A repeated status callback runs the trigger again: nothing new is queued.
+    assert triggers.call_ended(session, call, now) == 0
+    session.commit()
+    assert len(notifications(session)) == 3
+
+
+def test_engineer_sms_has_company_contact_callback_ticket_and_link(
+    notify_app: Flask, session: Session, sim: Simulator
+) -> None:
+    call = make_call(session, None, caller="+15557770009")
+    assert triggers.engineer_accepted(session, call, "+15550000001", "Erin Engineer", utcnow())
+    session.commit()
+    drain(notify_app)
+    (body,) = sms_to(sim, "+15550000001")
+    ticket = call.ticket
+    assert "Acme Corp" in body and "Dana Ops" in body and "+15557770009" in body
+    assert ticket.number in body
+    assert f"https://hotline.example.test/dashboard/tickets/{ticket.id}" in body
+
+
+def test_nobody_accepted_alerts_managers_and_on_call_engineers(
+    notify_app: Flask, session: Session, sim: Simulator, smtp: tuple[SmtpSink, str]
+) -> None:
+    call = make_call(session, TicketOutcome.MESSAGE)
+    added = triggers.nobody_accepted(
+        session, call, utcnow(), engineer_phones=["+15550000001", "+15550000002"]
+    )
+    assert added == 4
+    session.commit()
+    drain(notify_app)
+    for number in ("+15550009001", "+15550009002", "+15550000001", "+15550000002"):
+        (body,) = sms_to(sim, number)
+        assert "nobody accepted" in body and call.ticket.number in body
+    (mail,) = smtp[0].messages
+    assert mail["To"] == "boss@example.test" and "nobody accepted" in mail["Subject"]
+
+
+def test_pin_alerts_written_by_entitlement_reach_managers(
+    notify_app: Flask, session: Session, sim: Simulator, smtp: tuple[SmtpSink, str]
+) -> None:
+    now = utcnow()
+    alert_managers(
+        session,
+        PRIVILEGED_PIN_USED,
+        {
+            "account": "Acme Corp",
+            "caller_number": "+15557770001",
+            "used_at": now.isoformat(),
+            "elevated_until": None,
+            "call_sid": "CA1",
+        },
+        now,
+        "privileged:1",
+    )
+    alert_managers(
+        session, PIN_FAILURE_BURST,
+        {"failures": 31, "callers": 7, "window_minutes": 10, "since": "a", "until": "b"},
+        now, "burst:1",
+    )  # fmt: skip
+    session.commit()
+    drain(notify_app)
+    bodies = sms_to(sim, "+15550009001")
+    assert any("privileged PIN of Acme Corp" in b for b in bodies)
+    assert any("31 failed PIN entries from 7 callers in 10 minutes" in b for b in bodies)
+    assert sorted(m["Subject"] for m in smtp[0].messages) == [
+        "PIN failure burst: 31 failures in 10 minutes",
+        "Privileged PIN used: Acme Corp",
+    ]
+    parents = [n for n in notifications(session) if n.recipient == "role:managers"]
+    assert all(n.status == NotificationStatus.SENT for n in parents)
+
+
+def test_two_relays_enqueue_each_row_once(notify_app: Flask, session: Session) -> None:
+    call = make_call(session, TicketOutcome.MESSAGE)
+    triggers.call_ended(session, call, utcnow())
+    session.commit()
+    assert relay_once(notify_app) == 2
+    assert relay_once(notify_app) == 0
+    from hotline.queue import get_queue
+
+    assert get_queue(app=notify_app).count == 2

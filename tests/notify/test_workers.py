@@ -1,0 +1,123 @@
+"""`hotline worker` as real processes: Redis outages and killed workers lose and repeat nothing."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from hotline.embedded_redis import EmbeddedRedis
+from models import NotificationStatus, TicketOutcome, utcnow
+from notify import triggers
+from simulator import Simulator
+from tests.notify.conftest import WorkerProcess, make_call, notifications, wait_for, worker_env
+
+DONE = (NotificationStatus.SENT, NotificationStatus.DELIVERED)
+
+
+def _calls(session: Session, count: int, start: int) -> None:
+    for i in range(start, start + count):
+        call = make_call(session, TicketOutcome.MESSAGE, caller=f"+1555888{i:04d}", email=None)
+        triggers.call_ended(session, call, utcnow())
+        session.commit()
+
+
+def _all_done(session: Session, count: int) -> bool:
+    rows = notifications(session)
+    return len(rows) == count and all(r.status in DONE for r in rows)
+
+
+def test_burst_worker_sends_everything_due(
+    notify_config: dict[str, Any],
+    notify_app: Flask,
+    session: Session,
+    sim: Simulator,
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    _calls(session, 5, 0)
+    worker = start_worker(worker_env(notify_config), "--burst", "--count", "2")
+    assert worker.process.wait(60) == 0
+    out = worker.stop()
+    assert _all_done(session, 5), out
+    assert len(sim.messages) == 5
+
+
+def test_redis_stopped_during_calls_loses_nothing_and_sends_once(
+    notify_config: dict[str, Any],
+    tmp_path: Path,
+    sim: Simulator,
+    start_worker: Callable[..., WorkerProcess],
+    notify_app: Flask,
+    session: Session,
+) -> None:
+    redis_server = EmbeddedRedis(tmp_path / "outage-redis").start()
+    try:
+        env = worker_env(notify_config, REDIS_URL=redis_server.url)
+        start_worker(env)
+        _calls(session, 3, 0)
+        wait_for(lambda: _all_done(session, 3), 20, "first calls sent")
+        redis_server.stop()
+        # Calls go on while Redis is down: the rows wait in the database.
+        _calls(session, 4, 100)
+        time.sleep(1.0)
+        assert len(sim.messages) == 3
+        redis_server.start()
+        wait_for(lambda: _all_done(session, 7), 30, "calls made during the outage sent")
+        time.sleep(0.5)
+    finally:
+        redis_server.stop()
+    counts = Counter(m["to"] for m in sim.messages)
+    assert len(counts) == 7 and set(counts.values()) == {1}
+
+
+def test_worker_killed_mid_send_gets_the_sms_out_exactly_once(
+    notify_config: dict[str, Any],
+    notify_app: Flask,
+    session: Session,
+    sim: Simulator,
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    # Twilio accepts the message, then the worker dies before it hears back.
+    sim.message_delay = 5.0
+    env = worker_env(notify_config)
+    first = start_worker(env)
+    _calls(session, 1, 0)
+    wait_for(lambda: len(sim.messages) == 1, 20, "the message to reach the API")
+    first.kill_all()
+    sim.message_delay = 0.0
+    (row,) = notifications(session)
+    assert row.status == NotificationStatus.ENQUEUED and row.claimed_at is not None
+    second = start_worker(env)
+    wait_for(lambda: notifications(session)[0].status in DONE, 20, "reconciled")
+    second.stop()
+    assert len(sim.messages) == 1
+    (row,) = notifications(session)
+    assert row.provider_id == sim.messages[0]["sid"]
+    assert "reconciled" in (row.last_error or "")
+
+
+def test_console_sender_without_twilio_or_smtp(
+    notify_config: dict[str, Any],
+    notify_app: Flask,
+    session: Session,
+    sim: Simulator,
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    call = make_call(session, TicketOutcome.MESSAGE)
+    triggers.call_ended(session, call, utcnow())
+    session.commit()
+    env = worker_env(notify_config, TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="", SMTP_URL="")
+    env.pop("TWILIO_API_BASE_URL")
+    worker = start_worker(env, "--burst")
+    assert worker.process.wait(60) == 0
+    out = worker.stop()
+    assert "SMS to +15557770001:" in out and call.ticket.number in out
+    assert "Email to ops@acme.test" in out
+    assert sim.messages == []
+    rows = notifications(session)
+    assert all(r.status == NotificationStatus.SENT and r.body for r in rows)
