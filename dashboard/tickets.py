@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
+from dashboard.outbox import message_text
 from dashboard.queries import SORTS, filter_choices, filtered, parse_filter, ticket_page
 from dashboard.security import current_user, login_required
 from dashboard.ticket_actions import TicketActionError, add_note, change_status
@@ -143,6 +144,7 @@ def show(ticket_id: int) -> str:
         ticket=ticket,
         timeline=build_timeline(ticket),
         notifications=notifications,
+        messages={n.id: message_text(n) for n in notifications},
         notes=notes,
         changes=changes,
         statuses=[s.value for s in TicketStatus],

@@ -25,6 +25,22 @@ LABELS = {
     "bridged": "Caller connected",
     "hangup": "Hang-up",
     "call_completed": "Call completed",
+    "nobody_accepted": "Nobody accepted",
+    "callback_task": "Callback needed",
+    "notification_dead": "Notification never delivered",
+}
+
+# How each ring result reads, and how it colours the timeline.
+RING_RESULTS = {
+    "accepted": ("accepted", "good"),
+    "passed": ("passed", "warn"),
+    "no_answer": ("no answer", "warn"),
+    "no-answer": ("no answer", "warn"),
+    "busy": ("busy", "warn"),
+    "failed": ("call failed", "bad"),
+    "voicemail": ("voicemail, hung up", "warn"),
+    "cancelled": ("cancelled, someone else took it", "neutral"),
+    "ringing": ("ringing", "neutral"),
 }
 
 
@@ -112,11 +128,21 @@ def _summary(event: CallEvent) -> tuple[str, str]:
     if kind == "menu":
         return str(d.get("choice") or d.get("digits_meaning") or ""), "neutral"
     if kind == "ring_attempt":
-        result = d.get("result", "?")
-        tone = "good" if result == "accepted" else "warn"
-        return f"{d.get('engineer', '?')}: {result} after {format_seconds(d.get('seconds'))}", tone
+        text, tone = ring_result(d.get("result"))
+        seconds = f" after {format_seconds(d['seconds'])}" if d.get("seconds") is not None else ""
+        return f"{engineer_label(d)}: {text}{seconds}", tone
     if kind in ("accepted", "bridged"):
-        return str(d.get("engineer") or ""), "good"
+        return engineer_label(d, ""), "good"
+    if kind == "nobody_accepted":
+        return "every engineer rung missed or passed the call", "bad"
+    if kind == "callback_task":
+        return f"call the customer back: {d.get('reason') or 'no reason given'}", "warn"
+    if kind == "notification_dead":
+        channel = str(d.get("channel") or "message").upper()
+        attempts = d.get("attempts")
+        tries = f" after {attempts} attempt{'s' if attempts != 1 else ''}" if attempts else ""
+        what = f"{channel} to {d.get('recipient', '?')} ({d.get('notification_kind', '?')})"
+        return f"{what} gave up{tries}: {d.get('error') or 'no error recorded'}", "bad"
     if kind == "call_completed":
         return f"duration {format_seconds(d.get('duration'))}", "neutral"
     if kind == "transcription":
@@ -126,6 +152,19 @@ def _summary(event: CallEvent) -> tuple[str, str]:
     if kind == "hangup":
         return str(d.get("step") or d.get("reason") or ""), "warn"
     return "", "neutral"
+
+
+def ring_result(result: Any) -> tuple[str, str]:
+    """A ring result as words and a tone; an unknown one as itself."""
+    key = str(result or "?")
+    return RING_RESULTS.get(key, (key.replace("_", " "), "warn"))
+
+
+def engineer_label(detail: dict[str, Any], unknown: str = "?") -> str:
+    """The engineer an event names: their name, else their key, else the number rung."""
+    return str(
+        detail.get("engineer_name") or detail.get("engineer") or detail.get("number") or unknown
+    )
 
 
 def build_timeline(ticket: Ticket) -> Timeline:
@@ -159,10 +198,14 @@ def build_timeline(ticket: Ticket) -> Timeline:
         if event.kind == "ring_attempt":
             timeline.rings.append(
                 {
-                    "engineer": d.get("engineer", "?"),
+                    "engineer": engineer_label(d),
+                    "number": d.get("number")
+                    if d.get("engineer_name") or d.get("engineer")
+                    else None,
                     "started": d.get("started"),
                     "ended": d.get("ended"),
                     "result": d.get("result", "?"),
+                    "result_text": ring_result(d.get("result"))[0],
                     "seconds": format_seconds(d.get("seconds")),
                 }
             )

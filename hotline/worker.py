@@ -5,21 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from rq import Worker
+from rq import SimpleWorker
 from rq.job import Job
 
 from hotline.queue import NOTIFY_QUEUE, ROUTING_QUEUE, get_queue, get_redis
 
 
-class AppWorker(Worker):
-    """An RQ worker whose jobs run inside the hotline app's context."""
+class AppWorker(SimpleWorker):
+    """An RQ worker that runs each job in its own process, inside the hotline app's context.
+
+    No work horse is forked per job: a fork cost more than the job itself (each horse
+    re-imported twilio's REST modules, reconnected to the database and recompiled every
+    statement). RQ still enforces the job timeout with its death penalty (SIGALRM), and a
+    killed worker is recovered by the outbox sweeper, whose claim reconciles with the provider.
+    """
 
     app: Flask
 
     def perform_job(self, job: Job, queue: Any, *args: Any, **kwargs: Any) -> bool:
         # RQ 3 passes the execution too: forward whatever this RQ version gives.
-        # The work horse is a fork: pooled connections from the parent must not be reused.
-        self.app.extensions["engine"].dispose(close=False)
         with self.app.app_context():
             return bool(super().perform_job(job, queue, *args, **kwargs))
 

@@ -17,22 +17,25 @@ from ivr.steps import (
     AskPin,
     AskProduct,
     AskSeverity,
-    Bridge,
     Goodbye,
-    RingOnCall,
+    HoldForEngineers,
     Silence,
     Step,
     TakeMessage,
+    Then,
     Transfer,
-    Whisper,
 )
 from models import Call, CallEvent, Ticket, TicketOutcome
+from notify import triggers
+from routing import ringing
+from routing.store import plan_for_product
 from tickets.calls import join_open_severity1_ticket, record_event
 
 log = logging.getLogger(__name__)
 
 MAX_SILENT_PROMPTS = 1
 MAX_MENU_MISTAKES = 3
+FINAL_CALL_STATUSES = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
 @dataclass(frozen=True)
@@ -166,8 +169,10 @@ def on_product(session: Session, call: Call, keys: str, now: datetime) -> Step:
     return AskSeverity()
 
 
-def on_severity(session: Session, call: Call, keys: str, now: datetime, config: FlowConfig) -> Step:
-    """1: ring the on-call engineer; 2: take a message describing the problem."""
+def on_severity(
+    session: Session, call: Call, keys: str, now: datetime, config: FlowConfig
+) -> Step | Then:
+    """1: ring the on-call engineers while the caller holds; 2: take a message."""
     ticket = call.ticket
     if not keys.strip():
         return _silence(call, AskSeverity(prompts.NO_INPUT_MENU), session, now, "severity")
@@ -189,55 +194,36 @@ def on_severity(session: Session, call: Call, keys: str, now: datetime, config: 
     ticket.severity = 1
     ticket.subject = f"Severity 1 from {account_name}: service down"
     ticket.updated_at = now
-    number = config.oncall_number or config.emergency_number
-    if number is None:
-        log.error("no ONCALL_NUMBER or EMERGENCY_NUMBER set; severity-1 call %s", call.call_sid)
-        return _take_message(call, now, prompts.NOBODY_ANSWERED)
-    call.step = "ringing"
-    record_event(session, call, "ring_attempt", now, number=number, result="ringing")
-    return RingOnCall(number=number, call_id=call.id)
+    return start_ringing(session, call, now, config)
 
 
-def on_dial_done(session: Session, call: Call, dial_status: str, now: datetime) -> Step:
-    """After the engineer leg: goodbye if someone accepted, else take a message."""
-    accepted = (
-        session.scalar(
-            select(CallEvent.id).where(CallEvent.call_id == call.id, CallEvent.kind == "accepted")
+def start_ringing(session: Session, call: Call, now: datetime, config: FlowConfig) -> Step | Then:
+    """Hold the caller and ring the engineers the product's escalation policy names."""
+    plan = ringing.plan_as_json(plan_for_product(session, call.ticket.product_id, now))
+    if not any(step["targets"] for step in plan) and config.oncall_number:
+        plan = ringing.single_number_plan(config.oncall_number)
+    progress = ringing.start(session, call, plan, now)
+    if progress.exhausted:
+        log.error(
+            "nobody to ring for severity-1 call %s: load a routing configuration", call.call_sid
         )
-        is not None
+        return nobody_answered(session, call, now)
+    call.step = "ringing"
+    record_event(session, call, "ringing_started", now, engineers=len(progress.place))
+    return Then(HoldForEngineers(call.id), progress)
+
+
+def nobody_answered(session: Session, call: Call, now: datetime) -> Step:
+    """Every engineer was tried: alert managers and engineers, and take a message."""
+    already = session.scalar(
+        select(CallEvent.id).where(
+            CallEvent.call_id == call.id, CallEvent.kind == "nobody_accepted"
+        )
     )
-    record_event(session, call, "dial_ended", now, status=dial_status, accepted=accepted)
-    if accepted:
-        call.step = "done"
-        return Goodbye("Thank you for calling. Goodbye.")
+    if already is None:
+        record_event(session, call, "nobody_accepted", now, tried=ringing.plan_phones(call))
+        triggers.nobody_accepted(session, call, now, engineer_phones=ringing.plan_phones(call))
     return _take_message(call, now, prompts.NOBODY_ANSWERED)
-
-
-def whisper(call: Call | None) -> Step:
-    """What the engineer hears on answering: the company and ticket, press 1 to accept."""
-    if call is None or call.ended_at is not None:
-        return Goodbye(prompts.WHISPER_TAKEN)
-    ticket = call.ticket
-    company = ticket.account.name if ticket.account else "an unknown caller"
-    text = prompts.WHISPER.format(company=company, ticket=prompts.spoken_ticket(ticket.id))
-    return Whisper(text, call.id)
-
-
-def on_whisper_answer(
-    session: Session, call: Call | None, engineer_number: str, keys: str, now: datetime
-) -> Step:
-    """1 bridges the engineer to the caller; anything else refuses the call."""
-    if call is None or call.ended_at is not None:
-        return Goodbye(prompts.WHISPER_TAKEN)
-    ticket = call.ticket
-    if keys.strip()[:1] == "1":
-        record_event(session, call, "accepted", now, engineer=engineer_number)
-        _set_outcome(ticket, TicketOutcome.CONNECTED, now)
-        call.step = "connected"
-        return Bridge()
-    result = "passed" if keys.strip() else "no_input"
-    record_event(session, call, "ring_attempt", now, number=engineer_number, result=result)
-    return Goodbye("Goodbye.")
 
 
 def on_recorded(
@@ -267,21 +253,30 @@ def on_transcription(session: Session, call: Call, text: str, status: str, now: 
     return Silence()
 
 
-def on_status(session: Session, call: Call, status: str, duration: str, now: datetime) -> Step:
-    """The call ended: keep its duration, and mark a ticket with no outcome abandoned."""
-    if call.ended_at is not None and call.status == status:
+def on_status(
+    session: Session, call: Call, status: str, duration: str, now: datetime
+) -> Step | Then:
+    """The call ended: keep its duration, stop any ringing, mark an unfinished ticket abandoned."""
+    if call.ended_at is not None or status not in FINAL_CALL_STATUSES:
         return Silence()
+    progress = ringing.Progress()
+    if ringing.is_ringing(call):
+        progress = ringing.cancel_all(session, call, now)
+        record_event(
+            session, call, "callback_task", now,
+            reason="The caller hung up while engineers were being rung: call them back.",
+        )  # fmt: skip
     call.status = status
-    if status in ("completed", "busy", "failed", "no-answer", "canceled"):
-        call.ended_at = now
-        call.duration_seconds = int(duration) if duration.isdigit() else None
-        ticket = call.ticket
-        record_event(session, call, "call_ended", now, status=status, seconds=call.duration_seconds)
-        if ticket.outcome is None:
-            ticket.outcome = TicketOutcome.ABANDONED
-            ticket.updated_at = now
-            record_event(session, call, "abandoned", now, step=call.step)
-    return Silence()
+    call.ended_at = now
+    call.duration_seconds = int(duration) if duration.isdigit() else None
+    ticket = call.ticket
+    record_event(session, call, "call_ended", now, status=status, seconds=call.duration_seconds)
+    if ticket.outcome is None:
+        ticket.outcome = TicketOutcome.ABANDONED
+        ticket.updated_at = now
+        record_event(session, call, "abandoned", now, step=call.step)
+    triggers.call_ended(session, call, now)
+    return Then(Silence(), progress)
 
 
 def on_recording_status(

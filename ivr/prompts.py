@@ -14,7 +14,15 @@ ASK_SEVERITY = "If service is completely down, press 1. Otherwise, press 2."
 CONNECTING = "Connecting you to the on-call engineer."
 LEAVE_MESSAGE = "Please describe the problem after the tone, then press any key."
 LEAVE_MESSAGE_AFTER_REFUSAL = "You can leave a message after the tone, then press any key."
-NOBODY_ANSWERED = "We could not reach an engineer yet. " + LEAVE_MESSAGE
+NOBODY_ANSWERED = (
+    "We could not reach an on-call engineer. An engineer will call you back within 30 minutes. "
+    + LEAVE_MESSAGE
+)
+STILL_TRYING = "We are still trying to reach the on-call engineer. Please stay on the line."
+CONNECTING_ENGINEER = "Connecting you to the caller."
+WHISPER_PASSED = "Thank you. We will try the next engineer. Goodbye."
+WHISPER_NO_KEY = "No key was pressed. Goodbye."
+CALLER_GONE = "The caller has hung up. Their ticket has a callback task. Goodbye."
 TRANSFER_ACCOUNT_MANAGEMENT = "Connecting you to account management."
 TICKET_AND_SMS = "Your ticket number is {ticket}. We will text it to you. Goodbye."
 NO_MESSAGE_HEARD = "We didn't hear a message."

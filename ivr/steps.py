@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from routing.ringing import Progress
+
 
 @dataclass(frozen=True)
 class AskPin:
@@ -36,12 +38,30 @@ class TakeMessage:
 
 
 @dataclass(frozen=True)
-class RingOnCall:
-    """Ring `number`, screened by a whisper about call `call_id`, while the caller waits."""
+class HoldForEngineers:
+    """Hold the caller in their own queue while engineers are rung."""
 
-    number: str
     call_id: int
-    timeout_seconds: int = 20
+
+
+@dataclass(frozen=True)
+class HoldMusic:
+    """One turn of the hold loop: where things stand (if `say`), then a pause."""
+
+    say: bool
+    pause_seconds: int
+
+
+@dataclass(frozen=True)
+class LeaveQueue:
+    """Take the caller out of the hold queue (nobody accepted)."""
+
+
+@dataclass(frozen=True)
+class ConnectEngineer:
+    """The accepting engineer takes the caller out of their hold queue."""
+
+    call_id: int
 
 
 @dataclass(frozen=True)
@@ -64,12 +84,7 @@ class Whisper:
     """The engineer's screening prompt: press 1 to accept."""
 
     text: str
-    call_id: int
-
-
-@dataclass(frozen=True)
-class Bridge:
-    """An empty response: Twilio bridges the screened engineer to the caller."""
+    attempt_id: int
 
 
 @dataclass(frozen=True)
@@ -82,10 +97,20 @@ Step = (
     | AskProduct
     | AskSeverity
     | TakeMessage
-    | RingOnCall
+    | HoldForEngineers
+    | HoldMusic
+    | LeaveQueue
+    | ConnectEngineer
     | Transfer
     | Goodbye
     | Whisper
-    | Bridge
     | Silence
 )
+
+
+@dataclass(frozen=True)
+class Then:
+    """A step for the caller, plus ringing work the dialer does once the step is committed."""
+
+    step: Step
+    progress: Progress

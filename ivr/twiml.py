@@ -11,9 +11,11 @@ from ivr.steps import (
     AskPin,
     AskProduct,
     AskSeverity,
-    Bridge,
+    ConnectEngineer,
     Goodbye,
-    RingOnCall,
+    HoldForEngineers,
+    HoldMusic,
+    LeaveQueue,
     Silence,
     Step,
     TakeMessage,
@@ -43,6 +45,11 @@ def _gather(response: VoiceResponse, action: str, num_digits: int, text: str) ->
     )
     gather.say(text)
     return gather
+
+
+def queue_name(call_id: int) -> str:
+    """The hold queue of one caller (no phone numbers or names: queue names are visible)."""
+    return f"hotline-call-{call_id}"
 
 
 def render(step: Step, url: UrlFor, pin_length: int) -> str:
@@ -77,12 +84,25 @@ def render(step: Step, url: UrlFor, pin_length: int) -> str:
             )
             # Twilio skips the action when nothing was recorded; this still ends the call kindly.
             response.redirect(url("ivr.recorded"), method="POST")
-        case RingOnCall(number=number, call_id=call_id, timeout_seconds=timeout):
+        case HoldForEngineers(call_id=call_id):
             response.say(prompts.CONNECTING)
-            dial = response.dial(
-                action=url("ivr.dial_done"), method="POST", timeout=timeout, answer_on_bridge=True
+            response.enqueue(
+                queue_name(call_id),
+                wait_url=url("ivr.hold", call=call_id),
+                wait_url_method="POST",
+                action=url("ivr.queue_done", call=call_id),
+                method="POST",
             )
-            dial.number(number, url=url("ivr.whisper", call=call_id), method="POST")
+        case HoldMusic(say=say, pause_seconds=seconds):
+            if say:
+                response.say(prompts.STILL_TRYING)
+            response.pause(length=seconds)
+        case LeaveQueue():
+            response.leave()
+        case ConnectEngineer(call_id=call_id):
+            response.say(prompts.CONNECTING_ENGINEER)
+            dial = response.dial()
+            dial.queue(queue_name(call_id))
         case Transfer(preface=preface, number=number):
             response.say(preface)
             response.dial(number)
@@ -90,18 +110,18 @@ def render(step: Step, url: UrlFor, pin_length: int) -> str:
         case Goodbye(text=text):
             response.say(text)
             response.hangup()
-        case Whisper(text=text, call_id=call_id):
+        case Whisper(text=text, attempt_id=attempt_id):
             gather = response.gather(
                 input="dtmf",
                 num_digits=1,
                 timeout=GATHER_TIMEOUT_SECONDS,
-                action=url("ivr.whisper_answer", call=call_id),
+                action=url("ivr.engineer_answer", attempt=attempt_id),
                 method="POST",
                 action_on_empty_result=True,
             )
             gather.say(text)
             response.hangup()
-        case Bridge() | Silence():
+        case Silence():
             pass
     return str(response)
 

@@ -16,14 +16,16 @@ from hotline.app import settings_of
 from hotline.db import get_session
 from hotline.signatures import twilio_signed
 from ivr import flow, twiml
-from ivr.steps import Step
+from ivr.steps import Step, Then
 from models import Call
+from routing.dialer import dialer_of
+from routing.ringing import Progress
 from tickets.calls import find_call, open_call
 
 bp = Blueprint("ivr", __name__, url_prefix="/ivr")
 log = logging.getLogger(__name__)
 
-CallerStep = Callable[[Session, Call, datetime], Step]
+CallerStep = Callable[[Session, Call, datetime], Step | Then]
 
 
 def _now() -> datetime:
@@ -41,6 +43,19 @@ def _xml(document: str) -> Response:
 
 def _render(step: Step) -> str:
     return twiml.render(step, _url, settings_of(current_app).pin_length)
+
+
+def split(result: Step | Then) -> tuple[Step, Progress]:
+    """The step to answer with, and the ringing work to do once it is committed."""
+    if isinstance(result, Then):
+        return result.step, result.progress
+    return result, Progress()
+
+
+def carry_out(progress: Progress, call_id: int) -> None:
+    """Hand committed ringing work to the dialer (REST calls never hold up a webhook)."""
+    if progress.place or progress.cancel or progress.exhausted:
+        dialer_of(current_app).carry_out(progress, call_id)
 
 
 def _config() -> flow.FlowConfig:
@@ -73,10 +88,12 @@ def _caller_webhook(run: CallerStep) -> Response:
             return _xml(call.last_reply)
         # Writes are flushed once at commit, not before each read the step makes.
         with session.no_autoflush:
-            document = _render(run(session, call, _now()))
+            step, progress = split(run(session, call, _now()))
+            document = _render(step)
         call.last_webhook_token = token
         call.last_reply = document
         session.commit()
+        carry_out(progress, call.id)
         return _xml(document)
     except Exception:
         session.rollback()
@@ -130,14 +147,6 @@ def severity() -> ResponseReturnValue:
     return _caller_webhook(lambda s, call, now: flow.on_severity(s, call, keys, now, config))
 
 
-@bp.post("/dial-done")
-@twilio_signed
-def dial_done() -> ResponseReturnValue:
-    """The engineer leg ended (bridged and hung up, or never accepted)."""
-    status = request.form.get("DialCallStatus", "")
-    return _caller_webhook(lambda s, call, now: flow.on_dial_done(s, call, status, now))
-
-
 @bp.post("/recorded")
 @twilio_signed
 def recorded() -> ResponseReturnValue:
@@ -156,8 +165,9 @@ def _callback(run: CallerStep) -> ResponseReturnValue:
         if call is None:
             log.warning("callback %s for unknown CallSid %s", request.path, call_sid or "-")
             return Response(status=204)
-        run(session, call, _now())
+        _step, progress = split(run(session, call, _now()))
         session.commit()
+        carry_out(progress, call.id)
     except Exception:
         session.rollback()
         log.exception("callback %s failed for CallSid %s", request.path, call_sid or "-")
@@ -194,39 +204,6 @@ def status() -> ResponseReturnValue:
     state = request.form.get("CallStatus", "")
     duration = request.form.get("CallDuration", "")
     return _callback(lambda s, call, now: flow.on_status(s, call, state, duration, now))
-
-
-def _engineer_leg_call() -> Call | None:
-    call_id = request.args.get("call", "")
-    return get_session().get(Call, int(call_id)) if call_id.isdigit() else None
-
-
-@bp.post("/whisper")
-@twilio_signed
-def whisper() -> ResponseReturnValue:
-    """The engineer answered: tell them who is calling and ask them to accept."""
-    try:
-        return _xml(_render(flow.whisper(_engineer_leg_call())))
-    except Exception:
-        log.exception("whisper failed for CallSid %s", request.form.get("CallSid", "-"))
-        return _xml(_render(flow.whisper(None)))
-
-
-@bp.post("/whisper-answer")
-@twilio_signed
-def whisper_answer() -> ResponseReturnValue:
-    """The engineer pressed a key (or nothing) at the whisper."""
-    session = get_session()
-    keys = request.form.get("Digits", "")
-    engineer = request.form.get("To", "")
-    try:
-        step = flow.on_whisper_answer(session, _engineer_leg_call(), engineer, keys, _now())
-        session.commit()
-        return _xml(_render(step))
-    except Exception:
-        session.rollback()
-        log.exception("whisper answer failed for CallSid %s", request.form.get("CallSid", "-"))
-        return _xml(_render(flow.whisper(None)))
 
 
 @bp.post("/fallback")

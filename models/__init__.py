@@ -14,6 +14,7 @@ from models.enums import (
 )
 from models.notifications import Notification
 from models.pins import PinAttempt, SupportPin
+from models.ringing import AttemptStatus, RingAttempt
 from models.schedules import RoutingConfigVersion
 from models.tickets import Call, CallEvent, Ticket, parse_ticket_number, ticket_number
 from models.users import (
@@ -29,6 +30,7 @@ from models.users import (
 __all__ = [
     "Account",
     "ApiToken",
+    "AttemptStatus",
     "AuditEntry",
     "Base",
     "Call",
@@ -45,6 +47,7 @@ __all__ = [
     "PinKind",
     "PinOutcome",
     "Product",
+    "RingAttempt",
     "RoutingConfigVersion",
     "SupportPin",
     "Ticket",

@@ -84,6 +84,12 @@ class Call(Base):
     # same answer instead of running the step twice.
     last_webhook_token: Mapped[str | None] = mapped_column(String(128))
     last_reply: Mapped[str | None] = mapped_column(Text)
+    # Ringing engineers: the escalation steps frozen when severity 1 was chosen, the step being
+    # rung and since when, and the attempt that won the caller (set once, atomically).
+    ring_plan: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    ring_step: Mapped[int | None] = mapped_column(Integer)
+    ring_step_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_attempt_id: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
 import uuid
 from datetime import datetime, timedelta
+from functools import lru_cache
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Protocol
@@ -172,8 +174,16 @@ def sms_sender(settings: Settings, notify: NotifySettings) -> SmsSender:
     """The SMS sender these settings call for."""
     backend = notify.sms_backend
     if backend == "twilio" or (backend == "auto" and settings.twilio_configured):
-        return TwilioSms(settings, notify)
+        return _twilio_sms(os.getpid(), settings, notify)
     return ConsoleSms()
+
+
+@lru_cache(maxsize=8)
+def _twilio_sms(_pid: int, settings: Settings, notify: NotifySettings) -> TwilioSms:
+    # One client per process and settings: building one imports twilio's REST modules (about
+    # 80 ms), and its session keeps the HTTPS connection to the API alive between messages.
+    # Keyed by pid so a forked child never shares its parent's pooled sockets.
+    return TwilioSms(settings, notify)
 
 
 def email_sender(settings: Settings, notify: NotifySettings) -> EmailSender:

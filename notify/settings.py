@@ -19,7 +19,8 @@ class NotifySettings:
     # A claim older than this belongs to a dead worker (longer than the job timeout).
     claim_timeout: float = 120.0
     job_timeout: int = 60
-    relay_interval: float = 0.2
+    # Polling an idle outbox is one indexed SELECT; this sets the wait from commit to enqueue.
+    relay_interval: float = 0.05
     sweep_interval: float = 5.0
     # Enqueued rows younger than this are not checked: their job is surely still queued.
     sweep_grace: float = 30.0

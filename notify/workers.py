@@ -16,8 +16,11 @@ from flask import Flask
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from hotline.app import settings_of
 from hotline.queue import NOTIFY_QUEUE, get_queue
 from notify.relay import RelayThread, relay_once, sweep_once
+from notify.senders import sms_sender
+from notify.settings import notify_settings
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 30.0
@@ -31,6 +34,8 @@ def _work(app: Flask, burst: bool) -> int:
     _die_with_parent()
     # Forked: never reuse the parent's pooled database connections.
     app.extensions["engine"].dispose(close=False)
+    # Build this process's SMS client now, so the first message after a start is not slower.
+    sms_sender(settings_of(app), notify_settings(app))
     try:
         build_worker(app).work(burst=burst, with_scheduler=True, logging_level="INFO")
         return 0

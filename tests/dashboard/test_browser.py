@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from models import Account
+from models import Account, CallEvent, NotificationStatus
+from routing.store import load_routing_text
 from tests.dashboard.conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -159,3 +161,97 @@ def test_a_stranger_reaches_nothing_but_the_login_page(page: Any, call_ticket: A
         assert "/dashboard/login" in page.url
         assert page.locator("input[name=password]").count() == 1
     assert "Complete outage" not in page.content()
+
+
+def test_manager_reads_on_call_escalation_and_the_outbox(
+    page: Any,
+    manager: Any,
+    engineer_user: Any,
+    call_ticket: Any,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.dashboard.test_outbox import add_note
+    from tests.dashboard.test_schedules import NOW, ROUTING
+
+    monkeypatch.setattr("dashboard.schedules.utcnow", lambda: NOW)
+    load_routing_text(session, ROUTING, "test.yaml", NOW)
+    add_note(
+        session,
+        5,
+        ticket_id=call_ticket.id,
+        kind="nobody_accepted",
+        recipient="role:managers",
+        status=NotificationStatus.DEAD,
+        attempts=5,
+        last_error="TwilioError: 21211 invalid 'To' number",
+        body="Sev-1 hotline ALERT: nobody accepted severity-1 call HL-000001 from Acme Corp.",
+    )
+    add_note(session, 6, status=NotificationStatus.PENDING, body=None)
+    session.add(
+        CallEvent(
+            ticket_id=call_ticket.id,
+            at=call_ticket.created_at + timedelta(seconds=400),
+            kind="notification_dead",
+            detail={
+                "notification_kind": "nobody_accepted",
+                "channel": "sms",
+                "recipient": "role:managers",
+                "attempts": 5,
+                "error": "TwilioError: 21211 invalid 'To' number",
+            },
+        )
+    )
+    session.commit()
+
+    sign_in(page, "maria")
+    page.wait_for_url(re.compile(r"/dashboard/tickets/"))
+    page.click("nav >> text=On call")
+    primary = page.locator("#schedule-primary")
+    assert "Erik Engineer" in primary.locator(".oncall-now").inner_text()
+    assert "JST their time" in primary.inner_text()
+    primary.locator("button[data-copy]").click()
+    assert primary.locator("button[data-copy]").inner_text() == "Copied"
+    shot(page, "09-on-call")
+
+    page.click("nav >> text=Escalation")
+    assert page.locator("#policy-standard ol.levels li").count() == 2
+    shot(page, "10-escalation")
+
+    page.click("nav >> text=Outbox")
+    assert page.locator("tbody.note-dead").count() == 1
+    assert "preview · not sent yet" in page.inner_text("#outbox")
+    shot(page, "11-outbox")
+    page.click("#status-filter >> text=Dead")
+    page.wait_for_url(re.compile(r"status=dead"))
+    assert page.locator("#outbox tbody.note").count() == 1
+
+    page.locator("#outbox a.mono").first.click()
+    page.wait_for_selector("#timeline")
+    dead = page.locator("li[data-kind=notification_dead]")
+    assert "Notification never delivered" in dead.inner_text()
+    page.click("#notifications details.msg-text summary >> nth=0")
+    shot(page, "12-ticket-notifications")
+
+
+def test_engineer_sees_on_call_and_their_own_schedule(
+    page: Any,
+    manager: Any,
+    engineer_user: Any,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.dashboard.test_schedules import NOW, ROUTING
+
+    monkeypatch.setattr("dashboard.schedules.utcnow", lambda: NOW)
+    load_routing_text(session, ROUTING, "test.yaml", NOW)
+    session.commit()
+    sign_in(page, "erik")
+    page.wait_for_url(re.compile(r"/dashboard/tickets/"))
+    assert page.locator("nav >> text=Outbox").count() == 0
+    page.click("nav >> text=My schedule")
+    rows = page.locator("#shifts tbody tr")
+    assert rows.count() == 2
+    assert "on call now" in rows.first.inner_text()
+    shot(page, "13-my-schedule")
+    assert page.goto("/dashboard/outbox").status == 403

@@ -212,8 +212,13 @@ def test_nobody_answering_the_oncall_number_leads_to_a_message(
 ) -> None:
     phone.engineers = {ONCALL: Engineer.no_answer()}
     call = phone.call(Caller(keys=[customer.keys, "1"]))
-    assert "We could not reach an engineer yet." in call.heard_text
-    assert only_ticket(session).outcome is TicketOutcome.MESSAGE
+    assert "We could not reach an on-call engineer." in call.heard_text
+    assert "An engineer will call you back within 30 minutes." in call.heard_text
+    ticket = only_ticket(session)
+    assert ticket.outcome is TicketOutcome.MESSAGE
+    # The configured number is tried twice before the caller is asked for a message.
+    results = [e.detail["result"] for e in ticket.events if e.kind == "ring_attempt"]
+    assert results == ["no_answer", "no_answer"]
 
 
 def test_voicemail_answering_the_oncall_number_never_takes_the_call(

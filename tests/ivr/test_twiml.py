@@ -9,9 +9,11 @@ from ivr.steps import (
     AskPin,
     AskProduct,
     AskSeverity,
-    Bridge,
+    ConnectEngineer,
     Goodbye,
-    RingOnCall,
+    HoldForEngineers,
+    HoldMusic,
+    LeaveQueue,
     TakeMessage,
     Whisper,
 )
@@ -59,24 +61,37 @@ def test_message_is_recorded_for_two_minutes_with_transcription() -> None:
     assert root.findtext("Redirect") == "https://h.test/ivr.recorded"
 
 
-def test_ringing_screens_the_engineer_with_a_whisper() -> None:
-    root = parse(RingOnCall("+15005550101", call_id=7))
-    dial = root.find("Dial")
-    assert dial is not None and dial.get("action") == "https://h.test/ivr.dial_done"
-    number = dial.find("Number")
-    assert number is not None and number.text == "+15005550101"
-    assert number.get("url") == "https://h.test/ivr.whisper?call=7"
+def test_caller_holds_in_their_own_queue_while_engineers_ring() -> None:
+    root = parse(HoldForEngineers(call_id=7))
+    assert [child.tag for child in root] == ["Say", "Enqueue"]
+    enqueue = root.find("Enqueue")
+    assert enqueue is not None and enqueue.text == "hotline-call-7"
+    assert enqueue.get("waitUrl") == "https://h.test/ivr.hold?call=7"
+    assert enqueue.get("action") == "https://h.test/ivr.queue_done?call=7"
+
+
+def test_hold_turn_says_where_things_stand_then_pauses() -> None:
+    root = parse(HoldMusic(say=True, pause_seconds=15))
+    assert root.findtext("Say") == prompts.STILL_TRYING
+    pause = root.find("Pause")
+    assert pause is not None and pause.get("length") == "15"
+
+
+def test_accepting_engineer_takes_the_caller_from_the_queue() -> None:
+    root = parse(ConnectEngineer(call_id=7))
+    assert root.findtext("Dial/Queue") == "hotline-call-7"
+
+
+def test_leaving_the_queue_is_a_bare_leave() -> None:
+    assert [child.tag for child in parse(LeaveQueue())] == ["Leave"]
 
 
 def test_whisper_gathers_one_key_then_hangs_up() -> None:
-    root = parse(Whisper("Severity 1 call.", call_id=7))
+    root = parse(Whisper("Severity 1 call.", attempt_id=7))
     assert [child.tag for child in root] == ["Gather", "Hangup"]
     gather = root.find("Gather")
-    assert gather is not None and gather.get("action") == "https://h.test/ivr.whisper_answer?call=7"
-
-
-def test_bridge_is_an_empty_response() -> None:
-    assert list(parse(Bridge())) == []
+    assert gather is not None
+    assert gather.get("action") == "https://h.test/ivr.engineer_answer?attempt=7"
 
 
 def test_goodbye_says_and_hangs_up() -> None:

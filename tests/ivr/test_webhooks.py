@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.db import make_engine
-from models import Call, PinAttempt, Ticket, TicketOutcome
+from models import Call, PinAttempt, RingAttempt, Ticket, TicketOutcome
 from tests.ivr.conftest import Customer, SignedTwilio
 
 ONCALL = "+15005550101"
@@ -73,14 +73,15 @@ def test_retried_pin_webhook_is_answered_once(
     assert attempts == 1
 
 
-def test_severity1_rings_the_oncall_number_with_a_whisper(
+def test_severity1_holds_the_caller_and_rings_the_oncall_number(
     twilio: SignedTwilio, customer: Customer, session: Session
 ) -> None:
     twilio.post("/ivr/voice")
     assert twiml(twilio.post("/ivr/pin", Digits=customer.keys)).find("Gather") is not None
     root = twiml(twilio.post("/ivr/severity", Digits="1"))
-    number = root.find("Dial/Number")
-    assert number is not None and number.text == ONCALL
+    assert root.find("Enqueue") is not None
+    attempt = session.scalars(select(RingAttempt)).one()
+    assert attempt.phone == ONCALL
     ticket = session.scalars(select(Ticket)).one()
     assert (ticket.severity, ticket.account_id) == (1, customer.account_id)
 

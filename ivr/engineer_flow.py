@@ -1,0 +1,113 @@
+"""The engineer's side of a severity-1 call, and the caller's hold loop while engineers ring."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ivr import prompts
+from ivr.flow import nobody_answered
+from ivr.steps import ConnectEngineer, Goodbye, HoldMusic, LeaveQueue, Silence, Step, Then, Whisper
+from models import Call, TicketOutcome
+from models.ringing import OUTSTANDING, AttemptStatus, RingAttempt
+from notify import triggers
+from routing import ringing
+from tickets.calls import record_event
+
+HOLD_MESSAGE_EVERY_SECONDS = 20
+HOLD_PAUSE_SECONDS = 15
+
+
+def engineer_answered(session: Session, attempt: RingAttempt | None, now: datetime) -> Step:
+    """The engineer picked up: who is calling, and press 1 to accept."""
+    if attempt is None:
+        return Goodbye(prompts.WHISPER_TAKEN)
+    call = attempt.call
+    if call.ended_at is not None:
+        return Goodbye(prompts.CALLER_GONE)
+    if call.accepted_attempt_id is not None or attempt.status not in OUTSTANDING:
+        return Goodbye(prompts.WHISPER_TAKEN)
+    if attempt.status is not AttemptStatus.ANSWERED:
+        attempt.status = AttemptStatus.ANSWERED
+        attempt.answered_at = now
+    ticket = call.ticket
+    company = ticket.account.name if ticket.account else "an unknown caller"
+    text = prompts.WHISPER.format(company=company, ticket=prompts.spoken_ticket(ticket.id))
+    return Whisper(text, attempt.id)
+
+
+def engineer_pressed(
+    session: Session, attempt: RingAttempt | None, keys: str, now: datetime
+) -> Step | Then:
+    """1 takes the caller (if nobody else has); 2 or nothing passes to the next engineer."""
+    if attempt is None:
+        return Goodbye(prompts.WHISPER_TAKEN)
+    call = attempt.call
+    if call.ended_at is not None:
+        return Goodbye(prompts.CALLER_GONE)
+    key = keys.strip()[:1]
+    if key == "1":
+        if not ringing.claim(session, call, attempt, now):
+            return Goodbye(prompts.WHISPER_TAKEN)
+        return Then(ConnectEngineer(call.id), _accepted(session, call, attempt, now))
+    if attempt.status not in OUTSTANDING:
+        return Goodbye(prompts.WHISPER_TAKEN)
+    outcome = AttemptStatus.PASSED if key else AttemptStatus.VOICEMAIL
+    ringing.end_attempt(session, call, attempt, outcome, now)
+    progress = ringing.advance(session, call, now)
+    text = prompts.WHISPER_PASSED if key else prompts.WHISPER_NO_KEY
+    return Then(Goodbye(text), progress)
+
+
+def _accepted(
+    session: Session, call: Call, attempt: RingAttempt, now: datetime
+) -> ringing.Progress:
+    record_event(
+        session,
+        call,
+        "accepted",
+        now,
+        engineer=attempt.phone,
+        engineer_name=attempt.engineer_name,
+        seconds=ringing.seconds_ringing(attempt),
+    )
+    ticket = call.ticket
+    ticket.outcome = TicketOutcome.CONNECTED
+    ticket.updated_at = now
+    call.step = "connected"
+    triggers.engineer_accepted(session, call, attempt.phone, attempt.engineer_name, now)
+    return ringing.others_to_cancel(session, call, attempt, now)
+
+
+def engineer_leg_status(
+    session: Session, attempt: RingAttempt | None, status: str, now: datetime
+) -> ringing.Progress:
+    """An engineer leg's status callback; when it ends a step, escalate."""
+    if attempt is None:
+        return ringing.Progress()
+    call = attempt.call
+    if not ringing.record_leg_status(session, call, attempt, status, now):
+        return ringing.Progress()
+    return ringing.advance(session, call, now)
+
+
+def hold(session: Session, call: Call, queue_seconds: int, now: datetime) -> Step | Then:
+    """One turn of the caller's hold loop: escalate when due, say where things stand."""
+    progress = ringing.advance(session, call, now)
+    if progress.exhausted:
+        # Leaving the queue runs the Enqueue action, which takes the message.
+        return Then(LeaveQueue(), ringing.Progress(place=progress.place, cancel=progress.cancel))
+    say = queue_seconds >= HOLD_MESSAGE_EVERY_SECONDS - HOLD_PAUSE_SECONDS
+    return Then(HoldMusic(say=say, pause_seconds=HOLD_PAUSE_SECONDS), progress)
+
+
+def queue_done(session: Session, call: Call, result: str, now: datetime) -> Step:
+    """The caller left the hold queue: after talking, by hanging up, or because nobody came."""
+    record_event(session, call, "hold_ended", now, result=result)
+    if result == "bridged" or call.accepted_attempt_id is not None:
+        call.step = "done"
+        return Goodbye("Thank you for calling. Goodbye.")
+    if result == "hangup":
+        return Silence()
+    return nobody_answered(session, call, now)

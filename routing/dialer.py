@@ -1,0 +1,143 @@
+"""Placing and cancelling engineer calls over Twilio's REST API, off the webhook's path.
+
+A webhook decides (routing.ringing) and commits; the dialer then talks to Twilio from a small
+thread pool, so no caller waits on a REST round trip and nothing here needs Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+from hotline.app import settings_of
+from hotline.twilio_client import rest_client
+from models import Call
+from models.ringing import AttemptStatus, RingAttempt
+from routing import ringing
+
+log = logging.getLogger(__name__)
+LEG_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+class Dialer:
+    """Runs ringing decisions against Twilio for one app."""
+
+    def __init__(self, app: Flask, workers: int = 8) -> None:
+        self.app = app
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dialer")
+        self._client: Client | None = None
+
+    def carry_out(self, progress: ringing.Progress, call_id: int) -> None:
+        """Place and cancel what `progress` says; redirect the caller when nobody is left."""
+        for attempt_id in progress.cancel:
+            self.pool.submit(self._cancel, attempt_id)
+        for attempt_id in progress.place:
+            self.pool.submit(self._place, attempt_id)
+        if progress.exhausted:
+            self.pool.submit(self._redirect_caller, call_id, "ivr.no_engineer")
+
+    def _rest(self) -> Client:
+        if self._client is None:
+            self._client = rest_client(settings_of(self.app))
+        return self._client
+
+    def _url(self, endpoint: str, **params: Any) -> str:
+        with self.app.test_request_context("/"):
+            return settings_of(self.app).public_base_url + url_for(endpoint, **params)
+
+    def _place(self, attempt_id: int) -> None:
+        try:
+            self._place_one(attempt_id)
+        except Exception:
+            log.exception("placing engineer call for attempt %s failed", attempt_id)
+
+    def _place_one(self, attempt_id: int) -> None:
+        settings = settings_of(self.app)
+        with self.app.app_context(), self.app.extensions["sessionmaker"]() as session:
+            attempt = session.get(RingAttempt, attempt_id)
+            if attempt is None or attempt.status is not AttemptStatus.QUEUED:
+                return
+            try:
+                leg = self._rest().calls.create(
+                    to=attempt.phone,
+                    from_=settings.hotline_number,
+                    url=self._url("ivr.engineer", attempt=attempt.id),
+                    method="POST",
+                    status_callback=self._url("ivr.engineer_status", attempt=attempt.id),
+                    status_callback_event=LEG_EVENTS,
+                    status_callback_method="POST",
+                    timeout=attempt.ring_timeout_seconds,
+                )
+            except TwilioRestException as exc:
+                log.error("Twilio refused a call to %s: %s %s", attempt.phone, exc.code, exc.msg)
+                self._failed(session, attempt)
+                return
+            except Exception as exc:  # the REST API is unreachable: move on to the next step
+                log.error("could not reach Twilio to call %s: %s", attempt.phone, exc)
+                self._failed(session, attempt)
+                return
+            # Re-read: an accept or a hang-up may have cancelled it while we were dialling.
+            status = session.scalar(select(RingAttempt.status).where(RingAttempt.id == attempt_id))
+            attempt.leg_sid = leg.sid
+            cancelled_meanwhile = status is AttemptStatus.CANCELLED
+            session.commit()
+        if cancelled_meanwhile:
+            # Someone accepted (or the caller left) while this phone was being dialled.
+            self._cancel(attempt_id)
+
+    def _failed(self, session: Session, attempt: RingAttempt) -> None:
+        now = datetime.now(UTC)
+        call = attempt.call
+        ringing.end_attempt(session, call, attempt, AttemptStatus.FAILED, now)
+        progress = ringing.advance(session, call, now)
+        session.commit()
+        self.carry_out(progress, call.id)
+
+    def _cancel(self, attempt_id: int) -> None:
+        with self.app.app_context(), self.app.extensions["sessionmaker"]() as session:
+            attempt = session.get(RingAttempt, attempt_id)
+            if attempt is None or attempt.leg_sid is None:
+                return
+            # A ringing call is cancelled; one already answered has to be completed.
+            status = "completed" if attempt.answered_at else "canceled"
+            leg_sid = attempt.leg_sid
+        try:
+            self._rest().calls(leg_sid).update(status=status)
+        except TwilioRestException as exc:
+            if exc.status != 404:
+                log.warning("could not end engineer leg %s: %s %s", leg_sid, exc.code, exc.msg)
+        except Exception as exc:
+            log.warning("could not reach Twilio to end engineer leg %s: %s", leg_sid, exc)
+
+    def _redirect_caller(self, call_id: int, endpoint: str) -> None:
+        with self.app.app_context(), self.app.extensions["sessionmaker"]() as session:
+            call = session.get(Call, call_id)
+            if call is None or call.ended_at is not None:
+                return
+            call_sid = call.call_sid
+        try:
+            self._rest().calls(call_sid).update(
+                url=self._url(endpoint, call=call_id), method="POST"
+            )
+        except Exception as exc:
+            # The caller's hold loop notices on its next turn and leaves the queue itself.
+            log.warning("could not redirect caller %s: %s", call_sid, exc)
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its dialer."""
+    app.extensions["dialer"] = Dialer(app)
+
+
+def dialer_of(app: Flask) -> Dialer:
+    """The app's dialer."""
+    dialer: Dialer = app.extensions["dialer"]
+    return dialer

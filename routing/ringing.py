@@ -1,0 +1,240 @@
+"""Ringing engineers for one caller: steps, attempts, the atomic accept, and escalation.
+
+Plain Python over a Session and `now`. The REST calls themselves are routing.dialer's job,
+made after the caller commits; this module only says which attempts to place or cancel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from models import Call
+from models.ringing import OUTSTANDING, AttemptStatus, RingAttempt
+from routing.policy import Step
+from tickets.calls import record_event
+
+# After the ring timeout an engineer may still be hearing the whisper and deciding.
+WHISPER_SLACK = timedelta(seconds=25)
+
+# Twilio's final CallStatus values for an engineer leg, as attempt outcomes.
+_FINAL_STATUS = {
+    "busy": AttemptStatus.BUSY,
+    "no-answer": AttemptStatus.NO_ANSWER,
+    "failed": AttemptStatus.FAILED,
+    "canceled": AttemptStatus.CANCELLED,
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the dialer must do after a ringing decision, once the caller has committed."""
+
+    place: tuple[int, ...] = ()
+    cancel: tuple[int, ...] = ()
+    exhausted: bool = False
+
+
+def plan_as_json(steps: list[Step]) -> list[dict[str, Any]]:
+    """Freeze the escalation steps on the call, so later config changes can't reshuffle it."""
+    return [
+        {
+            "level": step.level,
+            "round": step.round,
+            "timeout": step.ring_timeout_seconds,
+            "targets": [
+                {"name": r.name, "phone": r.phone, "engineer_id": r.engineer_id}
+                for r in step.responders
+                if r.phone
+            ],
+        }
+        for step in steps
+    ]
+
+
+def single_number_plan(number: str, timeout: int = 20) -> list[dict[str, Any]]:
+    """A plan that rings one configured number (no schedules loaded), twice."""
+    target = {"name": "the on-call engineer", "phone": number, "engineer_id": None}
+    return [{"level": 1, "round": n, "timeout": timeout, "targets": [target]} for n in range(2)]
+
+
+def start(session: Session, call: Call, plan: list[dict[str, Any]], now: datetime) -> Progress:
+    """Begin ringing the first step of `plan` for the caller on `call`."""
+    call.ring_plan = plan
+    call.ring_step = -1
+    return _open_step(session, call, 0, now)
+
+
+def _open_step(session: Session, call: Call, index: int, now: datetime) -> Progress:
+    plan = call.ring_plan or []
+    while index < len(plan) and not plan[index]["targets"]:
+        index += 1
+    if index >= len(plan):
+        call.ring_step = len(plan)
+        return Progress(exhausted=True)
+    step = plan[index]
+    call.ring_step = index
+    call.ring_step_started_at = now
+    attempts = [
+        RingAttempt(
+            call_id=call.id,
+            step=index,
+            engineer_id=target["engineer_id"],
+            engineer_name=target["name"],
+            phone=target["phone"],
+            ring_timeout_seconds=step["timeout"],
+            created_at=now,
+        )
+        for target in step["targets"]
+    ]
+    session.add_all(attempts)
+    session.flush()
+    return Progress(place=tuple(attempt.id for attempt in attempts))
+
+
+def end_attempt(
+    session: Session, call: Call, attempt: RingAttempt, status: AttemptStatus, now: datetime
+) -> None:
+    """Close an attempt with its outcome and put it on the ticket's timeline."""
+    attempt.status = status
+    attempt.ended_at = attempt.ended_at or now
+    record_attempt(session, call, attempt, now)
+
+
+def record_attempt(session: Session, call: Call, attempt: RingAttempt, now: datetime) -> None:
+    """Put an attempt and how it ended on the ticket's timeline."""
+    status = attempt.status
+    record_event(
+        session,
+        call,
+        "ring_attempt",
+        now,
+        engineer=attempt.phone,
+        engineer_name=attempt.engineer_name,
+        number=attempt.phone,
+        result=status.value,
+        step=attempt.step + 1,
+        seconds=seconds_ringing(attempt),
+    )
+
+
+def attempts_of(session: Session, call: Call, step: int | None = None) -> list[RingAttempt]:
+    """The call's attempts, oldest first (only those of `step` when given)."""
+    query = select(RingAttempt).where(RingAttempt.call_id == call.id)
+    if step is not None:
+        query = query.where(RingAttempt.step == step)
+    return list(session.scalars(query.order_by(RingAttempt.id)))
+
+
+def is_ringing(call: Call) -> bool:
+    """True while engineers are being rung and nobody has accepted."""
+    plan = call.ring_plan or []
+    return (
+        call.ring_step is not None
+        and 0 <= call.ring_step < len(plan)
+        and call.accepted_attempt_id is None
+        and call.ended_at is None
+    )
+
+
+def advance(session: Session, call: Call, now: datetime) -> Progress:
+    """Move to the next step when this one is over: all attempts ended, or its time is up."""
+    if not is_ringing(call):
+        exhausted = call.accepted_attempt_id is None and call.ring_step == len(call.ring_plan or [])
+        return Progress(exhausted=exhausted)
+    assert call.ring_step is not None and call.ring_step_started_at is not None
+    current = attempts_of(session, call, call.ring_step)
+    outstanding = [a for a in current if a.status in OUTSTANDING]
+    timeout = timedelta(seconds=max((a.ring_timeout_seconds for a in current), default=20))
+    overdue = now >= call.ring_step_started_at + timeout + WHISPER_SLACK
+    if outstanding and not overdue:
+        return Progress()
+    # Phones still ringing past their time are given up on; the next step starts at once.
+    for attempt in outstanding:
+        end_attempt(session, call, attempt, AttemptStatus.NO_ANSWER, now)
+    following = _open_step(session, call, call.ring_step + 1, now)
+    return Progress(
+        place=following.place,
+        cancel=tuple(a.id for a in outstanding if a.leg_sid),
+        exhausted=following.exhausted,
+    )
+
+
+def claim(session: Session, call: Call, attempt: RingAttempt, now: datetime) -> bool:
+    """Give the caller to `attempt`; exactly one attempt of a call can ever win."""
+    # One conditional UPDATE: two engineers pressing 1 together can't both see "nobody yet".
+    result = session.execute(
+        update(Call)
+        .where(Call.id == call.id, Call.accepted_attempt_id.is_(None), Call.ended_at.is_(None))
+        .values(accepted_attempt_id=attempt.id)
+    )
+    won = cast(CursorResult[Any], result).rowcount == 1
+    if won:
+        session.refresh(call, ["accepted_attempt_id"])
+        attempt.status = AttemptStatus.ACCEPTED
+        attempt.answered_at = attempt.answered_at or now
+        record_attempt(session, call, attempt, now)
+    return won
+
+
+def others_to_cancel(session: Session, call: Call, winner: RingAttempt, now: datetime) -> Progress:
+    """Every other outstanding attempt of the call: marked cancelled, to be hung up."""
+    cancelled = [
+        a for a in attempts_of(session, call) if a.id != winner.id and a.status in OUTSTANDING
+    ]
+    for attempt in cancelled:
+        end_attempt(session, call, attempt, AttemptStatus.CANCELLED, now)
+    return Progress(cancel=tuple(a.id for a in cancelled if a.leg_sid))
+
+
+def cancel_all(session: Session, call: Call, now: datetime) -> Progress:
+    """The caller is gone: stop every outstanding attempt."""
+    outstanding = [a for a in attempts_of(session, call) if a.status in OUTSTANDING]
+    for attempt in outstanding:
+        end_attempt(session, call, attempt, AttemptStatus.CANCELLED, now)
+    return Progress(cancel=tuple(a.id for a in outstanding if a.leg_sid))
+
+
+def record_leg_status(
+    session: Session, call: Call, attempt: RingAttempt, status: str, now: datetime
+) -> bool:
+    """Apply an engineer leg's status callback; True when it ended the attempt just now."""
+    if status == "ringing" and attempt.status is AttemptStatus.QUEUED:
+        attempt.status = AttemptStatus.RINGING
+        attempt.ringing_at = now
+        return False
+    if status == "in-progress" and attempt.status in (AttemptStatus.QUEUED, AttemptStatus.RINGING):
+        attempt.status = AttemptStatus.ANSWERED
+        attempt.answered_at = now
+        return False
+    if status not in (*_FINAL_STATUS, "completed") or attempt.status not in OUTSTANDING:
+        # Callbacks repeat and cross: the first final word on an attempt stands.
+        return False
+    if attempt.status is AttemptStatus.ANSWERED:
+        # Answered, heard the whisper, pressed nothing: a voicemail box, or nobody there.
+        outcome = AttemptStatus.VOICEMAIL
+    else:
+        outcome = _FINAL_STATUS.get(status, AttemptStatus.NO_ANSWER)
+    end_attempt(session, call, attempt, outcome, now)
+    return True
+
+
+def seconds_ringing(attempt: RingAttempt) -> int | None:
+    """How long the phone rang (or the leg lasted), in whole seconds."""
+    start = attempt.ringing_at or attempt.created_at
+    end = attempt.answered_at or attempt.ended_at
+    return None if end is None else max(0, round((end - start).total_seconds()))
+
+
+def plan_phones(call: Call) -> list[str]:
+    """Every engineer phone the plan would ring, once each, in order."""
+    seen: list[str] = []
+    for step in call.ring_plan or []:
+        for target in step["targets"]:
+            if target["phone"] not in seen:
+                seen.append(target["phone"])
+    return seen
