@@ -33,12 +33,13 @@ from hotline.directory import add_contact, create_account
 from hotline.embedded_redis import EmbeddedRedis
 from hotline.migrate import upgrade
 from models import LicenceKind, PinKind
+from routing.store import load_demo_routing
 from simulator import Caller, Engineer, Simulator
 
 PUBLIC = "https://hotline.bench.test"
 TOKEN = "bench-auth-token-0123456789abcdef"
 SID = "AC" + "b" * 32
-ONCALL = "+15005550101"
+ENGINEERS = ("+15005550101", "+15005550102", "+15005550103")  # the demo rotation's phones
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -118,9 +119,12 @@ def run(database_url: str, redis_url: str, data_dir: Path, args: argparse.Namesp
             "TWILIO_AUTH_TOKEN": TOKEN,
             "PUBLIC_BASE_URL": PUBLIC,
             "TWILIO_API_BASE_URL": sim.rest_url,
-            "ONCALL_NUMBER": ONCALL,
         }
         app = create_app(env)
+        with app.extensions["sessionmaker"]() as session:
+            # The demo's on-call rotation and escalation policy, as `hotline demo` loads it.
+            load_demo_routing(session, datetime.now(UTC))
+            session.commit()
         # One customer per call: a second severity-1 call from one account would join the first.
         customers = [_customer_keys(app) for _ in range(args.calls)]
         port = _free_port()
@@ -132,7 +136,9 @@ def run(database_url: str, redis_url: str, data_dir: Path, args: argparse.Namesp
             latency: dict[str, list[float]] = defaultdict(list)
             inside: dict[str, list[float]] = defaultdict(list)
             for keys in customers:
-                sim.engineers = {ONCALL: Engineer.accepts(after=args.ring_seconds)}
+                sim.engineers = {
+                    number: Engineer.accepts(after=args.ring_seconds) for number in ENGINEERS
+                }
                 report = sim.call(Caller(keys=[keys, "1"]), from_="+14155550100")
                 if report.failed or report.first_ring is None or report.connected is None:
                     raise SystemExit(f"a benchmark call failed: {report.errors}")
@@ -159,7 +165,7 @@ def run(database_url: str, redis_url: str, data_dir: Path, args: argparse.Namesp
     )
     print(
         f"  IVR seconds from answer to connected: median {statistics.median(to_connect):.1f} s, "
-        f"max {max(to_connect):.1f} s"
+        f"max {max(to_connect):.1f} s (target <= 24 s)"
     )
     print(
         f"  voice webhooks: median {statistics.median(everything):.1f} ms as Twilio sees it, over "

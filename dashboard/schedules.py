@@ -6,12 +6,13 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from flask import abort, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from dashboard.feeds import feed_token, feed_token_ok
 from dashboard.security import current_user, login_required, manager_required
 from dashboard.web import page_blueprint
+from hotline.app import settings_of
 from hotline.db import get_session
 from models import utcnow
 from routing.config import RoutingConfig
@@ -38,9 +39,9 @@ def _config() -> RoutingConfig | None:
 
 def feed_url(schedule: str) -> str:
     """The absolute, token-bearing address a calendar app subscribes to."""
-    return url_for(
-        "dashboard_schedules.feed", name=schedule, token=feed_token(schedule), _external=True
-    )
+    # PUBLIC_BASE_URL, not the request's host: behind a proxy that is the address that works.
+    path = url_for("dashboard_schedules.feed", name=schedule, token=feed_token(schedule))
+    return settings_of(current_app).public_base_url + path
 
 
 def on_call_context() -> dict[str, Any]:

@@ -68,3 +68,5 @@ def _configure_logging(app: Flask) -> None:
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
     app.logger.setLevel(logging.INFO)
+    # twilio-python logs every request and response header at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)

@@ -7,9 +7,9 @@ import smtplib
 import ssl
 import uuid
 from datetime import datetime, timedelta
-from functools import lru_cache
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 

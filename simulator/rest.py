@@ -10,7 +10,7 @@ import threading
 from typing import Any, Protocol
 
 from werkzeug.datastructures import MultiDict
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from simulator.clock import Activity
@@ -75,7 +75,9 @@ class RestServer:
 
     def start(self) -> RestServer:
         if self._server is None:
-            self._server = make_server(self.host, self.port, self.wsgi, threaded=True)
+            self._server = make_server(
+                self.host, self.port, self.wsgi, threaded=True, request_handler=_QuietHandler
+            )
             # A short poll interval keeps stop() (and so each test) fast.
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
@@ -160,3 +162,10 @@ class RestServer:
 
 def _json(body: dict[str, Any], status: int) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Serves requests without an access-log line each (the call report says what happened)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass

@@ -149,7 +149,9 @@ def test_on_call_shows_now_next_and_handoff_in_utc_and_each_persons_zone(
     assert "Dana Reyes from Mon 16 Mar 09:00 EDT their time (America/New_York)" in primary
     backup = text_of(response).split("backup Schedule time zone")[1].split("Calendar feed")[0]
     assert "Dana Reyes" in backup and "No change in the next 60 days" in backup
-    assert "data-copy" in html and feed_link(html, "primary").startswith("http://localhost/")
+    assert "data-copy" in html and feed_link(html, "primary").startswith(
+        "https://hotline.example.test/dashboard/schedules/"
+    )
 
 
 def test_the_engineers_page_summarises_who_is_on_call(as_manager: Browser, routing: None) -> None:
