@@ -99,3 +99,30 @@ def test_smtp_down_retries_then_dead(notify_app: Flask, session: Session) -> Non
     (row,) = notifications(session)
     assert row.status == NotificationStatus.DEAD and row.attempts == 2
     assert "Connection" in (row.last_error or "") or "refused" in (row.last_error or "")
+
+
+def test_hung_twilio_call_is_cut_off_by_the_job_timeout_and_reconciled_once(
+    notify_app: Flask, session: Session, sim: Simulator
+) -> None:
+    # Jobs run inside the worker process (no horse per job): RQ's death penalty must still
+    # stop a send that hangs, and the retry must find the message Twilio already accepted.
+    notify_app.extensions["notify"] = fast(job_timeout=1, http_timeout=30.0)
+    sim.message_delay = 3.0
+    _sms_only(session)
+    drain(notify_app)
+    sim.message_delay = 0.0
+    (row,) = notifications(session)
+    assert row.status in (NotificationStatus.SENT, NotificationStatus.DELIVERED)
+    assert row.attempts == 2 and len(sim.messages) == 1
+    assert row.provider_id == sim.messages[0]["sid"]
+    assert "reconciled" in (row.last_error or "")
+
+
+def test_twilio_client_is_built_once_per_process(notify_app: Flask) -> None:
+    from hotline.app import settings_of
+    from notify.senders import TwilioSms, sms_sender
+    from notify.settings import notify_settings
+
+    first = sms_sender(settings_of(notify_app), notify_settings(notify_app))
+    assert isinstance(first, TwilioSms)
+    assert sms_sender(settings_of(notify_app), notify_settings(notify_app)) is first
