@@ -12,12 +12,12 @@ from hotline.queue import NOTIFY_QUEUE, ROUTING_QUEUE, get_queue, get_redis
 
 
 class AppWorker(SimpleWorker):
-    """An RQ worker that runs each job in its own process, inside the hotline app's context.
+    """An RQ worker that runs jobs in its own process, inside the hotline app's context.
 
-    No work horse is forked per job: a fork cost more than the job itself (each horse
-    re-imported twilio's REST modules, reconnected to the database and recompiled every
-    statement). RQ still enforces the job timeout with its death penalty (SIGALRM), and a
-    killed worker is recovered by the outbox sweeper, whose claim reconciles with the provider.
+    No work horse is forked per job: the fork cost more than the job (each horse re-imported
+    twilio's REST modules, reconnected to the database and recompiled every statement). RQ's
+    death penalty (SIGALRM) still ends a job at its timeout; a killed worker's rows go back
+    through the outbox sweeper, and the next attempt reconciles with the provider first.
     """
 
     app: Flask

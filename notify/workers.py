@@ -34,9 +34,9 @@ def _work(app: Flask, burst: bool) -> int:
     _die_with_parent()
     # Forked: never reuse the parent's pooled database connections.
     app.extensions["engine"].dispose(close=False)
-    # Build this process's SMS client now, so the first message after a start is not slower.
-    sms_sender(settings_of(app), notify_settings(app))
     try:
+        # Build this process's SMS client now, so the first message after a start is not slower.
+        sms_sender(settings_of(app), notify_settings(app))
         build_worker(app).work(burst=burst, with_scheduler=True, logging_level="INFO")
         return 0
     except Exception:

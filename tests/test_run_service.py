@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -20,10 +21,29 @@ def _free_port() -> int:
         return port
 
 
-def test_run_answers_healthz_then_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
+def _hotline(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hotline", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_run_serves_a_demo_call_then_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    env.update({"PORT": str(port), "HOTLINE_DATA_DIR": str(tmp_path / "var")})
+    env.update(
+        {
+            "PORT": str(port),
+            "HOTLINE_DATA_DIR": str(tmp_path / "var"),
+            # Where `hotline call` will serve Twilio's REST API, and the service will call it.
+            "SIMULATOR_PORT": str(_free_port()),
+        }
+    )
     service = subprocess.Popen(
         [sys.executable, "-m", "hotline", "run"],
         cwd=tmp_path,
@@ -45,6 +65,16 @@ def test_run_answers_healthz_then_stops_everything_on_ctrl_c(tmp_path: Path) -> 
         assert health.json()["checks"] == {"database": "ok", "redis": "ok"}
         redis_socket = tmp_path / "var" / "redis" / "redis.sock"
         assert redis_socket.exists()
+        # The README's "try it": demo data, then a scripted call through the phone simulator.
+        demo = _hotline(["demo", "--json"], env, tmp_path)
+        assert demo.returncode == 0, demo.stderr
+        pin = next(a["pin"] for a in json.loads(demo.stdout)["accounts"] if a["entitled"])
+        phoned = _hotline(["call", "--keys", f"{pin},1"], env, tmp_path)
+        assert phoned.returncode == 0, phoned.stdout + phoned.stderr
+        assert "Severity 1 call from Acme Corp" in phoned.stdout
+        assert "engineer connected:" in phoned.stdout and "engineer connected: never" not in (
+            phoned.stdout
+        )
     finally:
         service.send_signal(signal.SIGINT)
         output, _ = service.communicate(timeout=30)
