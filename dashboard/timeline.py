@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from models import CallEvent, Ticket
@@ -202,8 +202,8 @@ def build_timeline(ticket: Ticket) -> Timeline:
                     "number": d.get("number")
                     if d.get("engineer_name") or d.get("engineer")
                     else None,
-                    "started": d.get("started"),
-                    "ended": d.get("ended"),
+                    "started": _clock(d.get("started")),
+                    "ended": _clock(d.get("ended")),
                     "result": d.get("result", "?"),
                     "result_text": ring_result(d.get("result"))[0],
                     "seconds": format_seconds(d.get("seconds")),
@@ -227,11 +227,25 @@ def build_timeline(ticket: Ticket) -> Timeline:
         connected = first.get("bridged") or first.get("accepted")
         timeline.durations = [
             ("PIN accepted", _since(start, first.get("pin_ok"))),
-            ("First ring", _since(start, first.get("ring_attempt"))),
+            # Ringing starts when the caller is put on hold; attempts are logged as they end.
+            (
+                "First ring",
+                _since(start, first.get("ringing_started") or first.get("ring_attempt")),
+            ),
             ("Engineer connected", _since(start, connected)),
             ("Call length", _call_length(ticket, events)),
         ]
     return timeline
+
+
+def _clock(value: object) -> object:
+    """An ISO timestamp from an event's detail as HH:MM:SS (UTC); anything else as it is."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).astimezone(UTC).strftime("%H:%M:%S")
+        except ValueError:
+            return value
+    return value
 
 
 def _since(start: datetime, moment: datetime | None) -> str:

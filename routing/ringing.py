@@ -118,6 +118,8 @@ def record_attempt(session: Session, call: Call, attempt: RingAttempt, now: date
         number=attempt.phone,
         result=status.value,
         step=attempt.step + 1,
+        started=(attempt.ringing_at or attempt.created_at).isoformat(),
+        ended=(attempt.ended_at or now).isoformat(),
         seconds=seconds_ringing(attempt),
     )
 
