@@ -107,6 +107,8 @@ def test_hung_twilio_call_is_cut_off_by_the_job_timeout_and_reconciled_once(
     # Jobs run inside the worker process (no horse per job): RQ's death penalty must still
     # stop a send that hangs, and the retry must find the message Twilio already accepted.
     notify_app.extensions["notify"] = fast(job_timeout=1, http_timeout=30.0)
+    # The hung request answers after this test ends: its receipt must not reach a torn-down app.
+    sim.attach("http://127.0.0.1:9")
     sim.message_delay = 3.0
     _sms_only(session)
     drain(notify_app)
