@@ -7,7 +7,6 @@ from flask import Flask, current_app
 from rq import Queue
 
 NOTIFY_QUEUE = "notify"
-ROUTING_QUEUE = "routing"
 
 
 def init_app(app: Flask, url: str) -> None:

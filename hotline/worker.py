@@ -8,7 +8,7 @@ from flask import Flask
 from rq import SimpleWorker
 from rq.job import Job
 
-from hotline.queue import NOTIFY_QUEUE, ROUTING_QUEUE, get_queue, get_redis
+from hotline.queue import NOTIFY_QUEUE, get_queue, get_redis
 
 
 class AppWorker(SimpleWorker):
@@ -28,9 +28,7 @@ class AppWorker(SimpleWorker):
             return bool(super().perform_job(job, queue, *args, **kwargs))
 
 
-def build_worker(
-    app: Flask, queue_names: tuple[str, ...] = (NOTIFY_QUEUE, ROUTING_QUEUE)
-) -> AppWorker:
+def build_worker(app: Flask, queue_names: tuple[str, ...] = (NOTIFY_QUEUE,)) -> AppWorker:
     """A worker listening to `queue_names` on the app's Redis."""
     queues = [get_queue(name, app) for name in queue_names]
     worker = AppWorker(queues, connection=get_redis(app), serializer="json")

@@ -102,7 +102,7 @@ def run(host: str) -> None:
 @click.option("--burst", is_flag=True, help="Send what is due, then exit.")
 @click.pass_context
 def worker(ctx: click.Context, count: int, burst: bool) -> None:
-    """Run the notification relay and RQ workers (notify and routing queues, with scheduler)."""
+    """Run the notification relay and RQ workers (the notify queue, with its scheduler)."""
     from notify.workers import Supervisor, run_burst
 
     app = current_app_of(ctx)
