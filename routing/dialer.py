@@ -44,6 +44,10 @@ class Dialer:
         if progress.exhausted:
             self.pool.submit(self._redirect_caller, call_id, "ivr.no_engineer")
 
+    def close(self) -> None:
+        """Finish what is under way and stop the threads (at shutdown, and between tests)."""
+        self.pool.shutdown(wait=True)
+
     def _rest(self) -> Client:
         if self._client is None:
             self._client = rest_client(settings_of(self.app))

@@ -91,6 +91,8 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     app = create_app(app_config)
     app.config["TESTING"] = True
     yield app
+    # Engineer calls placed in the background must finish before their database goes.
+    app.extensions["dialer"].close()
     engine = app.extensions["engine"]
     with engine.begin() as conn:
         for table in reversed(models.Base.metadata.sorted_tables):
