@@ -12,7 +12,7 @@ import redis
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 import models
@@ -85,8 +85,19 @@ def app_config(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, A
     return test_settings(database_url, redis_url, tmp_path / "var")
 
 
+@pytest.fixture(scope="session")
+def retired_engines() -> Iterator[list[Engine]]:
+    """Engines of finished tests, disposed once more when the whole run ends."""
+    engines: list[Engine] = []
+    yield engines
+    # A late asynchronous callback (an SMS receipt, say) can reopen a test's pool after its
+    # teardown; keeping the engine and disposing it here closes that connection properly.
+    for engine in engines:
+        engine.dispose()
+
+
 @pytest.fixture
-def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+def app(app_config: dict[str, Any], retired_engines: list[Engine]) -> Iterator[Flask]:
     """A fresh app on the shared test database, emptied after each test."""
     app = create_app(app_config)
     app.config["TESTING"] = True
@@ -98,6 +109,7 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
         for table in reversed(models.Base.metadata.sorted_tables):
             conn.execute(table.delete())
     engine.dispose()
+    retired_engines.append(engine)
     redis_client: redis.Redis = app.extensions["redis"]
     redis_client.flushdb()
     redis_client.close()

@@ -4,9 +4,7 @@ document.addEventListener("click", function (event) {
   if (!button) return;
   var text = button.getAttribute("data-copy");
   var done = function () { button.textContent = "Copied"; };
-  if (navigator.clipboard && window.isSecureContext) {
-    navigator.clipboard.writeText(text).then(done);
-  } else {
+  var fallback = function () {
     var area = document.createElement("textarea");
     area.value = text;
     document.body.appendChild(area);
@@ -14,6 +12,12 @@ document.addEventListener("click", function (event) {
     document.execCommand("copy");
     document.body.removeChild(area);
     done();
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    // The clipboard API can refuse (no permission, page not focused): copy the old way then.
+    navigator.clipboard.writeText(text).then(done, fallback);
+  } else {
+    fallback();
   }
 });
 document.addEventListener("submit", function (event) {

@@ -211,7 +211,10 @@ def test_manager_reads_on_call_escalation_and_the_outbox(
     assert "Erik Engineer" in primary.locator(".oncall-now").inner_text()
     assert "JST their time" in primary.inner_text()
     primary.locator("button[data-copy]").click()
-    assert primary.locator("button[data-copy]").inner_text() == "Copied"
+    copy_button = primary.locator("button[data-copy]")
+    copy_button.page.wait_for_function(
+        "el => el.textContent === 'Copied'", arg=copy_button.element_handle(), timeout=5000
+    )
     shot(page, "09-on-call")
 
     page.click("nav >> text=Escalation")
