@@ -44,6 +44,7 @@ def engineer_pressed(
     if attempt is None:
         return Goodbye(prompts.WHISPER_TAKEN)
     call = attempt.call
+    ringing.lock(session, call)
     if call.ended_at is not None:
         return Goodbye(prompts.CALLER_GONE)
     key = keys.strip()[:1]
@@ -87,6 +88,7 @@ def engineer_leg_status(
     if attempt is None:
         return ringing.Progress()
     call = attempt.call
+    ringing.lock(session, call)
     if not ringing.record_leg_status(session, call, attempt, status, now):
         return ringing.Progress()
     return ringing.advance(session, call, now)

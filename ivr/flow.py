@@ -260,6 +260,8 @@ def on_status(
     if call.ended_at is not None or status not in FINAL_CALL_STATUSES:
         return Silence()
     progress = ringing.Progress()
+    if call.ring_plan is not None:
+        ringing.lock(session, call)
     if ringing.is_ringing(call):
         progress = ringing.cancel_all(session, call, now)
         record_event(

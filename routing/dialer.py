@@ -100,6 +100,7 @@ class Dialer:
     def _failed(self, session: Session, attempt: RingAttempt) -> None:
         now = datetime.now(UTC)
         call = attempt.call
+        ringing.lock(session, call)
         ringing.end_attempt(session, call, attempt, AttemptStatus.FAILED, now)
         progress = ringing.advance(session, call, now)
         session.commit()

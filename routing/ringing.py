@@ -132,6 +132,19 @@ def attempts_of(session: Session, call: Call, step: int | None = None) -> list[R
     return list(session.scalars(query.order_by(RingAttempt.id)))
 
 
+def lock(session: Session, call: Call) -> None:
+    """Take the call's write lock, then re-read where its ringing stands.
+
+    Every transaction that changes ringing takes it first, before touching any attempt, so
+    two engineers' callbacks ending one step together can neither both open the next step
+    nor each wait for the other to finish it.
+    """
+    # A no-op UPDATE is a row lock on PostgreSQL and takes SQLite's single writer lock, so
+    # one mechanism serialises these transactions on both; the refresh then reads fresh state.
+    session.execute(update(Call).where(Call.id == call.id).values(ring_step=Call.ring_step))
+    session.refresh(call, ["ring_step", "ring_step_started_at", "accepted_attempt_id", "ended_at"])
+
+
 def is_ringing(call: Call) -> bool:
     """True while engineers are being rung and nobody has accepted."""
     plan = call.ring_plan or []
@@ -145,6 +158,7 @@ def is_ringing(call: Call) -> bool:
 
 def advance(session: Session, call: Call, now: datetime) -> Progress:
     """Move to the next step when this one is over: all attempts ended, or its time is up."""
+    lock(session, call)
     if not is_ringing(call):
         exhausted = call.accepted_attempt_id is None and call.ring_step == len(call.ring_plan or [])
         return Progress(exhausted=exhausted)

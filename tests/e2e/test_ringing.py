@@ -199,3 +199,18 @@ def test_caller_hanging_up_mid_ring_cancels_every_engineer_call(
     kinds = [event.kind for event in ticket.events]
     assert "callback_task" in kinds
     assert [e.detail["step"] for e in ticket.events if e.kind == "abandoned"] == ["ringing"]
+
+
+def test_a_step_whose_phones_stop_ringing_together_escalates_at_once_and_only_once(
+    app: Flask, phone: Simulator, customer: Customer, session: Session
+) -> None:
+    load(app, BOTH_AT_ONCE, repeat=1)
+    phone.engineers = {ANA: Engineer.no_answer(), BEN: Engineer.no_answer()}
+    call = phone.call(severity1(customer))
+    # Both status callbacks arrive at the same instant; exactly one opens the second round.
+    assert [status for _, status in attempts(session)] == [AttemptStatus.NO_ANSWER] * 4
+    first_round = [leg for leg in call.legs if leg.to in (ANA, BEN)][:2]
+    second_round = [leg for leg in call.legs if leg.to in (ANA, BEN)][2:]
+    assert len(second_round) == 2
+    gap = min(leg.rang_at for leg in second_round) - max(leg.ended_at for leg in first_round)
+    assert gap < 5, f"the second round started {gap:.0f} s after the first ended"
