@@ -75,10 +75,8 @@ def _take_message(call: Call, now: datetime, preface: str) -> Step:
     return TakeMessage(preface)
 
 
-def start(session: Session, call: Call, created: bool, now: datetime) -> Step:
+def start(session: Session, call: Call, now: datetime) -> Step:
     """The greeting and PIN prompt; a repeated first webhook greets again without a new ticket."""
-    if created:
-        record_event(session, call, "call_started", now, caller=call.from_number)
     call.step = "pin"
     return AskPin(greet=True)
 

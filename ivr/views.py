@@ -80,9 +80,7 @@ def _caller_webhook(run: CallerStep) -> Response:
     token = request.headers.get("I-Twilio-Idempotency-Token")
     session = get_session()
     try:
-        call, _created = open_call(
-            session, call_sid, form.get("From", ""), form.get("To", ""), _now()
-        )
+        call = open_call(session, call_sid, form.get("From", ""), form.get("To", ""), _now())
         if token and call.last_webhook_token == token and call.last_reply is not None:
             # Twilio retried a webhook we already answered: same answer, no second effect.
             return _xml(call.last_reply)
@@ -106,19 +104,7 @@ def _caller_webhook(run: CallerStep) -> Response:
 @twilio_signed
 def voice() -> ResponseReturnValue:
     """A call comes in: open its ticket, greet, ask for the PIN."""
-    call_sid = request.form.get("CallSid", "")
-    session = get_session()
-    try:
-        call, created = open_call(
-            session, call_sid, request.form.get("From", ""), request.form.get("To", ""), _now()
-        )
-        document = _render(flow.start(session, call, created, _now()))
-        session.commit()
-        return _xml(document)
-    except Exception:
-        session.rollback()
-        log.exception("voice webhook /ivr/voice failed for CallSid %s", call_sid or "-")
-        return _fallback_twiml()
+    return _caller_webhook(flow.start)
 
 
 @bp.post("/pin")

@@ -23,11 +23,11 @@ def find_call(session: Session, call_sid: str) -> Call | None:
 
 def open_call(
     session: Session, call_sid: str, from_number: str, to_number: str, now: datetime
-) -> tuple[Call, bool]:
-    """The call and its ticket for `call_sid`, made on first sight; (call, created)."""
+) -> Call:
+    """The call and its ticket for `call_sid`, made on first sight (with a call_started event)."""
     existing = find_call(session, call_sid)
     if existing is not None:
-        return existing, False
+        return existing
     ticket = Ticket(
         contact_phone=from_number or None,
         subject="Phone call",
@@ -45,12 +45,14 @@ def open_call(
     try:
         with session.begin_nested():
             session.add_all([ticket, call])
+            session.flush()
+            record_event(session, call, "call_started", now, caller=from_number)
     except IntegrityError:
         existing = find_call(session, call_sid)
         if existing is None:
             raise
-        return existing, False
-    return call, True
+        return existing
+    return call
 
 
 def record_event(
