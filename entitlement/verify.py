@@ -243,13 +243,6 @@ def _history(
     )
 
 
-def caller_locked_until(
-    session: Session, caller: str, now: datetime, policy: PinPolicy
-) -> datetime | None:
-    """When `caller` (a caller_key) may try again, or None when they may try now."""
-    return _history(session, caller, None, now, policy).locked_until(now, policy)
-
-
 def grant_elevated_access(ticket: Ticket, check: PinCheck) -> None:
     """Record on the ticket the elevated access a privileged PIN granted (never shortens it)."""
     if check.elevated_until is None:

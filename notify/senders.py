@@ -14,10 +14,9 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
 
 from hotline.config import Settings
+from hotline.twilio_client import rest_client
 from notify.settings import NotifySettings
 
 OPTED_OUT = 21610
@@ -50,11 +49,7 @@ class TwilioSms:
 
     def __init__(self, settings: Settings, notify: NotifySettings) -> None:
         # The default TwilioHttpClient has no timeout at all: a hung API would hang the job.
-        http = TwilioHttpClient(timeout=notify.http_timeout)
-        self.client = Client(
-            settings.twilio_account_sid, settings.twilio_auth_token, http_client=http
-        )
-        self.client.api.base_url = settings.twilio_api_base_url
+        self.client = rest_client(settings, timeout=notify.http_timeout)
         self.from_number = settings.hotline_number
         self.validity = notify.sms_validity_seconds
 
