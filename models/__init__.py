@@ -2,6 +2,7 @@
 
 from models.accounts import Account, Contact, Licence, Product, account_products
 from models.base import Base, UTCDateTime, utcnow
+from models.counters import RateCounter
 from models.engineers import Engineer
 from models.enums import (
     LicenceKind,
@@ -47,6 +48,7 @@ __all__ = [
     "PinKind",
     "PinOutcome",
     "Product",
+    "RateCounter",
     "RingAttempt",
     "RoutingConfigVersion",
     "SupportPin",

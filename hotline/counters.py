@@ -1,0 +1,51 @@
+"""Atomic fixed-window counters: one upsert with RETURNING, so parallel requests never overcount."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models.counters import RateCounter
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def window_start(now: datetime, window: timedelta) -> datetime:
+    """The start of the fixed window of length `window` that holds `now`."""
+    windows = (now - _EPOCH) // window
+    return _EPOCH + windows * window
+
+
+def add(session: Session, key: str, now: datetime, window: timedelta, amount: int = 1) -> int:
+    """Add `amount` to `key`'s count in the current window and return the new count."""
+    # INSERT ... ON CONFLICT DO UPDATE ... RETURNING is one statement on both databases: the
+    # row lock it takes makes a parallel request wait and then see this one's increment.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    start = window_start(now, window)
+    statement = insert(RateCounter).values(key=key, window_start=start, count=amount)
+    statement = statement.on_conflict_do_update(
+        index_elements=[RateCounter.key, RateCounter.window_start],
+        set_={"count": RateCounter.count + amount},
+    ).returning(RateCounter.count)
+    count: int = session.execute(statement).scalar_one()
+    return count
+
+
+def current(session: Session, key: str, now: datetime, window: timedelta) -> int:
+    """`key`'s count in the current window, without counting."""
+    count = session.scalar(
+        select(RateCounter.count).where(
+            RateCounter.key == key, RateCounter.window_start == window_start(now, window)
+        )
+    )
+    return count or 0
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Delete the windows that began before `before`; returns how many went."""
+    result = session.execute(delete(RateCounter).where(RateCounter.window_start < before))
+    return int(getattr(result, "rowcount", 0) or 0)
