@@ -26,8 +26,8 @@ def add(session: Session, key: str, now: datetime, window: timedelta, amount: in
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     start = window_start(now, window)
-    statement = insert(RateCounter).values(key=key, window_start=start, count=amount)
-    statement = statement.on_conflict_do_update(
+    upsert = insert(RateCounter).values(key=key, window_start=start, count=amount)
+    statement = upsert.on_conflict_do_update(
         index_elements=[RateCounter.key, RateCounter.window_start],
         set_={"count": RateCounter.count + amount},
     ).returning(RateCounter.count)
