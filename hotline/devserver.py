@@ -1,0 +1,36 @@
+"""The development web server `hotline run` uses: werkzeug's, without its version or colours."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server, run_simple
+
+SERVER_NAME = "hotline"
+log = logging.getLogger("werkzeug")
+
+
+class RequestHandler(WSGIRequestHandler):
+    """Announces `Server: hotline` (not werkzeug's and Python's versions); logs plain lines."""
+
+    def version_string(self) -> str:
+        return SERVER_NAME
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Werkzeug's own version colours the line; our log formatter would print the escapes.
+        log.info('%s "%s" %s %s', self.address_string(), self.requestline, code, size)
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        getattr(log, type, log.info)("%s " + message, self.address_string(), *args)
+
+
+def serve(app: Flask, host: str, port: int) -> None:
+    """Serve `app` on host:port with a thread per request until interrupted."""
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=RequestHandler)
+
+
+def make_dev_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
+    """The same server, not yet serving (tests run it in a thread)."""
+    return make_server(host, port, app, threaded=True, request_handler=RequestHandler)
