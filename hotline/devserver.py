@@ -15,6 +15,10 @@ log = logging.getLogger("werkzeug")
 class RequestHandler(WSGIRequestHandler):
     """Announces `Server: hotline` (not werkzeug's and Python's versions); logs plain lines."""
 
+    # A malformed request line is answered by http.server itself: one plain line, no HTML page.
+    error_message_format = "%(code)d %(message)s\n"
+    error_content_type = "text/plain; charset=utf-8"
+
     def version_string(self) -> str:
         return SERVER_NAME
 

@@ -155,6 +155,24 @@ def test_development_server_announces_no_version(dev_server: str) -> None:
     assert not re.search(r"\d", response.headers["Server"])
 
 
+def test_development_server_answers_a_malformed_request_in_one_plain_line(
+    dev_server: str,
+) -> None:
+    host, port = dev_server.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        # A header line longer than http.server accepts: refused before the app sees it.
+        conn.sendall(b"POST /ivr/voice HTTP/1.1\r\nX-Junk: " + b"j" * 70_000 + b"\r\n\r\n")
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    status, headers = _status_and_headers(reply)
+    body = reply.split(b"\r\n\r\n", 1)[1].decode()
+    assert status == 431
+    assert headers["server"] == "hotline"
+    assert headers["content-type"].startswith("text/plain")
+    assert body.count("\n") == 1 and "<" not in body
+
+
 def test_procfile_gunicorn_announces_no_version_and_refuses_big_bodies(
     procfile_gunicorn: str,
 ) -> None:
