@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server, run_simple
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 SERVER_NAME = "hotline"
 log = logging.getLogger("werkzeug")
@@ -32,7 +32,13 @@ class RequestHandler(WSGIRequestHandler):
 
 def serve(app: Flask, host: str, port: int) -> None:
     """Serve `app` on host:port with a thread per request until interrupted."""
-    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=RequestHandler)
+    server = make_dev_server(app, host, port)
+    # run_simple's own start-up lines are coloured; this one reads the same in any log.
+    log.info("development server (not for production) on http://%s:%s", host, server.port)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
 
 
 def make_dev_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
