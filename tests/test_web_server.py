@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
 
 from hotline.devserver import make_dev_server
@@ -147,6 +147,18 @@ def test_max_content_length_is_a_setting(app_config: dict[str, Any]) -> None:
     finally:
         app.extensions["dialer"].close()
         app.extensions["engine"].dispose()
+
+
+def test_a_route_can_raise_its_own_limit(app: Flask, client: FlaskClient) -> None:
+    # How a later upload route (the customer portal's attachments) takes more than 1 MB.
+    def upload() -> str:
+        request.max_content_length = 8 * 1024 * 1024
+        return str(len(request.get_data()))
+
+    app.add_url_rule("/upload-example", view_func=upload, methods=["POST"])
+    two_mb = b"x" * (2 * 1024 * 1024)
+    assert client.post("/upload-example", data=two_mb).get_data(as_text=True) == str(len(two_mb))
+    assert client.post("/ivr/voice", data=two_mb).status_code == 413
 
 
 def test_development_server_announces_no_version(dev_server: str) -> None:
