@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from hotline.logs import escape_controls
+
 SERVER_NAME = "hotline"
 log = logging.getLogger("werkzeug")
 
@@ -24,7 +26,9 @@ class RequestHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # Werkzeug's own version colours the line; our log formatter would print the escapes.
-        log.info('%s "%s" %s %s', self.address_string(), self.requestline, code, size)
+        # The request line is escaped here too, for a deployment's own log formatter.
+        line = escape_controls(self.requestline)
+        log.info('%s "%s" %s %s', self.address_string(), line, code, size)
 
     def log(self, type: str, message: str, *args: Any) -> None:
         getattr(log, type, log.info)("%s " + message, self.address_string(), *args)
