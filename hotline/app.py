@@ -8,10 +8,15 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
 
 from hotline import db, queue
 from hotline.config import Settings, load_settings
+from hotline.logs import configure_logging
+from hotline.private_files import private_dir
+
+log = logging.getLogger(__name__)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -20,6 +25,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         env.update({key: str(value) for key, value in test_config.items() if value is not None})
     settings = load_settings(env)
+    configure_logging()
+    if settings.data_dir.exists():
+        # A data directory made by an earlier version (or by hand) with the umask's mode.
+        private_dir(settings.data_dir)
+    if settings.is_production and settings.public_base_url.startswith("http://"):
+        log.warning(
+            "PUBLIC_BASE_URL is %s: webhooks and dashboard sign-ins travel unencrypted; "
+            "use https:// in production",
+            settings.public_base_url,
+        )
     if settings.redis_url is None:
         # Outside production with no REDIS_URL: run our own Redis for the life of this process.
         from hotline.embedded_redis import EmbeddedRedis
@@ -36,9 +51,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
+        # Checked against Content-Length before the body is read (a larger body gets 413).
+        MAX_CONTENT_LENGTH=settings.max_content_length,
         HOTLINE=settings,
     )
-    _configure_logging(app)
+    app.register_error_handler(HTTPException, _plain_error)
     db.init_app(app, settings.database_url)
     assert settings.redis_url is not None
     queue.init_app(app, settings.redis_url)
@@ -62,11 +79,19 @@ def settings_of(app: Flask) -> Settings:
     return settings
 
 
-def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+def _plain_error(exc: HTTPException) -> Response:
+    """A short text answer for an HTTP error no blueprint handles: no framework page."""
+    code = exc.code or 500
+    if code == 413:
+        log.warning(
+            "refused a %s-byte request to %s (limit %s)",
+            request.content_length,
+            request.path,
+            request.max_content_length,
         )
-    app.logger.setLevel(logging.INFO)
-    # twilio-python logs every request and response header at INFO.
-    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    response = Response(f"{code} {exc.name}\n", code, mimetype="text/plain")
+    for name, value in exc.get_headers():
+        # Allow (405), Retry-After and the like still matter; the HTML content type does not.
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response

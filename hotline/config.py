@@ -9,7 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hotline.private_files import private_dir, tighten
+
 PRODUCTION_SECRETS = ("TWILIO_AUTH_TOKEN", "SECRET_KEY", "PIN_PEPPER", "PUBLIC_BASE_URL")
+# Keys we derive from: shorter than this, a stolen database or cookie can be brute-forced.
+KEYS_NEEDING_LENGTH = ("SECRET_KEY", "PIN_PEPPER")
+MIN_KEY_LENGTH = 32
+# Twilio's webhook forms are a few kilobytes; nothing the service takes in is near 1 MB.
+DEFAULT_MAX_CONTENT_LENGTH = 1024 * 1024
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 # Without real Twilio credentials, outgoing calls go to the local phone simulator (hotline call).
 DEFAULT_SIMULATOR_PORT = 8010
@@ -48,6 +55,7 @@ class Settings:
     # True when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN came from the environment, not made up.
     twilio_configured: bool
     simulator_port: int
+    max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
     manager_phones: tuple[str, ...] = field(default_factory=tuple)
     manager_emails: tuple[str, ...] = field(default_factory=tuple)
 
@@ -80,6 +88,7 @@ def _local_secrets(data_dir: Path) -> dict[str, str]:
     """Secrets made once for the embedded default and kept in the data directory."""
     path = data_dir / "secrets.json"
     if path.exists():
+        tighten(path)
         stored: dict[str, str] = json.loads(path.read_text())
         return stored
     made = {
@@ -88,7 +97,7 @@ def _local_secrets(data_dir: Path) -> dict[str, str]:
         "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
         "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
     }
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     # Written with 0600 from the start so no other user can read the pepper.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -110,6 +119,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 raise ConfigError(f"{name} is not set; production needs it (see README).")
         if not env.get("REDIS_URL", "").strip():
             raise ConfigError("REDIS_URL is not set; production needs a Redis server.")
+        for name in KEYS_NEEDING_LENGTH:
+            if len(env[name].strip()) < MIN_KEY_LENGTH:
+                raise ConfigError(
+                    f"{name} is shorter than {MIN_KEY_LENGTH} characters; production needs a "
+                    "long random value (see README)."
+                )
         secret_source: Mapping[str, str] = env
     else:
         secret_source = {**_local_secrets(data_dir), **{k: v for k, v in env.items() if v}}
@@ -154,6 +169,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_url=env.get("SMTP_URL") or None,
         twilio_configured=twilio_configured,
         simulator_port=simulator_port,
+        max_content_length=_int_setting(
+            env, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH, 1024, 1024**3
+        ),
         manager_phones=_list_setting(env, "MANAGER_PHONES"),
         manager_emails=_list_setting(env, "MANAGER_EMAILS"),
     )

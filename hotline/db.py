@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.private_files import private_file, tighten
 
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`, with SQLite tuned for a web app and a worker sharing one file."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 15})
+        path = _sqlite_file(url)
+        if path is not None and path.parent.is_dir():
+            # Made 0600 before SQLite opens it; SQLite gives its -wal and -shm the same mode.
+            private_file(path)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            if path is not None:
+                # Files left by an earlier version with the process umask's mode.
+                tighten(*_sqlite_files(path))
             cursor = dbapi_connection.cursor()
             # WAL lets the dashboard read while a webhook writes; busy_timeout waits for locks.
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -26,6 +36,19 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _sqlite_files(path: Path) -> tuple[Path, ...]:
+    """The database file and the write-ahead log and shared-memory files beside it."""
+    return (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
 
 
 def init_app(app: Flask, url: str) -> None:

