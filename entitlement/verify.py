@@ -7,24 +7,31 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, literal, null, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from entitlement import limits
 from entitlement.alerts import PIN_FAILURE_BURST, PRIVILEGED_PIN_USED, alert_managers
 from entitlement.pins import hash_pin
 from entitlement.policy import MAX_PIN_LENGTH, MIN_PIN_LENGTH, PinPolicy
 from entitlement.spoken import spoken_wait
-from models import Account, Notification, PinAttempt, PinKind, PinOutcome, SupportPin, Ticket
+from hotline.phones import caller_e164
+from models import (
+    Account,
+    Contact,
+    Notification,
+    PinAttempt,
+    PinKind,
+    PinOutcome,
+    SupportPin,
+    Ticket,
+)
 
 log = logging.getLogger(__name__)
 
 FAILURES = (PinOutcome.UNKNOWN, PinOutcome.EXPIRED, PinOutcome.USED)
+# What attempts from a hidden caller ID are recorded under.
 WITHHELD = "withheld"
-# What Twilio sends in From when the number is hidden, plus the words other carriers use.
-_WITHHELD_NUMBERS = frozenset(
-    {"", "anonymous", "unknown", "restricted", "private", "unavailable", "blocked", WITHHELD}
-    | {"+266696687", "+7378742833", "+8656696", "+2562533"}
-)
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,8 @@ class PinCheck:
     pin_kind: PinKind | None = None
     # Set for a privileged PIN: support staff may see more of the account's data until then.
     elevated_until: datetime | None = None
-    # Set when this caller number may not try again before then.
+    # Set when this caller may not try again before then (a number's, account's or the
+    # withheld callers' lockout); None for the per-call limit.
     locked_until: datetime | None = None
     # Tries still allowed on this call (None without a CallSid); 0 means stop asking.
     tries_left: int | None = None
@@ -49,10 +57,9 @@ class PinCheck:
         return self.outcome is PinOutcome.OK
 
 
-def caller_key(caller_number: str | None) -> str:
-    """The number failures are counted against; every withheld number shares one."""
-    number = (caller_number or "").strip()
-    return WITHHELD if number.lower() in _WITHHELD_NUMBERS else number[:64]
+def caller_key(caller_number: str | None, default_region: str = "US") -> str:
+    """The caller number as failures are counted and recorded: E.164, or 'withheld'."""
+    return caller_e164(caller_number, default_region) or WITHHELD
 
 
 def parse_keys(typed_keys: str) -> tuple[str, bool] | None:
@@ -77,23 +84,18 @@ def verify_pin(
     policy: PinPolicy,
 ) -> PinCheck:
     """Check typed keys, record the attempt and raise alerts; the caller commits."""
-    caller = caller_key(caller_number)
-    history = _history(session, caller, call_sid, now, policy)
-    locked_until = history.locked_until(now, policy)
-    if locked_until is not None:
-        _record(session, now, caller, call_sid, PinOutcome.LOCKED_OUT)
+    caller = caller_e164(caller_number, policy.home_region)
+    recorded_as = caller or WITHHELD
+    accounts = _accounts_registering(session, caller) if caller else []
+    # A slot in every limit is taken before the PIN is looked at (see entitlement.limits).
+    reservation = limits.reserve(session, caller, accounts, call_sid, now, policy)
+    if reservation.refusal is not None:
+        _record(session, now, recorded_as, call_sid, PinOutcome.LOCKED_OUT)
         return PinCheck(
             PinOutcome.LOCKED_OUT,
-            locked_until=locked_until,
+            locked_until=reservation.refusal.locked_until,
             tries_left=0,
-            message=_lockout_message(caller, locked_until, now),
-        )
-    if call_sid is not None and history.call_failures >= policy.tries_per_call:
-        _record(session, now, caller, call_sid, PinOutcome.LOCKED_OUT)
-        return PinCheck(
-            PinOutcome.LOCKED_OUT,
-            tries_left=0,
-            message=f"You have used all {policy.tries_per_call} tries on this call.",
+            message=_refusal_message(reservation.refusal, now, policy),
         )
 
     parsed = parse_keys(typed_keys)
@@ -109,13 +111,14 @@ def verify_pin(
     attempt = _record(
         session,
         now,
-        caller,
+        recorded_as,
         call_sid,
         outcome,
         account_id=pin.account_id if pin else None,
         pin_id=pin.id if pin else None,
     )
-    tries_left = None if call_sid is None else policy.tries_per_call - history.call_failures
+    call_count = reservation.call_count
+    lockout = limits.settle(session, reservation, outcome is not PinOutcome.OK, now, policy)
 
     if outcome is PinOutcome.OK:
         assert pin is not None
@@ -128,17 +131,18 @@ def verify_pin(
             account=pin.account,
             pin_kind=pin.kind,
             elevated_until=elevated_until,
-            tries_left=tries_left,
+            # The tries before this one, as if this right PIN had not been typed.
+            tries_left=None if call_count is None else policy.tries_per_call - call_count + 1,
         )
 
-    _alert_burst_if_due(session, now, policy, history)
+    _alert_burst_if_due(session, now, policy)
     message = _FAILURE_MESSAGES[outcome]
-    locked_until = history.locked_until_after_failure(now, policy)
-    if tries_left is not None:
-        tries_left = max(0, tries_left - 1)
-    if locked_until is not None:
+    tries_left = None if call_count is None else max(0, policy.tries_per_call - call_count)
+    locked_until = None
+    if lockout is not None:
+        limit, locked_until = lockout
         tries_left = 0
-        message = f"{message} {_lockout_message(caller, locked_until, now)}"
+        message = f"{message} {_refusal_message(limits.Refusal(limit, locked_until), now, policy)}"
     return PinCheck(
         outcome,
         pin_kind=pin.kind if pin else None,
@@ -148,99 +152,12 @@ def verify_pin(
     )
 
 
-@dataclass(frozen=True)
-class _History:
-    """A caller's recent failures, read in one query before the attempt is checked."""
-
-    newest: datetime | None
-    # The failure that would be the limit-th newest once one more is recorded (None: too few).
-    next_oldest_counted: datetime | None
-    oldest_counted: datetime | None
-    call_failures: int
-    # Failures by anyone within the burst window, and whether managers were already alerted.
-    burst_failures: int
-    burst_alerted: bool
-
-    def locked_until(self, now: datetime, policy: PinPolicy) -> datetime | None:
-        """The limit of failures within one window locks the caller for one window after the
-        last of them; None when the caller may try now."""
-        if self.newest is None or self.oldest_counted is None:
-            return None
-        if self.newest - self.oldest_counted >= policy.lockout_window:
-            return None
-        until = self.newest + policy.lockout_window
-        return until if now < until else None
-
-    def locked_until_after_failure(self, now: datetime, policy: PinPolicy) -> datetime | None:
-        """The lockout the failure just recorded at `now` starts, if it reached the limit."""
-        oldest = now if policy.lockout_failures == 1 else self.next_oldest_counted
-        if oldest is None or now - oldest >= policy.lockout_window:
-            return None
-        return now + policy.lockout_window
-
-
-def _history(
-    session: Session, caller: str, call_sid: str | None, now: datetime, policy: PinPolicy
-) -> _History:
-    # One round trip: on PostgreSQL each query costs more than the work it does.
-    failed = (
-        PinAttempt.caller_number == caller,
-        PinAttempt.outcome.in_(FAILURES),
-        PinAttempt.at <= now,
-    )
-
-    def nth_newest(n: int) -> Any:
-        if n < 1:
-            return null()
-        return (
-            select(PinAttempt.at)
-            .where(*failed)
-            .order_by(PinAttempt.at.desc())
-            .offset(n - 1)
-            .limit(1)
-            .scalar_subquery()
-        )
-
-    call_failures: Any = literal(0)
-    if call_sid is not None:
-        call_failures = (
-            select(func.count())
-            .select_from(PinAttempt)
-            .where(PinAttempt.call_sid == call_sid, PinAttempt.outcome.in_(FAILURES))
-            .scalar_subquery()
-        )
-    since = now - policy.burst_window
-    burst_failures = (
-        select(func.count())
-        .select_from(PinAttempt)
-        .where(PinAttempt.at > since, PinAttempt.at <= now, PinAttempt.outcome.in_(FAILURES))
-        .scalar_subquery()
-    )
-    burst_alerted = (
-        select(Notification.id)
-        .where(Notification.kind == PIN_FAILURE_BURST, Notification.created_at > since)
-        .limit(1)
-        .scalar_subquery()
-    )
-    limit = policy.lockout_failures
-    row = session.execute(
-        select(
-            nth_newest(1),
-            nth_newest(limit - 1),
-            nth_newest(limit),
-            call_failures,
-            burst_failures,
-            burst_alerted,
-        )
-    ).one()
-    return _History(
-        newest=row[0],
-        next_oldest_counted=row[1],
-        oldest_counted=row[2],
-        call_failures=row[3],
-        burst_failures=row[4],
-        burst_alerted=row[5] is not None,
-    )
+def _accounts_registering(session: Session, caller: str) -> list[int]:
+    """The accounts with a contact registered under this E.164 number."""
+    rows = session.scalars(
+        select(Contact.account_id).where(Contact.phone == caller).distinct()
+    ).all()
+    return sorted(rows)
 
 
 def grant_elevated_access(ticket: Ticket, check: PinCheck) -> None:
@@ -312,12 +229,20 @@ def _record(
     return attempt
 
 
-def _lockout_message(caller: str, locked_until: datetime, now: datetime) -> str:
-    wait = spoken_wait(locked_until - now)
-    if caller == WITHHELD:
+def _refusal_message(refusal: limits.Refusal, now: datetime, policy: PinPolicy) -> str:
+    """What a refused caller hears, in plain words."""
+    if refusal.limit is limits.Limit.CALL:
+        return f"You have used all {policy.tries_per_call} tries on this call."
+    wait = spoken_wait((refusal.locked_until or now) - now)
+    if refusal.limit is limits.Limit.WITHHELD:
         return (
             "There have been too many wrong PINs from callers who hide their number. "
             f"Please call from a number that shows caller ID, or try again in {wait}."
+        )
+    if refusal.limit is limits.Limit.ACCOUNT:
+        return (
+            "There have been too many wrong PINs from your company's registered phone numbers. "
+            f"Please try again in {wait}."
         )
     return f"There have been too many wrong PINs from this number. Please try again in {wait}."
 
@@ -342,18 +267,24 @@ def _alert_privileged_use(
     )
 
 
-def _alert_burst_if_due(
-    session: Session, now: datetime, policy: PinPolicy, history: _History
-) -> None:
-    # The failure just recorded counts too; an alert raised within the window covers this burst.
-    failures = history.burst_failures + 1
-    if failures < policy.burst_threshold or history.burst_alerted:
-        return
+def _alert_burst_if_due(session: Session, now: datetime, policy: PinPolicy) -> None:
+    # Read after the failure was recorded, so it counts too; an alert raised within the
+    # window covers this burst.
     since = now - policy.burst_window
     in_window = (PinAttempt.at > since, PinAttempt.at <= now, PinAttempt.outcome.in_(FAILURES))
-    callers = session.scalar(
-        select(func.count(PinAttempt.caller_number.distinct())).where(*in_window)
+    alerted = (
+        select(Notification.id)
+        .where(Notification.kind == PIN_FAILURE_BURST, Notification.created_at > since)
+        .limit(1)
+        .scalar_subquery()
     )
+    failures, callers, already = session.execute(
+        select(func.count(), func.count(PinAttempt.caller_number.distinct()), alerted).where(
+            *in_window
+        )
+    ).one()
+    if failures < policy.burst_threshold or already is not None:
+        return
     window = int(policy.burst_window.total_seconds())
     bucket = datetime.fromtimestamp(int(now.timestamp()) // window * window, UTC)
     payload = {

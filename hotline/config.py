@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import phonenumbers
+
+from hotline.phones import caller_e164, region_of
 from hotline.private_files import private_dir, tighten
 
 PRODUCTION_SECRETS = ("TWILIO_AUTH_TOKEN", "SECRET_KEY", "PIN_PEPPER", "PUBLIC_BASE_URL")
@@ -58,6 +61,23 @@ class Settings:
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
     manager_phones: tuple[str, ...] = field(default_factory=tuple)
     manager_emails: tuple[str, ...] = field(default_factory=tuple)
+    # Failed PINs from callers registered on one account, per hour, before the account's
+    # registered numbers are slowed down.
+    pin_account_failures: int = 10
+    # Every caller who hides their number shares this budget of failures per window.
+    pin_withheld_failures: int = 15
+    pin_withheld_window_minutes: int = 5
+    # The waits after the 1st, 2nd, 3rd... lockout of a number or account (the last repeats).
+    pin_lockout_minutes: tuple[int, ...] = (1, 5, 15, 60)
+    # ISO regions a caller's SMS may go to (default: the hotline number's own country).
+    sms_countries: tuple[str, ...] = ("US",)
+    sms_per_number_hourly: int = 5
+    sms_global_hourly: int = 300
+
+    @property
+    def home_region(self) -> str:
+        """The ISO region of the hotline's own number; caller IDs without '+' are read in it."""
+        return _home_region(self.hotline_number)
 
     @property
     def is_production(self) -> bool:
@@ -82,6 +102,42 @@ def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high
 
 def _list_setting(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+def _minutes_setting(
+    env: Mapping[str, str], name: str, default: tuple[int, ...]
+) -> tuple[int, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    parts = [part.strip() for part in raw.split(",")]
+    if not all(part.isascii() and part.isdigit() and 0 < int(part) <= 10080 for part in parts):
+        raise ConfigError(
+            f"{name} must be minutes from 1 to 10080 separated by commas, "
+            f"e.g. 1,5,15,60; got {raw!r}"
+        )
+    return tuple(int(part) for part in parts)
+
+
+def _regions_setting(
+    env: Mapping[str, str], name: str, default: tuple[str, ...]
+) -> tuple[str, ...]:
+    regions = tuple(code.upper() for code in _list_setting(env, name))
+    if not regions:
+        return default
+    unknown = [code for code in regions if code not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown:
+        raise ConfigError(
+            f"{name} must be ISO country codes separated by commas, e.g. US,CA; "
+            f"unknown: {', '.join(unknown)}"
+        )
+    return regions
+
+
+def _home_region(hotline_number: str) -> str:
+    """The country of the hotline's own number; US when it cannot be told."""
+    e164 = caller_e164(hotline_number)
+    return (region_of(e164) if e164 else None) or "US"
 
 
 def _local_secrets(data_dir: Path) -> dict[str, str]:
@@ -144,6 +200,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"PUBLIC_BASE_URL must start with http:// or https://, got {public_base_url!r}"
         )
 
+    hotline_number = env.get("HOTLINE_NUMBER", "+15005550006")
     return Settings(
         env=mode,
         data_dir=data_dir,
@@ -156,7 +213,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         twilio_api_base_url=twilio_api_base_url.rstrip("/"),
         public_base_url=public_base_url,
         port=port,
-        hotline_number=env.get("HOTLINE_NUMBER", "+15005550006"),
+        hotline_number=hotline_number,
         oncall_number=env.get("ONCALL_NUMBER") or None,
         emergency_number=env.get("EMERGENCY_NUMBER") or None,
         account_management_number=env.get("ACCOUNT_MANAGEMENT_NUMBER") or None,
@@ -174,4 +231,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         manager_phones=_list_setting(env, "MANAGER_PHONES"),
         manager_emails=_list_setting(env, "MANAGER_EMAILS"),
+        pin_account_failures=_int_setting(env, "PIN_ACCOUNT_FAILURES", 10, 1, 1000),
+        pin_withheld_failures=_int_setting(env, "PIN_WITHHELD_FAILURES", 15, 1, 100000),
+        pin_withheld_window_minutes=_int_setting(env, "PIN_WITHHELD_WINDOW_MINUTES", 5, 1, 1440),
+        pin_lockout_minutes=_minutes_setting(env, "PIN_LOCKOUT_MINUTES", (1, 5, 15, 60)),
+        sms_countries=_regions_setting(env, "SMS_COUNTRIES", (_home_region(hotline_number),)),
+        sms_per_number_hourly=_int_setting(env, "SMS_PER_NUMBER_HOURLY", 5, 0, 1000),
+        sms_global_hourly=_int_setting(env, "SMS_GLOBAL_HOURLY", 300, 0, 1000000),
     )

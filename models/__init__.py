@@ -14,7 +14,7 @@ from models.enums import (
     TicketStatus,
 )
 from models.notifications import Notification
-from models.pins import PinAttempt, SupportPin
+from models.pins import PinAttempt, PinLockout, SupportPin
 from models.ringing import AttemptStatus, RingAttempt
 from models.schedules import RoutingConfigVersion
 from models.tickets import Call, CallEvent, Ticket, parse_ticket_number, ticket_number
@@ -46,6 +46,7 @@ __all__ = [
     "NotificationStatus",
     "PinAttempt",
     "PinKind",
+    "PinLockout",
     "PinOutcome",
     "Product",
     "RateCounter",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.accounts import Account
@@ -41,3 +41,14 @@ class PinAttempt(Base):
     outcome: Mapped[PinOutcome] = mapped_column(enum_column(PinOutcome))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     pin_id: Mapped[int | None] = mapped_column(ForeignKey("support_pins.id", ondelete="SET NULL"))
+
+
+class PinLockout(Base):
+    """A caller number's or account's lockouts: how many in a row and until when."""
+
+    __tablename__ = "pin_lockouts"
+
+    # "number:+441632960001" or "account:42".
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    strikes: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime] = mapped_column(UTCDateTime)

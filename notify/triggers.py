@@ -11,13 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.config import Settings
-from models import Call, CallEvent, NotificationChannel, Ticket, TicketOutcome
+from hotline.phones import caller_e164
+from models import Call, CallEvent, Notification, NotificationChannel, Ticket, TicketOutcome
+from notify import caller_sms
 from notify.outbox import MANAGERS, add_notification
+from tickets.calls import record_event
 
+# The ticket event saying a caller's SMS was not sent, with the reason.
+SMS_WITHHELD = "sms_withheld"
 # What the caller is told to expect after leaving a message.
 CALLBACK_MINUTES = 30
-# Caller IDs Twilio uses when the number is withheld: nothing to text.
-WITHHELD = {"", "anonymous", "unknown", "private", "restricted", "unavailable", "+266696687"}
 OUTCOME_TEXT = {
     TicketOutcome.CONNECTED: "connected to an engineer",
     TicketOutcome.MESSAGE: "message left",
@@ -33,18 +36,7 @@ def call_ended(
     settings = settings or _settings()
     ticket = call.ticket
     context = _ticket_context(session, ticket, call, settings)
-    added = 0
-    if textable(call.from_number):
-        added += add_notification(
-            session,
-            kind="call_ended",
-            channel=NotificationChannel.SMS,
-            recipient=call.from_number,
-            payload=context,
-            now=now,
-            dedupe_key=f"call-ended-sms-{call.id}",
-            ticket_id=ticket.id,
-        )
+    added = int(_caller_sms(session, call, context, now, settings))
     contact = ticket.account.technical_contact() if ticket.account else None
     if contact is not None and contact.email:
         added += add_notification(
@@ -114,10 +106,50 @@ def nobody_accepted(
 
 
 def textable(number: str | None) -> bool:
-    """True when `number` is a caller ID an SMS can go to (not withheld)."""
-    if number is None or number.strip().lower() in WITHHELD:
+    """True when `number` is a caller ID an SMS could go to (shown and a possible number)."""
+    return caller_e164(number) is not None
+
+
+def _caller_sms(
+    session: Session, call: Call, context: dict[str, Any], now: datetime, settings: Settings
+) -> bool:
+    """Queue the caller's SMS when it is owed; otherwise record on the ticket why not."""
+    dedupe_key = f"call-ended-sms-{call.id}"
+    number = caller_sms.recipient(session, call, settings)
+    if isinstance(number, caller_sms.Withheld):
+        _record_withheld(session, call, number, now)
         return False
-    return number.startswith("+") or number.isdigit()
+    # A repeated status callback must not count against the caps a second time.
+    if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)):
+        return False
+    over_cap = caller_sms.take_cap(session, number, now, settings)
+    if over_cap is not None:
+        _record_withheld(session, call, over_cap, now)
+        return False
+    return add_notification(
+        session,
+        kind="call_ended",
+        channel=NotificationChannel.SMS,
+        recipient=number,
+        payload=context,
+        now=now,
+        dedupe_key=dedupe_key,
+        ticket_id=call.ticket.id,
+    )
+
+
+def _record_withheld(
+    session: Session, call: Call, reason: caller_sms.Withheld, now: datetime
+) -> None:
+    # Once per call, however often the status callback repeats.
+    session.flush()
+    seen = session.scalar(
+        select(CallEvent.id)
+        .where(CallEvent.call_id == call.id, CallEvent.kind == SMS_WITHHELD)
+        .limit(1)
+    )
+    if seen is None:
+        record_event(session, call, SMS_WITHHELD, now, reason=reason.value)
 
 
 def _ticket_context(

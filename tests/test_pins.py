@@ -34,6 +34,7 @@ from hotline.directory import create_account
 from models import Account, Notification, PinAttempt, PinKind, PinOutcome, SupportPin, Ticket
 
 T0 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 PEPPER = "test-pin-pepper"
@@ -266,7 +267,7 @@ def test_three_tries_per_call(session: Session, acme: Account, policy: PinPolicy
     assert check(session, policy, issued.display, call="CA-again").ok
 
 
-def test_five_failures_in_an_hour_lock_the_number_for_an_hour(
+def test_five_failures_in_an_hour_lock_the_number_for_a_minute_at_first(
     session: Session, acme: Account, policy: PinPolicy
 ) -> None:
     issued = issue_pin(session, acme, PinKind.STANDING, T0, policy)
@@ -276,20 +277,21 @@ def test_five_failures_in_an_hour_lock_the_number_for_an_hour(
         check(session, policy, wrong_pin(), at, call=f"CA-{n // 3}") for n, at in enumerate(times)
     ]
     assert [r.locked_until for r in results[:4]] == [None] * 4
-    assert results[4].locked_until == T0 + 100 * MINUTE
+    # The first lockout is short: a customer who mistyped is back in a minute.
+    assert results[4].locked_until == T0 + 41 * MINUTE
     assert results[4].message == (
         "That PIN was not recognised. There have been too many wrong PINs from this number. "
-        "Please try again in 60 minutes."
+        "Please try again in 1 minute."
     )
 
-    refused = check(session, policy, issued.display, T0 + 99 * MINUTE, call="CA-9")
+    refused = check(session, policy, issued.display, T0 + 40 * MINUTE + 30 * SECOND, call="CA-9")
     assert refused.outcome is LOCKED and refused.account is None
-    assert refused.locked_until == T0 + 100 * MINUTE
+    assert refused.locked_until == T0 + 41 * MINUTE
     assert refused.message is not None and "try again in 1 minute." in refused.message
     # Another caller is not affected.
-    assert check(session, policy, issued.display, T0 + 99 * MINUTE, caller="+441632960002").ok
-    # Released exactly one hour after the fifth failure; refused calls did not extend it.
-    assert check(session, policy, issued.display, T0 + 100 * MINUTE, call="CA-10").ok
+    assert check(session, policy, issued.display, T0 + 40 * MINUTE, caller="+441632960002").ok
+    # Released exactly at the end of the lockout; refused calls did not extend it.
+    assert check(session, policy, issued.display, T0 + 41 * MINUTE, call="CA-10").ok
 
 
 def test_failures_spread_over_more_than_an_hour_do_not_lock(
@@ -302,17 +304,16 @@ def test_failures_spread_over_more_than_an_hour_do_not_lock(
     assert check(session, policy, issued.display, T0 + 61 * MINUTE, call="CA-x").ok
 
 
-def test_withheld_numbers_share_one_lockout(
+def test_withheld_numbers_are_recorded_as_one_but_not_locked_out_together(
     session: Session, acme: Account, policy: PinPolicy
 ) -> None:
     issued = issue_pin(session, acme, PinKind.STANDING, T0, policy)
     session.commit()
-    hidden = ["anonymous", "", "+266696687", "Restricted", "unknown"]
+    hidden = ["anonymous", "", "+266696687", "Restricted", "unknown", "Blocked"]
     for n, number in enumerate(hidden):
-        check(session, policy, wrong_pin(), T0 + n * MINUTE, caller=number, call=f"CA-{n}")
-    refused = check(session, policy, issued.display, T0 + 5 * MINUTE, caller="", call="CA-x")
-    assert refused.outcome is LOCKED
-    assert refused.message is not None and "shows caller ID" in refused.message
+        check(session, policy, wrong_pin(), T0 + n * SECOND, caller=number, call=f"CA-{n}")
+    # Six wrong PINs from hidden numbers do not shut out the next customer who hides theirs.
+    assert check(session, policy, issued.display, T0 + 7 * SECOND, caller="", call="CA-x").ok
     assert set(session.scalars(select(PinAttempt.caller_number))) == {"withheld"}
 
 
@@ -424,7 +425,11 @@ def test_two_calls_racing_with_one_one_time_pin_only_one_gets_through(
         barrier.wait()
         return claim(*args)
 
-    monkeypatch.setattr(entitlement.verify, "_claim_one_time", claim_after_both_looked)
+    # SQLite has one writer at a time: the second check waits at its first write (the PIN
+    # limits' slot, taken before the lookup) until the first commits, so it cannot reach the
+    # barrier; the race is between whole checks there, and between the claims on PostgreSQL.
+    if is_postgres:
+        monkeypatch.setattr(entitlement.verify, "_claim_one_time", claim_after_both_looked)
     results: list[PinOutcome] = []
     errors: list[BaseException] = []
 
