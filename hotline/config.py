@@ -50,6 +50,9 @@ class Settings:
     simulator_port: int
     manager_phones: tuple[str, ...] = field(default_factory=tuple)
     manager_emails: tuple[str, ...] = field(default_factory=tuple)
+    # A dashboard session ends after this long without a request, and this long after sign-in.
+    dashboard_idle_minutes: int = 60
+    dashboard_session_hours: int = 12
 
     @property
     def is_production(self) -> bool:
@@ -156,4 +159,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         simulator_port=simulator_port,
         manager_phones=_list_setting(env, "MANAGER_PHONES"),
         manager_emails=_list_setting(env, "MANAGER_EMAILS"),
+        dashboard_idle_minutes=_int_setting(env, "DASHBOARD_IDLE_MINUTES", 60, 1, 24 * 60),
+        dashboard_session_hours=_int_setting(env, "DASHBOARD_SESSION_HOURS", 12, 1, 24 * 30),
     )
