@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Flask
 
 
@@ -12,9 +10,13 @@ def init_app(app: Flask) -> None:
     from dashboard import accounts, admin, auth, engineers, metrics, outbox, schedules, tickets
     from dashboard.api import bp as api_bp
     from dashboard.security import csrf_token, current_user
+    from dashboard.server_session import ServerSessionInterface, session_limits
     from dashboard.timefmt import in_zone, span
 
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    # Sessions live on the server; the cookie is a random id. Flask's own lifetime setting (31
+    # days by default) no longer applies, but is set to the real limit for anything reading it.
+    app.session_interface = ServerSessionInterface()
+    app.config["PERMANENT_SESSION_LIFETIME"] = session_limits(app).lifetime
     for module in (auth, tickets, accounts, admin, engineers, schedules, outbox, metrics):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_bp)

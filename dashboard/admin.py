@@ -8,10 +8,10 @@ from werkzeug.wrappers import Response
 
 from dashboard import audit
 from dashboard.security import current_user, manager_required
-from dashboard.users import UserError, create_user
+from dashboard.users import UserError, create_user, deactivate
 from dashboard.web import page_blueprint, sentence
 from hotline.db import get_session
-from models import Engineer
+from models import Engineer, utcnow
 from models.users import AuditEntry, User, UserRole
 
 bp = page_blueprint("dashboard_admin", __name__, url_prefix="/dashboard")
@@ -68,7 +68,11 @@ def set_active(user_id: int) -> Response:
     if me is not None and user.id == me.id:
         flash("You cannot deactivate yourself.", "error")
         return redirect(url_for(".users"))
-    user.active = request.form.get("active") == "1"
+    if request.form.get("active") == "1":
+        user.active = True
+    else:
+        # Ends their sessions, API tokens and calendar links at once, and for good.
+        deactivate(session, user, utcnow())
     audit.record(
         session,
         me,

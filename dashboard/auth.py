@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -11,11 +13,15 @@ from werkzeug.wrappers import Response
 
 from dashboard import audit
 from dashboard.security import client_ip, current_user, login_required, sign_in, sign_out
-from dashboard.users import UserError, authenticate, create_token, is_throttled, set_password
+from dashboard.users import UserError, authenticate, create_token, reserve_login, set_password
 from dashboard.web import page_blueprint, sentence
 from hotline.db import get_session
 from models import utcnow
 from models.users import ApiToken
+
+# The choices offered when making an API token (form value -> days; 0: until revoked).
+TOKEN_LIFETIMES = {"7": 7, "30": 30, "90": 90, "365": 365, "never": 0}
+DEFAULT_TOKEN_DAYS = 90
 
 bp = page_blueprint(
     "dashboard_auth",
@@ -53,19 +59,26 @@ def login() -> str | Response | tuple[str, int]:
     password = request.form.get("password", "")
     ip = client_ip()
     now = utcnow()
-    if is_throttled(session, username, ip, now):
+    slot = reserve_login(session, username, ip, now)
+    # Committed before the (slow) password check: the count is visible to parallel attempts
+    # at once and no lock is held while hashing.
+    session.commit()
+    if not slot.allowed:
+        assert slot.retry_at is not None
+        minutes = max(1, math.ceil((slot.retry_at - now) / timedelta(minutes=1)))
+        wait = "1 minute" if minutes == 1 else f"{minutes} minutes"
         return (
             render_template(
                 "dashboard/login.html",
                 next=request.form.get("next", ""),
-                error="Too many failed sign-ins. Wait 15 minutes and try again.",
+                error=f"Too many failed sign-ins. Wait {wait} and try again.",
                 username=username,
             ),
             429,
         )
     user = authenticate(session, username, password, ip, now)
-    session.commit()
     if user is None:
+        session.commit()
         return (
             render_template(
                 "dashboard/login.html",
@@ -76,12 +89,13 @@ def login() -> str | Response | tuple[str, int]:
             401,
         )
     sign_in(user)
+    session.commit()
     return redirect(_safe_next(request.form.get("next")))
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Sign out."""
+    """Sign out: the session ends on the server, so a copied cookie opens nothing after."""
     sign_out()
     return redirect(url_for("dashboard_auth.login"))
 
@@ -95,7 +109,13 @@ def profile() -> str:
     tokens = get_session().scalars(
         select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
     )
-    return render_template("dashboard/profile.html", user=user, tokens=list(tokens))
+    return render_template(
+        "dashboard/profile.html",
+        user=user,
+        tokens=list(tokens),
+        lifetimes=TOKEN_LIFETIMES,
+        default_days=DEFAULT_TOKEN_DAYS,
+    )
 
 
 @bp.post("/profile/password")
@@ -109,14 +129,15 @@ def change_password() -> Response | tuple[str, int]:
         flash("Your current password was not right.", "error")
         return redirect(url_for(".profile"))
     try:
-        set_password(user, request.form.get("new", ""))
+        set_password(session, user, request.form.get("new", ""), utcnow())
     except UserError as exc:
         flash(sentence(str(exc)), "error")
         return redirect(url_for(".profile"))
     audit.record(session, user, "user.password_changed", user.username)
-    session.commit()
+    # Every session and API token ended with the old password; this browser gets a new one.
     sign_in(user)
-    flash("Password changed.", "ok")
+    session.commit()
+    flash("Password changed. Your other sessions and your API tokens have ended.", "ok")
     return redirect(url_for(".profile"))
 
 
@@ -127,14 +148,23 @@ def new_token() -> str:
     user = current_user()
     assert user is not None
     session = get_session()
-    made = create_token(session, user, request.form.get("name", ""))
-    audit.record(session, user, "api_token.created", user.username, token=made.token.prefix)
+    days = TOKEN_LIFETIMES.get(request.form.get("expires", ""), DEFAULT_TOKEN_DAYS)
+    expires_at = utcnow() + timedelta(days=days) if days else None
+    made = create_token(session, user, request.form.get("name", ""), expires_at)
+    audit.record(
+        session, user, "api_token.created", user.username, token=made.token.prefix, days=days
+    )
     session.commit()
     tokens = session.scalars(
         select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
     )
     return render_template(
-        "dashboard/profile.html", user=user, tokens=list(tokens), new_secret=made.secret
+        "dashboard/profile.html",
+        user=user,
+        tokens=list(tokens),
+        new_secret=made.secret,
+        lifetimes=TOKEN_LIFETIMES,
+        default_days=DEFAULT_TOKEN_DAYS,
     )
 
 

@@ -6,17 +6,18 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from dashboard.feeds import feed_token, feed_token_ok
+from dashboard import audit, feeds
 from dashboard.security import current_user, login_required, manager_required
-from dashboard.web import page_blueprint
+from dashboard.web import page_blueprint, sentence
 from hotline.app import settings_of
 from hotline.db import get_session
 from models import utcnow
+from models.users import CalendarFeed, User
 from routing.config import RoutingConfig
-from routing.ical import schedule_ical
+from routing.ical import engineer_ical, schedule_ical
 from routing.store import load_routing
 from routing.summary import (
     describe_policies,
@@ -37,11 +38,15 @@ def _config() -> RoutingConfig | None:
     return load_routing(get_session())
 
 
-def feed_url(schedule: str) -> str:
-    """The absolute, token-bearing address a calendar app subscribes to."""
+def feed_url(secret: str) -> str:
+    """The absolute address a calendar app subscribes to."""
     # PUBLIC_BASE_URL, not the request's host: behind a proxy that is the address that works.
-    path = url_for("dashboard_schedules.feed", name=schedule, token=feed_token(schedule))
+    path = url_for("dashboard_schedules.feed", secret=secret)
     return settings_of(current_app).public_base_url + path
+
+
+def _feed_list(user: User) -> list[CalendarFeed]:
+    return feeds.visible_feeds(get_session(), user)
 
 
 def on_call_context() -> dict[str, Any]:
@@ -53,11 +58,35 @@ def on_call_context() -> dict[str, Any]:
 
 @bp.get("/on-call")
 @login_required
-def on_call() -> str:
-    """Every schedule: who is on call now, who is next and when, and its calendar feed."""
-    context = on_call_context()
-    feeds = {s.name: feed_url(s.name) for s in context["schedules"] or ()}
-    return render_template("dashboard/on_call.html", feeds=feeds, **context)
+def on_call(new_feed: str | None = None, new_feed_schedule: str | None = None) -> str:
+    """Every schedule: who is on call now, who is next and when; managers' calendar links."""
+    user = current_user()
+    assert user is not None
+    return render_template(
+        "dashboard/on_call.html",
+        calendar_links=_feed_list(user) if user.is_manager else [],
+        new_feed=new_feed,
+        new_feed_schedule=new_feed_schedule,
+        **on_call_context(),
+    )
+
+
+@bp.post("/on-call/feeds")
+@manager_required
+def new_schedule_feed() -> str | Response:
+    """Make a calendar link for one whole schedule and show it once."""
+    user = current_user()
+    assert user is not None
+    name = request.form.get("schedule", "")
+    config = _config()
+    if config is None or name not in config.schedules:
+        flash("There is no such schedule.", "error")
+        return redirect(url_for(".on_call"))
+    session = get_session()
+    made = feeds.create_schedule_feed(session, user, name)
+    audit.record(session, user, "calendar_feed.created", name, feed=made.feed.prefix)
+    session.commit()
+    return on_call(new_feed=feed_url(made.secret), new_feed_schedule=name)
 
 
 @bp.get("/escalation")
@@ -75,7 +104,7 @@ def escalation() -> str:
 
 @bp.get("/my-schedule")
 @login_required
-def my_schedule() -> str:
+def my_schedule(new_feed: str | None = None) -> str:
     """The signed-in engineer's shifts over the next two weeks, in their own time zone."""
     user = current_user()
     assert user is not None
@@ -88,7 +117,7 @@ def my_schedule() -> str:
         if config and key
         else []
     )
-    names = sorted({s.schedule for s in shifts})
+    mine = [f for f in _feed_list(user) if f.user_id == user.id and f.engineer_id is not None]
     return render_template(
         "dashboard/my_schedule.html",
         engineer=engineer,
@@ -97,23 +126,71 @@ def my_schedule() -> str:
         shifts=shifts,
         now=now,
         days=MY_SCHEDULE_DAYS,
-        feeds={name: feed_url(name) for name in names},
+        calendar_links=mine,
+        new_feed=new_feed,
     )
 
 
-@bp.get("/schedules/<name>.ics")
-def feed(name: str) -> Response:
-    """A schedule's shifts as iCalendar; the URL's token stands in for a sign-in."""
-    # Same answer for a wrong token and an unknown schedule: the feed reveals nothing.
-    if not feed_token_ok(name, request.args.get("token")):
+@bp.post("/my-schedule/feeds")
+@login_required
+def new_engineer_feed() -> str | Response:
+    """Make a calendar link for one's own shifts and show it once."""
+    user = current_user()
+    assert user is not None
+    session = get_session()
+    try:
+        made = feeds.create_engineer_feed(session, user)
+    except feeds.FeedError as exc:
+        flash(sentence(str(exc)), "error")
+        return redirect(url_for(".my_schedule"))
+    audit.record(session, user, "calendar_feed.created", user.username, feed=made.feed.prefix)
+    session.commit()
+    return my_schedule(new_feed=feed_url(made.secret))
+
+
+@bp.post("/feeds/<int:feed_id>/revoke")
+@login_required
+def revoke_feed(feed_id: int) -> Response:
+    """Revoke a calendar link: one's own, or any for a manager. It stops working at once."""
+    user = current_user()
+    assert user is not None
+    session = get_session()
+    try:
+        feed = feeds.revoke(session, user, feed_id, utcnow())
+    except feeds.FeedError:
         abort(404)
-    config = _config()
-    if config is None or name not in config.schedules:
-        abort(404)
+    audit.record(session, user, "calendar_feed.revoked", feed.schedule or "", feed=feed.prefix)
+    session.commit()
+    flash("Calendar link revoked: calendars using it stop updating.", "ok")
+    back = ".on_call" if request.form.get("back") == "on_call" else ".my_schedule"
+    return redirect(url_for(back))
+
+
+@bp.get("/feeds/<secret>.ics")
+def feed(secret: str) -> Response:
+    """A calendar link's shifts as iCalendar; the secret in the URL stands in for a sign-in."""
+    session = get_session()
     now = utcnow()
-    text = schedule_ical(
-        config.schedules[name], config.engineers, now - FEED_PAST, now + FEED_AHEAD, stamp=now
-    )
+    found = feeds.live_feed(session, secret, now)
+    # Same answer for a wrong, revoked or dead link and an unknown schedule: it reveals nothing.
+    config = _config() if found is not None else None
+    if found is None or config is None:
+        abort(404)
+    start, end = now - FEED_PAST, now + FEED_AHEAD
+    if found.schedule is not None:
+        schedule = config.schedules.get(found.schedule)
+        if schedule is None:
+            abort(404)
+        text = schedule_ical(schedule, config.engineers, start, end, stamp=now)
+        name = found.schedule
+    else:
+        assert found.engineer is not None
+        key = key_of_engineer(config, found.engineer.id)
+        if key is None:
+            abort(404)
+        text = engineer_ical(config.engineers[key], config.schedules, start, end, stamp=now)
+        name = found.engineer.name
+    session.commit()  # last_used_at
     return Response(
         text,
         mimetype="text/calendar",

@@ -3,53 +3,57 @@
 from __future__ import annotations
 
 import hmac
-import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 
+from dashboard import sessions
+from dashboard.server_session import CSRF_KEY, ServerSession, session_limits
 from hotline.db import get_session
-from models.users import User
+from models import utcnow
+from models.users import DashboardSession, User
 
 F = TypeVar("F", bound=Callable[..., Any])
-CSRF_FIELD = "csrf_token"
+CSRF_FIELD = CSRF_KEY
+MANAGERS_ONLY = "This page is for managers."
+
+
+def _server_session() -> ServerSession:
+    found = session._get_current_object()  # type: ignore[attr-defined]
+    assert isinstance(found, ServerSession), "dashboard.init_app installs the server sessions"
+    return found
 
 
 def current_user() -> User | None:
     """The signed-in, active user of this request, loaded once."""
     if "user" not in g:
-        user_id = session.get("uid")
+        user_id = getattr(session, "user_id", None)
         user = get_session().get(User, user_id) if isinstance(user_id, int) else None
-        # A deactivated user (or a password change) ends every session they had.
-        if user is not None and (
-            not user.active or session.get("pw") != password_stamp(user.password_hash)
-        ):
-            user = None
-        g.user = user
+        # The session row is checked when the request opens; deactivation also ends it here.
+        g.user = user if user is not None and user.active else None
     found: User | None = g.user
     return found
 
 
-def password_stamp(password_hash: str) -> str:
-    """A short fingerprint of the password hash kept in the session to detect changes."""
-    return password_hash[-12:]
-
-
 def sign_in(user: User) -> None:
-    """Start a fresh session for `user` (a new cookie, so a planted session id is useless)."""
-    session.clear()
-    session.permanent = True
-    session["uid"] = user.id
-    session["pw"] = password_stamp(user.password_hash)
-    session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    """Start a new server-side session for `user`; the caller commits."""
+    started = sessions.start(get_session(), user.id, utcnow(), session_limits(current_app))
+    _server_session().begin(started.raw_id, started.row.id, user.id, started.row.expires_at)
     g.user = user
 
 
 def sign_out() -> None:
-    """End the session."""
-    session.clear()
+    """End this browser's session on the server (a copied cookie opens nothing after); commits."""
+    server = _server_session()
+    if server.record_id is not None:
+        db = get_session()
+        row = db.get(DashboardSession, server.record_id)
+        if row is not None:
+            sessions.end(row, utcnow())
+            db.commit()
+    server.finish()
     g.user = None
 
 
@@ -74,19 +78,16 @@ def manager_required(view: F) -> F:
         if user is None:
             return redirect(url_for("dashboard_auth.login", next=request.full_path))
         if not user.is_manager:
-            abort(403)
+            abort(403, description=MANAGERS_ONLY)
         return view(*args, **kwargs)
 
     return cast(F, wrapped)
 
 
 def csrf_token() -> str:
-    """The session's CSRF token, made on first use."""
+    """The session's CSRF token (derived from its id, so nothing is stored for strangers)."""
     token = session.get(CSRF_FIELD)
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(32)
-        session[CSRF_FIELD] = token
-    return token
+    return token if isinstance(token, str) else ""
 
 
 def check_csrf() -> None:
@@ -95,7 +96,7 @@ def check_csrf() -> None:
         return
     expected = session.get(CSRF_FIELD)
     sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
-    if not isinstance(expected, str) or not hmac.compare_digest(expected, sent):
+    if not isinstance(expected, str) or not expected or not hmac.compare_digest(expected, sent):
         abort(400, description="The form expired or did not come from this site; try again.")
 
 

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from dashboard.outbox import message_text
 from dashboard.queries import SORTS, filter_choices, filtered, parse_filter, ticket_page
-from dashboard.security import current_user, login_required
+from dashboard.security import current_user, login_required, manager_required
 from dashboard.ticket_actions import TicketActionError, add_note, change_status
 from dashboard.timeline import build_timeline
 from dashboard.web import page_blueprint, sentence
@@ -30,6 +30,7 @@ from models.users import TicketNote, TicketStatusChange
 bp = page_blueprint("dashboard_tickets", __name__, url_prefix="/dashboard/tickets")
 
 CSV_LIMIT = 50_000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = [
     "number",
     "created_at",
@@ -62,9 +63,9 @@ def index() -> str:
 
 
 @bp.get("/export.csv")
-@login_required
+@manager_required
 def export_csv() -> Response:
-    """The filtered list as CSV (at most CSV_LIMIT rows, in the list's order)."""
+    """The filtered list as CSV for managers (at most CSV_LIMIT rows, in the list's order)."""
     flt = parse_filter(request.args)
     session = get_session()
     stmt = (
@@ -78,22 +79,22 @@ def export_csv() -> Response:
     writer.writerow(CSV_COLUMNS)
     # Read in one go, not with a server-side cursor: the response outlives the request's session.
     for ticket in session.scalars(stmt):
-        writer.writerow(
-            [
-                ticket.number,
-                ticket.created_at.isoformat(),
-                ticket.status.value,
-                ticket.severity or "",
-                ticket.category,
-                ticket.outcome.value if ticket.outcome else "",
-                ticket.account.name if ticket.account else "",
-                ticket.product.name if ticket.product else "",
-                _cell(ticket.contact_name),
-                _cell(ticket.contact_phone),
-                _cell(ticket.subject),
-                _cell(ticket.refusal_reason),
-            ]
-        )
+        row = [
+            ticket.number,
+            ticket.created_at.isoformat(),
+            ticket.status.value,
+            str(ticket.severity or ""),
+            ticket.category,
+            ticket.outcome.value if ticket.outcome else "",
+            ticket.account.name if ticket.account else "",
+            ticket.product.name if ticket.product else "",
+            ticket.contact_name,
+            ticket.contact_phone,
+            ticket.subject,
+            ticket.refusal_reason,
+        ]
+        # Every cell, not just the free-text ones: names come from customers and admins too.
+        writer.writerow([defuse_cell(value) for value in row])
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",
@@ -101,10 +102,11 @@ def export_csv() -> Response:
     )
 
 
-def _cell(value: str | None) -> str:
-    # A cell starting with = + - @ runs as a formula in a spreadsheet: defuse it.
+def defuse_cell(value: str | None) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting = + - @ tab or CR gets a leading '."""
+    # Spreadsheets run such a cell as a formula (=HYPERLINK(...) can leak data or mislead).
     text = value or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
 @bp.get("/<int:ticket_id>")

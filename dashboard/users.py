@@ -1,4 +1,4 @@
-"""Dashboard users: creating them, checking passwords, throttling sign-in, API tokens."""
+"""Dashboard users: creating them, passwords, throttled sign-in, ending access, API tokens."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from dashboard import feeds, sessions
+from hotline import counters
 from models.users import ApiToken, LoginAttempt, User, UserRole
 
 MIN_PASSWORD_LENGTH = 10
-# Failures allowed per username (and, more loosely, per address) in the window.
+# Failures allowed per username (and, more loosely, per address) in a fixed window.
 USERNAME_FAILURE_LIMIT = 5
 IP_FAILURE_LIMIT = 20
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -27,6 +30,24 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 class UserError(ValueError):
     """A user operation that cannot be done as asked; the message says why."""
+
+
+class TokenRefusal(str, Enum):
+    """Why an API token opens nothing."""
+
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    INACTIVE = "inactive"
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """The user a token opens, or the refusal (and, for an expired token, when it expired)."""
+
+    user: User | None = None
+    refusal: TokenRefusal | None = None
+    expired_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -71,70 +92,115 @@ def check_password_rules(password: str) -> None:
         raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
 
 
-def set_password(user: User, password: str) -> None:
-    """Replace the user's password (which also ends their other sessions)."""
+def set_password(session: Session, user: User, password: str, now: datetime) -> None:
+    """Replace the user's password, ending every session and API token they had."""
     check_password_rules(password)
     user.password_hash = generate_password_hash(password)
+    end_access(session, user, now)
 
 
-def is_throttled(session: Session, username: str, ip: str, now: datetime) -> bool:
-    """True when this username or address has failed too often recently."""
-    since = now - THROTTLE_WINDOW
-    failures = LoginAttempt.succeeded.is_(False)
-    by_user = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.username == username, LoginAttempt.at >= since, failures)
-    )
-    if (by_user or 0) >= USERNAME_FAILURE_LIMIT:
-        return True
-    by_ip = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.ip == ip, LoginAttempt.at >= since, failures)
-    )
-    return (by_ip or 0) >= IP_FAILURE_LIMIT
+@dataclass(frozen=True)
+class LoginSlot:
+    """A sign-in attempt counted against its limits: may its password be checked?"""
+
+    allowed: bool
+    # When the window that refused it ends (None when allowed).
+    retry_at: datetime | None = None
+
+
+def _login_keys(username: str, ip: str) -> tuple[str, str]:
+    return f"login:user:{username}", f"login:ip:{ip[:64]}"
+
+
+def reserve_login(session: Session, username: str, ip: str, now: datetime) -> LoginSlot:
+    """Count an attempt for `username` and `ip` before checking it; the caller commits at once.
+
+    The count is one atomic upsert, so N parallel attempts get N distinct counts and at most
+    the limit of them is allowed a password check, whatever the parallelism.
+    """
+    user_key, ip_key = _login_keys(username.strip().lower()[:64], ip)
+    by_user = counters.add(session, user_key, now, THROTTLE_WINDOW)
+    by_ip = counters.add(session, ip_key, now, THROTTLE_WINDOW)
+    if by_user <= USERNAME_FAILURE_LIMIT and by_ip <= IP_FAILURE_LIMIT:
+        return LoginSlot(allowed=True)
+    window_end = counters.window_start(now, THROTTLE_WINDOW) + THROTTLE_WINDOW
+    return LoginSlot(allowed=False, retry_at=window_end)
 
 
 def authenticate(
     session: Session, username: str, password: str, ip: str, now: datetime
 ) -> User | None:
-    """The active user these credentials name, recording the attempt either way."""
+    """The active user these credentials name, recording the attempt either way.
+
+    Call only with a slot from reserve_login (same `now`): a success gives its count back,
+    so the limits count failures.
+    """
     username = username.strip().lower()[:64]
     user = session.scalar(select(User).where(User.username == username))
     valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     ok = bool(user and user.active and valid)
     session.add(LoginAttempt(at=now, username=username, ip=ip[:64], succeeded=ok))
     if ok and user is not None:
+        for key in _login_keys(username, ip):
+            counters.add(session, key, now, THROTTLE_WINDOW, amount=-1)
         user.last_login_at = now
         return user
     return None
+
+
+def end_access(session: Session, user: User, now: datetime) -> None:
+    """End every dashboard session and API token of `user` (password change, deactivation)."""
+    sessions.end_all(session, user.id, now)
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def deactivate(session: Session, user: User, now: datetime) -> None:
+    """Deactivate `user`: their sessions, API tokens and calendar feeds end for good."""
+    user.active = False
+    end_access(session, user, now)
+    feeds.revoke_all_of(session, user, now)
 
 
 def _hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(session: Session, user: User, name: str) -> NewToken:
-    """A new API token for `user`; the caller commits and shows `secret` once."""
+def create_token(
+    session: Session, user: User, name: str, expires_at: datetime | None = None
+) -> NewToken:
+    """A new API token for `user`, valid until `expires_at` (None: until revoked); the caller
+    commits and shows `secret` once."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user=user,
         name=name.strip()[:100] or "token",
         token_hash=_hash_token(secret),
         prefix=secret[:12],
+        expires_at=expires_at,
     )
     session.add(token)
     session.flush()
     return NewToken(token=token, secret=secret)
 
 
-def user_for_token(session: Session, secret: str, now: datetime) -> User | None:
-    """The active user owning this unrevoked token, else None."""
-    if not secret.startswith(TOKEN_PREFIX):
-        return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
-    if token is None or token.revoked_at is not None or not token.user.active:
-        return None
+def check_token(session: Session, secret: str, now: datetime) -> TokenCheck:
+    """The active user owning this live token, or why the token opens nothing."""
+    token = (
+        session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
+        if secret.startswith(TOKEN_PREFIX)
+        else None
+    )
+    if token is None:
+        return TokenCheck(refusal=TokenRefusal.UNKNOWN)
+    if token.revoked_at is not None:
+        return TokenCheck(refusal=TokenRefusal.REVOKED)
+    if token.expires_at is not None and now >= token.expires_at:
+        return TokenCheck(refusal=TokenRefusal.EXPIRED, expired_at=token.expires_at)
+    if not token.user.active:
+        return TokenCheck(refusal=TokenRefusal.INACTIVE)
     token.last_used_at = now
-    return token.user
+    return TokenCheck(user=token.user)

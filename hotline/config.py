@@ -73,6 +73,9 @@ class Settings:
     sms_countries: tuple[str, ...] = ("US",)
     sms_per_number_hourly: int = 5
     sms_global_hourly: int = 300
+    # A dashboard session ends after this long without a request, and this long after sign-in.
+    dashboard_idle_minutes: int = 60
+    dashboard_session_hours: int = 12
 
     @property
     def home_region(self) -> str:
@@ -238,4 +241,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_countries=_regions_setting(env, "SMS_COUNTRIES", (_home_region(hotline_number),)),
         sms_per_number_hourly=_int_setting(env, "SMS_PER_NUMBER_HOURLY", 5, 0, 1000),
         sms_global_hourly=_int_setting(env, "SMS_GLOBAL_HOURLY", 300, 0, 1000000),
+        dashboard_idle_minutes=_int_setting(env, "DASHBOARD_IDLE_MINUTES", 60, 1, 24 * 60),
+        dashboard_session_hours=_int_setting(env, "DASHBOARD_SESSION_HOURS", 12, 1, 24 * 30),
     )

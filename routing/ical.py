@@ -44,6 +44,31 @@ def shift_uid(schedule: Schedule, engineer: str, start: datetime) -> str:
     return f"{digest[:32]}@{UID_DOMAIN}"
 
 
+def _calendar(title: str, events: list[tuple[str, datetime, datetime, str]], dtstamp: str) -> str:
+    """A VCALENDAR named `title` with one VEVENT per (uid, start, end, summary)."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODID}",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{escape_text(title)}",
+    ]
+    for uid, start, end, summary in events:
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}",
+            f"DTSTAMP:{dtstamp}",
+            f"DTSTART:{_stamp(start)}",
+            f"DTEND:{_stamp(end)}",
+            f"SUMMARY:{escape_text(summary)}",
+            "TRANSP:TRANSPARENT",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "".join(fold(line) + "\r\n" for line in lines)
+
+
 def schedule_ical(
     schedule: Schedule,
     engineers: Mapping[str, Responder],
@@ -56,27 +81,36 @@ def schedule_ical(
     DTSTAMP is `stamp`, defaulting to `start`, so the same inputs give the same text.
     """
     start, end = require_aware(start), require_aware(end)
-    dtstamp = _stamp(stamp or start)
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{escape_text(f'On call: {schedule.name}')}",
-    ]
+    events = []
     for shift in shifts(schedule, start, end):
         responder = engineers.get(shift.engineer)
         name = responder.name if responder else shift.engineer
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{shift_uid(schedule, shift.engineer, shift.start)}",
-            f"DTSTAMP:{dtstamp}",
-            f"DTSTART:{_stamp(shift.start)}",
-            f"DTEND:{_stamp(shift.end)}",
-            f"SUMMARY:{escape_text(f'On call: {name} ({schedule.name})')}",
-            "TRANSP:TRANSPARENT",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "".join(fold(line) + "\r\n" for line in lines)
+        uid = shift_uid(schedule, shift.engineer, shift.start)
+        events.append((uid, shift.start, shift.end, f"On call: {name} ({schedule.name})"))
+    return _calendar(f"On call: {schedule.name}", events, _stamp(stamp or start))
+
+
+def engineer_ical(
+    engineer: Responder,
+    schedules: Mapping[str, Schedule],
+    start: datetime,
+    end: datetime,
+    stamp: datetime | None = None,
+) -> str:
+    """A VCALENDAR of `engineer`'s own shifts in every schedule, overlapping [start, end)."""
+    start, end = require_aware(start), require_aware(end)
+    events = [
+        (
+            # The same UID as in the schedule's feed: one shift is one event in any calendar.
+            shift_uid(schedule, shift.engineer, shift.start),
+            shift.start,
+            shift.end,
+            f"On call: {schedule.name}",
+        )
+        for name in sorted(schedules)
+        for schedule in [schedules[name]]
+        for shift in shifts(schedule, start, end)
+        if shift.engineer == engineer.key
+    ]
+    events.sort(key=lambda event: (event[1], event[3]))
+    return _calendar(f"On call: {engineer.name}", events, _stamp(stamp or start))

@@ -1,10 +1,10 @@
-"""A schedule's iCalendar feed: one event per shift, stable UIDs, RFC 5545 framing."""
+"""Calendar feeds: a schedule's or an engineer's shifts, stable UIDs, RFC 5545 framing."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from routing.ical import fold, schedule_ical
+from routing.ical import engineer_ical, fold, schedule_ical
 from routing.policy import Responder
 from routing.schedule import Override, Rotation, Schedule
 
@@ -69,3 +69,32 @@ def test_long_lines_fold_at_75_octets_without_splitting_characters() -> None:
     assert all(len(p.encode()) <= 75 for p in parts)
     assert all(p.startswith(" ") for p in parts[1:])
     assert "".join([parts[0], *(p[1:] for p in parts[1:])]) == line
+
+
+BACKUP = Schedule(
+    "backup",
+    "UTC",
+    (Rotation.weekly(datetime(2026, 3, 16, 0, 0), "UTC", ("bob", "ann")),),
+)
+
+
+def test_an_engineers_feed_has_only_their_shifts_from_every_schedule() -> None:
+    schedules = {"primary, EMEA": SCHEDULE, "backup": BACKUP}
+    text = engineer_ical(ENGINEERS["bob"], schedules, START, END)
+    assert "X-WR-CALNAME:On call: Bob Ops" in unfold(text)
+    assert [(e["SUMMARY"], e["DTSTART"], e["DTEND"]) for e in events(text)] == [
+        ("On call: backup", "20260316T000000Z", "20260323T000000Z"),
+        ("On call: primary\\, EMEA", "20260323T090000Z", "20260325T120000Z"),
+        # Cy's override takes 25 March 12:00-14:00 out of Bob's week.
+        ("On call: primary\\, EMEA", "20260325T140000Z", "20260330T080000Z"),
+        ("On call: backup", "20260330T000000Z", "20260406T000000Z"),
+    ]
+
+
+def test_a_shift_has_the_same_uid_in_the_engineers_and_the_schedules_feed() -> None:
+    mine = {
+        e["DTSTART"]: e["UID"]
+        for e in events(engineer_ical(ENGINEERS["ann"], {"p": SCHEDULE}, START, END))
+    }
+    whole = {e["DTSTART"]: e["UID"] for e in events(schedule_ical(SCHEDULE, ENGINEERS, START, END))}
+    assert mine and mine.items() <= whole.items()

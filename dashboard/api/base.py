@@ -9,7 +9,7 @@ from typing import Any, NoReturn, TypeVar, cast
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from dashboard.users import user_for_token
+from dashboard.users import TokenCheck, TokenRefusal, check_token
 from hotline.db import get_session
 from models import utcnow
 from models.users import User
@@ -66,12 +66,30 @@ def api_user() -> User:
     if scheme.lower() != "bearer" or not secret.strip():
         fail(401, "send an API token as 'Authorization: Bearer <token>'")
     session = get_session()
-    user = user_for_token(session, secret.strip(), utcnow())
+    check = check_token(session, secret.strip(), utcnow())
+    user = check.user
     if user is None:
-        fail(401, "the API token is unknown, revoked or belongs to an inactive user")
+        fail(401, refusal_message(check))
     session.commit()
     g.api_user = user
     return user
+
+
+def refusal_message(check: TokenCheck) -> str:
+    """Why a token was refused, in words that say what to do."""
+    match check.refusal:
+        case TokenRefusal.EXPIRED:
+            when = iso(check.expired_at)
+            return f"the API token expired at {when}; make a new one on your dashboard profile page"
+        case TokenRefusal.REVOKED:
+            return (
+                "the API token was revoked (by its owner, a password change or a deactivation); "
+                "make a new one on your dashboard profile page"
+            )
+        case TokenRefusal.INACTIVE:
+            return "the API token belongs to an inactive user"
+        case _:
+            return "the API token is unknown"
 
 
 def token_required(view: F) -> F:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from dashboard import audit
 from dashboard.users import UserError, create_user, set_password
 from hotline.cli.base import cli, emit, json_option, session_scope
+from models import utcnow
 from models.users import User, UserRole
 
 
@@ -76,13 +77,13 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
 @click.password_option(help="New password (asked for, hidden, when not given).")
 @click.pass_context
 def set_password_command(ctx: click.Context, username: str, password: str) -> None:
-    """Reset USERNAME's password (ends their sessions)."""
+    """Reset USERNAME's password (ends their sessions and API tokens)."""
     with session_scope(ctx) as session:
         user = session.scalar(select(User).where(User.username == username.lower()))
         if user is None:
             raise click.ClickException(f"no user {username!r}")
         try:
-            set_password(user, password)
+            set_password(session, user, password, utcnow())
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
         audit.record(session, None, "user.password_reset", user.username, via="cli")

