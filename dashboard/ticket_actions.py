@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 from sqlalchemy.orm import Session
 
 from models import Ticket, TicketStatus, utcnow
 from models.users import TicketNote, TicketStatusChange, User
 
-NOTE_KINDS = ("note", "message")
+
+class NoteKind(str, Enum):
+    """A private note among staff, or a message to the customer."""
+
+    NOTE = "note"
+    MESSAGE = "message"
+
+
+NOTE_KINDS = tuple(kind.value for kind in NoteKind)
 MAX_NOTE_LENGTH = 10_000
 
 

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from flask import current_app, jsonify, request
-from flask.typing import ResponseReturnValue
+from flask import current_app
 from sqlalchemy import select
 
 from dashboard import audit
-from dashboard.api import serialize
-from dashboard.api.base import api_user, bp, fail, iso, json_body, manager_token_required
+from dashboard.api import schemas
+from dashboard.api.base import api_user, bp, fail, manager_token_required
+from dashboard.api.operations import operation
+from entitlement import (
+    Entitlement,
+    LicenceError,
+    PinError,
+    PinPolicy,
+    check_entitlement,
+    clear_pins,
+    issue_licence,
+    issue_pin,
+    list_pins,
+    renew_standing_pin,
+)
 from hotline.app import settings_of
 from hotline.db import get_session
-from models import Account, LicenceKind, PinKind, utcnow
-
-PIN_ACTIONS = ("renew", "standing", "one_time", "privileged", "clear")
+from models import Account, PinKind, utcnow
 
 
-def _entitlement(account: Account) -> Any:
-    from entitlement import check_entitlement
-
+def _entitlement(account: Account) -> Entitlement:
     return check_entitlement(get_session(), account, utcnow())
 
 
@@ -34,148 +41,127 @@ def _account(account_id: int) -> Account:
 
 @bp.get("/accounts")
 @manager_token_required
-def list_accounts() -> ResponseReturnValue:
+@operation(
+    "List accounts with entitlement",
+    responses={200: schemas.AccountList},
+    query=schemas.AccountQuery,
+    managers_only=True,
+)
+def list_accounts(query: schemas.AccountQuery) -> schemas.AccountList:
     """Accounts (optionally those whose name contains q) with their entitlement."""
     stmt = select(Account).order_by(Account.name).limit(500)
-    q = request.args.get("q", "").strip()
-    if q:
-        stmt = stmt.where(Account.name.ilike(f"%{q}%"))
+    if query.q:
+        stmt = stmt.where(Account.name.ilike(f"%{query.q}%"))
     rows = get_session().scalars(stmt)
-    return jsonify({"accounts": [serialize.account(a, _entitlement(a)) for a in rows]})
+    return schemas.AccountList(accounts=[schemas.Account.of(a, _entitlement(a)) for a in rows])
 
 
 @bp.get("/accounts/<int:account_id>")
 @manager_token_required
-def read_account(account_id: int) -> ResponseReturnValue:
+@operation("Read an account", responses={200: schemas.AccountDetail}, managers_only=True)
+def read_account(account_id: int) -> schemas.AccountDetail:
     """One account with its entitlement, licences and products."""
     account = _account(account_id)
-    data = serialize.account(account, _entitlement(account))
-    data["licences"] = [serialize.licence(lic) for lic in account.licences]
-    data["products"] = [{"id": p.id, "code": p.code, "name": p.name} for p in account.products]
-    return jsonify(data)
+    return schemas.AccountDetail.of_account(account, _entitlement(account))
 
 
 @bp.get("/accounts/<int:account_id>/licences")
 @manager_token_required
-def list_licences(account_id: int) -> ResponseReturnValue:
+@operation("List licences", responses={200: schemas.LicenceList}, managers_only=True)
+def list_licences(account_id: int) -> schemas.LicenceList:
     """The account's licences, oldest first."""
-    return jsonify({"licences": [serialize.licence(lic) for lic in _account(account_id).licences]})
-
-
-def _positive_int(body: dict[str, Any], name: str, required: bool) -> int | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        fail(400, "invalid input", {name: "must be a whole number of at least 1"})
-    return value
+    licences = _account(account_id).licences
+    return schemas.LicenceList(licences=[schemas.Licence.of(lic) for lic in licences])
 
 
 @bp.post("/accounts/<int:account_id>/licences")
 @manager_token_required
-def create_licence(account_id: int) -> ResponseReturnValue:
-    """Issue licences: {"kind": "support"|"user", "quantity": n, "days": optional term}."""
-    from entitlement import LicenceError, issue_licence
-
-    body = json_body()
-    kinds = [k.value for k in LicenceKind]
-    if body.get("kind") not in kinds:
-        fail(400, "invalid input", {"kind": "must be one of " + ", ".join(kinds)})
-    quantity = _positive_int(body, "quantity", required=True)
-    days = _positive_int(body, "days", required=False)
-    assert quantity is not None
+@operation(
+    "Issue licences",
+    responses={201: schemas.Licence},
+    body=schemas.LicenceCreate,
+    managers_only=True,
+)
+def create_licence(account_id: int, body: schemas.LicenceCreate) -> schemas.Licence:
+    """Issue licences of a kind, for the policy's term or the days given."""
     account = _account(account_id)
     session = get_session()
     try:
         licence = issue_licence(
             session,
             account,
-            LicenceKind(body["kind"]),
-            quantity,
+            body.kind,
+            body.quantity,
             utcnow(),
-            term_days=days,
+            term_days=body.days,
             support_licence_days=settings_of(current_app).support_licence_days,
         )
     except LicenceError as exc:
         fail(400, "invalid input", {"quantity": str(exc)})
     audit.record(
-        session, api_user(), "licence.issued", account.name, kind=body["kind"], quantity=quantity
+        session,
+        api_user(),
+        "licence.issued",
+        account.name,
+        kind=body.kind.value,
+        quantity=body.quantity,
     )
     session.commit()
-    return jsonify(serialize.licence(licence)), 201
+    return schemas.Licence.of(licence)
 
 
 @bp.get("/accounts/<int:account_id>/pins")
 @manager_token_required
-def list_pins(account_id: int) -> ResponseReturnValue:
+@operation("List PINs (never digits)", responses={200: schemas.PinList}, managers_only=True)
+def list_account_pins(account_id: int) -> schemas.PinList:
     """The account's PINs with kind, status and dates (never digits)."""
-    from entitlement import list_pins as pins_of
-
-    rows = pins_of(get_session(), _account(account_id), utcnow())
-    return jsonify(
-        {
-            "pins": [
-                {
-                    "id": p.id,
-                    "kind": p.kind.value,
-                    "status": p.status,
-                    "created_at": iso(p.created_at),
-                    "expires_at": iso(p.expires_at),
-                    "used_at": iso(p.used_at),
-                    "cleared_at": iso(p.cleared_at),
-                }
-                for p in rows
-            ]
-        }
-    )
+    rows = list_pins(get_session(), _account(account_id), utcnow())
+    return schemas.PinList(pins=[schemas.Pin.of(p) for p in rows])
 
 
 @bp.post("/accounts/<int:account_id>/pins")
 @manager_token_required
-def pin_action(account_id: int) -> ResponseReturnValue:
-    """{"action": renew|standing|one_time|privileged|clear, "expires_in_days": optional}."""
-    from entitlement import PinError, PinPolicy, clear_pins, issue_pin, renew_standing_pin
-
-    body = json_body()
-    action = body.get("action")
-    if action not in PIN_ACTIONS:
-        fail(400, "invalid input", {"action": "must be one of " + ", ".join(PIN_ACTIONS)})
-    days = _positive_int(body, "expires_in_days", required=False)
+@operation(
+    "Renew, issue or clear a PIN",
+    responses={201: schemas.IssuedPin, 200: schemas.ClearedPins},
+    body=schemas.PinRequest,
+    errors=(409,),
+    managers_only=True,
+)
+def pin_action(
+    account_id: int, body: schemas.PinRequest
+) -> schemas.IssuedPin | schemas.ClearedPins:
+    """Renew the standing PIN, issue one of a kind (digits shown once), or clear the standing."""
+    days = body.expires_in_days
     expires_in = timedelta(days=days) if days else None
     account = _account(account_id)
     session = get_session()
     now = utcnow()
     policy = PinPolicy.from_settings(settings_of(current_app))
-    if action == "clear":
+    if body.action is schemas.PinAction.CLEAR:
         cleared = clear_pins(session, account, now, (PinKind.STANDING,))
         if not cleared:
             fail(409, f"{account.name} has no working standing PIN to clear")
         audit.record(session, api_user(), "pin.cleared", account.name, count=len(cleared))
         session.commit()
-        return jsonify({"cleared": [p.id for p in cleared]})
+        return schemas.ClearedPins(cleared=[p.id for p in cleared])
+    renew = body.action is schemas.PinAction.RENEW
     try:
-        if action == "renew":
+        if renew:
             issued = renew_standing_pin(session, account, now, policy, expires_in)
         else:
-            issued = issue_pin(session, account, PinKind(action), now, policy, expires_in)
+            issued = issue_pin(
+                session, account, PinKind(body.action.value), now, policy, expires_in
+            )
     except PinError as exc:
         fail(409, str(exc))
     audit.record(
         session,
         api_user(),
-        "pin.renewed" if action == "renew" else "pin.issued",
+        "pin.renewed" if renew else "pin.issued",
         account.name,
         kind=issued.pin.kind.value,
         pin_id=issued.pin.id,
     )
     session.commit()
-    return jsonify(
-        {
-            "id": issued.pin.id,
-            "kind": issued.pin.kind.value,
-            "pin": issued.display,
-            "keypad": issued.keypad_entry,
-            "expires_at": iso(issued.pin.expires_at),
-            "note": "Shown once: it is stored only as a hash.",
-        }
-    ), 201
+    return schemas.IssuedPin.of(issued)

@@ -113,16 +113,3 @@ def manager_token_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return cast(F, wrapped)
-
-
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, else a 400."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        fail(400, "send a JSON object with Content-Type: application/json")
-    return data
-
-
-def iso(value: Any) -> str | None:
-    """An ISO 8601 timestamp, or None."""
-    return value.isoformat() if value is not None else None

@@ -1,389 +1,171 @@
-"""The OpenAPI 3.1 document describing this API, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 document, generated from the API's routes and the shapes they declare, served
+at /api/v1/openapi.json.
+
+Nothing here is typed by hand but prose: paths come from the URL map, schemas from the pydantic
+shapes the views validate and serialise with (pydantic writes JSON Schema 2020-12, the dialect
+OpenAPI 3.1 uses), so the document cannot drift from what the API does.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import jsonify, url_for
+from flask import Flask, current_app, jsonify, url_for
 from flask.typing import ResponseReturnValue
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from dashboard.api.base import bp
+from dashboard.api.operations import Operation, operation_of
+from dashboard.api.schemas import Error
+
+REF = "#/components/schemas/{model}"
+ERROR_TEXTS = {
+    400: "Invalid input",
+    401: "Missing or bad token",
+    403: "Not allowed for this role",
+    404: "Not found",
+    409: "Conflicts with the current state",
+}
+SUCCESS_TEXTS = {200: "OK", 201: "Created"}
+# Werkzeug's converters as OpenAPI parameter schemas; routes use no others.
+CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer", "minimum": 0},
+    "default": {"type": "string"},
+}
+_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+def _operations(app: Flask) -> list[tuple[str, str, str, Operation]]:
+    """(path below the prefix, method, endpoint, operation) of every documented API route."""
+    prefix = bp.url_prefix or ""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(f"{bp.name}."):
+            continue
+        declared = operation_of(app.view_functions[rule.endpoint])
+        if declared is None:
+            continue  # the document itself
+        path = rule.rule.removeprefix(prefix)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.append((path, method.lower(), rule.endpoint, declared))
+    return found
 
 
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    texts = {
-        400: "Invalid input",
-        401: "Missing or bad token",
-        403: "Not allowed for this role",
-        404: "Not found",
-        409: "Conflicts with the current state",
-    }
-    return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes} | {
-        "x-descriptions": {str(c): texts[c] for c in codes}
-    }
-
-
-def _op(summary: str, ok: dict[str, Any], *codes: int, **extra: Any) -> dict[str, Any]:
-    responses = {
-        key: value for key, value in _errors(401, *codes).items() if key != "x-descriptions"
-    }
-    status = extra.pop("status", "200")
-    return {"summary": summary, "responses": {status: ok, **responses}, **extra}
-
-
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-ID = {"type": "integer"}
-TS = {"type": ["string", "null"], "format": "date-time"}
-STATUS = {"type": "string", "enum": ["open", "pending", "solved"]}
-FILTERS = [
-    {
-        "name": "q",
-        "in": "query",
-        "schema": {"type": "string"},
-        "description": "Keyword: subject, "
-        "description (transcription), account, caller number or ticket number (HL-000123).",
-    },
-    {"name": "status", "in": "query", "schema": STATUS},
-    {"name": "severity", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 4}},
-    {"name": "category", "in": "query", "schema": {"type": "string"}},
-    {"name": "product", "in": "query", "schema": ID, "description": "Product id"},
-    {"name": "account", "in": "query", "schema": ID, "description": "Account id"},
-    {
-        "name": "outcome",
-        "in": "query",
-        "schema": {"type": "string", "enum": ["connected", "message", "refused", "abandoned"]},
-    },
-    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
-    {
-        "name": "sort",
-        "in": "query",
-        "schema": {"type": "string", "enum": ["newest", "oldest", "severity", "updated"]},
-    },
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-    {
-        "name": "per_page",
-        "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
-    },
-]
-
-
-def _path_id(name: str) -> list[dict[str, Any]]:
-    return [{"name": name, "in": "path", "required": True, "schema": ID}]
-
-
-def document(server_url: str) -> dict[str, Any]:
-    """The whole OpenAPI document."""
-    error = {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "properties": {
-                    "status": {"type": "integer"},
-                    "message": {"type": "string"},
-                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-                },
-            }
-        },
-    }
-    schemas: dict[str, Any] = {
-        "Error": error,
-        "TicketSummary": {
-            "type": "object",
-            "properties": {
-                "id": ID,
-                "number": {"type": "string", "example": "HL-000123"},
-                "created_at": TS,
-                "updated_at": TS,
-                "status": STATUS,
-                "severity": {"type": ["integer", "null"]},
-                "category": {"type": "string"},
-                "outcome": {"type": ["string", "null"]},
-                "refusal_reason": {"type": ["string", "null"]},
-                "subject": {"type": "string"},
-                "account": {"type": ["object", "null"]},
-                "product": {"type": ["object", "null"]},
-                "contact_name": {"type": ["string", "null"]},
-                "contact_phone": {"type": ["string", "null"]},
-            },
-        },
-        "Ticket": {
-            "allOf": [
-                _ref("TicketSummary"),
-                {
-                    "type": "object",
-                    "properties": {
-                        "description": {"type": "string"},
-                        "events": {"type": "array", "items": _ref("CallEvent")},
-                        "notes": {"type": "array", "items": _ref("Note")},
-                        "status_changes": {"type": "array", "items": {"type": "object"}},
-                        "notifications": {"type": "array", "items": {"type": "object"}},
-                    },
-                },
-            ]
-        },
-        "TicketPage": {
-            "type": "object",
-            "properties": {
-                "tickets": {"type": "array", "items": _ref("TicketSummary")},
-                "total": {"type": "integer"},
-                "total_is_capped": {"type": "boolean"},
-                "page": {"type": "integer"},
-                "per_page": {"type": "integer"},
-            },
-        },
-        "CallEvent": {
-            "type": "object",
-            "properties": {
-                "id": ID,
-                "at": TS,
-                "kind": {"type": "string"},
-                "call_id": {"type": ["integer", "null"]},
-                "detail": {"type": "object"},
-            },
-        },
-        "Note": {
-            "type": "object",
-            "properties": {
-                "id": ID,
-                "kind": {"type": "string", "enum": ["note", "message"]},
-                "author": {"type": "string"},
-                "body": {"type": "string"},
-                "created_at": TS,
-            },
-        },
-        "Account": {
-            "type": "object",
-            "properties": {
-                "id": ID,
-                "name": {"type": "string"},
-                "entitled": {"type": "boolean"},
-                "entitlement_reason": {"type": ["string", "null"]},
-                "support_licences": {"type": "integer"},
-                "user_licences": {"type": "integer"},
-            },
-        },
-        "Licence": {
-            "type": "object",
-            "properties": {
-                "id": ID,
-                "kind": {"type": "string", "enum": ["user", "support"]},
-                "quantity": {"type": "integer"},
-                "issued_at": TS,
-                "expires_at": TS,
-            },
-        },
-        "Pin": {
-            "type": "object",
-            "description": "A PIN's state; never its digits.",
-            "properties": {
-                "id": ID,
-                "kind": {"type": "string"},
-                "status": {"type": "string"},
-                "created_at": TS,
-                "expires_at": TS,
-                "used_at": TS,
-                "cleared_at": TS,
-            },
-        },
-        "IssuedPin": {
-            "type": "object",
-            "description": "The digits are in this answer only.",
-            "properties": {
-                "id": ID,
-                "kind": {"type": "string"},
-                "pin": {"type": "string"},
-                "keypad": {"type": "string"},
-                "expires_at": TS,
-            },
-        },
-        "Engineer": {
-            "type": "object",
-            "properties": {
-                "id": ID,
-                "name": {"type": "string"},
-                "phone": {"type": "string"},
-                "email": {"type": ["string", "null"]},
-                "timezone": {"type": "string"},
-                "active": {"type": "boolean"},
-            },
-        },
-    }
-    responses = {
-        f"E{code}": {
-            "description": text,
-            "content": {"application/json": {"schema": _ref("Error")}},
+def _path_parameters(flask_path: str) -> tuple[str, list[dict[str, Any]]]:
+    """The OpenAPI path template and its parameters, from a Flask rule."""
+    parameters = [
+        {
+            "name": match["name"],
+            "in": "path",
+            "required": True,
+            "schema": CONVERTER_SCHEMAS[match["converter"] or "default"],
         }
-        for code, text in _errors(400, 401, 403, 404, 409)["x-descriptions"].items()
+        for match in _ARGUMENT.finditer(flask_path)
+    ]
+    return _ARGUMENT.sub(lambda m: "{" + m["name"] + "}", flask_path), parameters
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional field's schema without its null branch (absent, not null, in a query)."""
+    branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if len(branches) != 1:
+        return schema
+    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+    return {**branches[0], **rest}
+
+
+def _query_parameters(shape_schema: dict[str, Any]) -> list[dict[str, Any]]:
+    required = set(shape_schema.get("required", []))
+    parameters = []
+    for name, schema in shape_schema["properties"].items():
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": _without_null(schema),
+        }
+        if "description" in schema:
+            parameter["description"] = schema["description"]
+        parameters.append(parameter)
+    return parameters
+
+
+def _schemas(
+    operations: list[tuple[str, str, str, Operation]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The component schemas of every shape used, and each query shape's own schema."""
+    wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(Error, "serialization"): None}
+    for _, _, _, declared in operations:
+        for shape in declared.responses.values():
+            wanted[(shape, "serialization")] = None
+        if declared.body is not None:
+            wanted[(declared.body, "validation")] = None
+        if declared.query is not None:
+            wanted[(declared.query, "validation")] = None
+    _, top = models_json_schema(list(wanted), ref_template=REF)
+    components: dict[str, Any] = top.get("$defs", {})
+    queries = {}
+    for _, _, _, declared in operations:
+        if declared.query is not None:
+            # A query shape becomes parameters, not a schema of its own.
+            queries[declared.query.__name__] = components.pop(declared.query.__name__, None)
+    return components, {k: v for k, v in queries.items() if v is not None}
+
+
+def _ref(shape: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=shape.__name__)}
+
+
+def _operation_object(
+    endpoint: str, declared: Operation, has_path_parameters: bool, queries: dict[str, Any]
+) -> dict[str, Any]:
+    errors = {401, *declared.errors}
+    if declared.managers_only:
+        errors.add(403)
+    if declared.body is not None or declared.query is not None:
+        errors.add(400)
+    if has_path_parameters:
+        errors.add(404)
+    responses: dict[str, Any] = {
+        str(status): {
+            "description": SUCCESS_TEXTS.get(status, "OK"),
+            "content": {"application/json": {"schema": _ref(shape)}},
+        }
+        for status, shape in sorted(declared.responses.items())
     }
-    manager = {"description": "Managers only."}
-    paths: dict[str, Any] = {
-        "/tickets": {
-            "get": _op(
-                "List and search tickets", _json(_ref("TicketPage")), 400, parameters=FILTERS
-            )
-        },
-        "/tickets/{ticket_id}": {
-            "parameters": _path_id("ticket_id"),
-            "get": _op("Read a ticket with its timeline", _json(_ref("Ticket")), 404),
-            "patch": _op(
-                "Change a ticket's status",
-                _json(_ref("Ticket")),
-                400,
-                404,
-                requestBody=_body(
-                    {
-                        "type": "object",
-                        "required": ["status"],
-                        "additionalProperties": False,
-                        "properties": {"status": STATUS},
-                    }
-                ),
-            ),
-        },
-        "/tickets/{ticket_id}/notes": {
-            "parameters": _path_id("ticket_id"),
-            "post": _op(
-                "Add a note to a ticket",
-                _json(_ref("Note"), "Created"),
-                400,
-                404,
-                status="201",
-                requestBody=_body(
-                    {
-                        "type": "object",
-                        "required": ["body"],
-                        "properties": {
-                            "body": {"type": "string", "minLength": 1, "maxLength": 10000},
-                            "kind": {"type": "string", "enum": ["note", "message"]},
-                        },
-                    }
-                ),
-            ),
-        },
-        "/accounts": {
-            "get": _op(
-                "List accounts with entitlement",
-                _json(
-                    {
-                        "type": "object",
-                        "properties": {"accounts": {"type": "array", "items": _ref("Account")}},
-                    }
-                ),
-                403,
-                **manager,
-                parameters=[{"name": "q", "in": "query", "schema": {"type": "string"}}],
-            )
-        },
-        "/accounts/{account_id}": {
-            "parameters": _path_id("account_id"),
-            "get": _op("Read an account", _json(_ref("Account")), 403, 404, **manager),
-        },
-        "/accounts/{account_id}/licences": {
-            "parameters": _path_id("account_id"),
-            "get": _op(
-                "List licences",
-                _json(
-                    {
-                        "type": "object",
-                        "properties": {"licences": {"type": "array", "items": _ref("Licence")}},
-                    }
-                ),
-                403,
-                404,
-                **manager,
-            ),
-            "post": _op(
-                "Issue licences",
-                _json(_ref("Licence"), "Created"),
-                400,
-                403,
-                404,
-                status="201",
-                **manager,
-                requestBody=_body(
-                    {
-                        "type": "object",
-                        "required": ["kind", "quantity"],
-                        "properties": {
-                            "kind": {"type": "string", "enum": ["user", "support"]},
-                            "quantity": {"type": "integer", "minimum": 1},
-                            "days": {"type": "integer", "minimum": 1},
-                        },
-                    }
-                ),
-            ),
-        },
-        "/accounts/{account_id}/pins": {
-            "parameters": _path_id("account_id"),
-            "get": _op(
-                "List PINs (never digits)",
-                _json(
-                    {
-                        "type": "object",
-                        "properties": {"pins": {"type": "array", "items": _ref("Pin")}},
-                    }
-                ),
-                403,
-                404,
-                **manager,
-            ),
-            "post": _op(
-                "Renew, issue or clear a PIN",
-                _json(_ref("IssuedPin"), "Created"),
-                400,
-                403,
-                404,
-                409,
-                status="201",
-                **manager,
-                requestBody=_body(
-                    {
-                        "type": "object",
-                        "required": ["action"],
-                        "properties": {
-                            "action": {
-                                "type": "string",
-                                "enum": ["renew", "standing", "one_time", "privileged", "clear"],
-                            },
-                            "expires_in_days": {"type": "integer", "minimum": 1},
-                        },
-                    }
-                ),
-            ),
-        },
-        "/engineers": {
-            "get": _op(
-                "List engineers",
-                _json(
-                    {
-                        "type": "object",
-                        "properties": {"engineers": {"type": "array", "items": _ref("Engineer")}},
-                    }
-                ),
-                403,
-                **manager,
-            )
-        },
-        "/engineers/{engineer_id}": {
-            "parameters": _path_id("engineer_id"),
-            "get": _op("Read an engineer", _json(_ref("Engineer")), 403, 404, **manager),
-        },
+    responses |= {str(code): {"$ref": f"#/components/responses/E{code}"} for code in sorted(errors)}
+    description = declared.description
+    if declared.managers_only:
+        description = f"{description} Managers only.".strip()
+    result: dict[str, Any] = {
+        "operationId": endpoint.removeprefix(f"{bp.name}."),
+        "summary": declared.summary,
+        "description": description,
+        "responses": responses,
     }
+    if declared.query is not None:
+        result["parameters"] = _query_parameters(queries[declared.query.__name__])
+    if declared.body is not None:
+        result["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(declared.body)}},
+        }
+    return result
+
+
+def document(app: Flask, server_url: str) -> dict[str, Any]:
+    """The whole OpenAPI document of `app`'s API."""
+    operations = _operations(app)
+    schemas, queries = _schemas(operations)
+    paths: dict[str, Any] = {}
+    for flask_path, method, endpoint, declared in operations:
+        template, parameters = _path_parameters(flask_path)
+        item = paths.setdefault(template, {})
+        if parameters:
+            item["parameters"] = parameters
+        item[method] = _operation_object(endpoint, declared, bool(parameters), queries)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -397,13 +179,20 @@ def document(server_url: str) -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,
-            "responses": responses,
+            "responses": {
+                f"E{code}": {
+                    "description": text,
+                    "content": {"application/json": {"schema": _ref(Error)}},
+                }
+                for code, text in ERROR_TEXTS.items()
+            },
         },
-        "paths": paths,
+        "paths": dict(sorted(paths.items())),
     }
 
 
 @bp.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
     """The OpenAPI document (public: it describes the API, it holds no data)."""
-    return jsonify(document(url_for("api.openapi", _external=False).rsplit("/", 1)[0]))
+    server_url = url_for("api.openapi", _external=False).rsplit("/", 1)[0]
+    return jsonify(document(current_app, server_url))
