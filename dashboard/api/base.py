@@ -79,7 +79,7 @@ def refusal_message(check: TokenCheck) -> str:
     """Why a token was refused, in words that say what to do."""
     match check.refusal:
         case TokenRefusal.EXPIRED:
-            when = iso(check.expired_at)
+            when = check.expired_at.strftime("%Y-%m-%dT%H:%M:%SZ") if check.expired_at else "?"
             return f"the API token expired at {when}; make a new one on your dashboard profile page"
         case TokenRefusal.REVOKED:
             return (
