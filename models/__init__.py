@@ -5,6 +5,7 @@ from models.base import Base, UTCDateTime, utcnow
 from models.counters import RateCounter
 from models.engineers import Engineer
 from models.enums import (
+    CallState,
     LicenceKind,
     NotificationChannel,
     NotificationStatus,
@@ -36,6 +37,7 @@ __all__ = [
     "Base",
     "Call",
     "CallEvent",
+    "CallState",
     "Contact",
     "Engineer",
     "Licence",
