@@ -103,7 +103,8 @@ def _voice(session: Session, call_sid: str) -> Response:
     form = signed_form()
     call = find_call(session, call_sid)
     if call is not None:
-        stored = call.last_reply if _token() and call.last_webhook_token == _token() else None
+        retried = _token() and call.last_webhook_token == _token() and call.ended_at is None
+        stored = call.last_reply if retried else None
         document = stored or _render(states.safe_step(call, Webhook.VOICE), call.turn)
         session.rollback()
         return _xml(document)
@@ -142,7 +143,8 @@ def _caller_webhook(webhook: Webhook, run: CallerStep | None) -> Response:
         if call is None:
             session.rollback()
             return _xml(_render(Restart()))
-        if _token() and call.last_webhook_token == _token() and call.last_reply is not None:
+        retried = _token() and call.last_webhook_token == _token() and call.ended_at is None
+        if retried and call.last_reply is not None:
             # Twilio retried a webhook we already answered: same answer, no second effect.
             stored = call.last_reply
             session.rollback()

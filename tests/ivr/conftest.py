@@ -126,3 +126,21 @@ def make_customer(
 @pytest.fixture
 def customer(app: Flask, session: Session) -> Customer:
     return make_customer(app, session)
+
+
+class InlineExecutor:
+    """Runs the dialer's work at once, in the webhook's thread, so a test sees all of it."""
+
+    def submit(self, fn: Any, /, *args: Any) -> None:
+        fn(*args)
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
+
+@pytest.fixture
+def inline_dialer(app: Flask) -> None:
+    """The app's real dialer (its REST calls fail fast: nothing listens), run synchronously."""
+    dialer = app.extensions["dialer"]
+    dialer.pool.shutdown(wait=True)
+    dialer.pool = InlineExecutor()
