@@ -116,7 +116,7 @@ def test_severity_after_a_not_entitled_refusal_rings_nobody(
     assert side_effects(session) == before
 
 
-def test_no_engineer_on_a_fresh_call_or_a_call_still_ringing_alerts_nobody(
+def test_no_engineer_on_a_fresh_call_or_a_call_in_the_menus_alerts_nobody(
     twilio: SignedTwilio, customer: Customer, session: Session, client: Any
 ) -> None:
     stranger = SignedTwilio(client)
@@ -124,7 +124,6 @@ def test_no_engineer_on_a_fresh_call_or_a_call_still_ringing_alerts_nobody(
     assert side_effects(session) == (0, 0, 0, 0)
     twilio.post("/ivr/voice")
     twilio.post("/ivr/pin", Digits=customer.keys)
-    # The dialer would fail to place the calls in the background; hold it back for this test.
     call = call_of(session, twilio)
     before_ring = side_effects(session)
     assert twiml(twilio.post("/ivr/no-engineer", exact=True)).find("Gather") is not None
@@ -343,22 +342,35 @@ def test_odd_product_choice_and_recording_duration_never_fall_back_to_a_person(
         assert root.find("Dial") is None
 
 
-def test_an_unentitled_caller_hitting_a_failure_leaves_a_message_not_a_dial(
-    app: Flask, twilio: SignedTwilio, customer: Customer, session: Session
+def test_a_failing_step_of_a_caller_without_a_pin_takes_a_message_not_a_dial(
+    twilio: SignedTwilio, customer: Customer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     twilio.post("/ivr/voice")
-    # Break the step itself (not the database): the fallback must read the call and see no PIN.
-    app.extensions["dialer"].carry_out = None  # type: ignore[method-assign]
-    root = twiml(twilio.post("/ivr/fallback", ErrorCode="11200"))
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr("ivr.flow.verify_pin", broken)
+    root = twiml(twilio.post("/ivr/pin", Digits=customer.keys))
+    assert root.find("Dial") is None and root.find("Record") is not None, ET.tostring(root)
+    # Twilio's own fallback URL decides the same way.
+    root = twiml(twilio.post("/ivr/fallback", exact=True, ErrorCode="11200"))
     assert root.find("Dial") is None and root.find("Record") is not None
 
 
-def test_an_entitled_caller_hitting_the_fallback_reaches_the_emergency_number(
-    twilio: SignedTwilio, customer: Customer
+def test_a_failing_step_of_an_entitled_caller_reaches_the_emergency_number(
+    twilio: SignedTwilio, customer: Customer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     twilio.post("/ivr/voice")
     twilio.post("/ivr/pin", Digits=customer.keys)
-    root = twiml(twilio.post("/ivr/fallback", ErrorCode="11200"))
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr("ivr.flow.plan_for_product", broken)
+    root = twiml(twilio.post("/ivr/severity", Digits="1"))
+    assert root.findtext("Dial") == EMERGENCY
+    root = twiml(twilio.post("/ivr/fallback", exact=True, ErrorCode="11200"))
     assert root.findtext("Dial") == EMERGENCY
 
 
