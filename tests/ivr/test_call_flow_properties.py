@@ -43,6 +43,8 @@ settings.register_profile(
     stateful_step_count=20,
     deadline=None,
     database=None,
+    # The same walks on every CI run: a failure there is a regression, not a new draw.
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 settings.register_profile(
@@ -156,13 +158,20 @@ def make_machine(app: Flask, client: FlaskClient, session: Session) -> type[Rule
             target = line.twilio.named.get(path, path)
             self._send(line, target, {"Digits": digits})
 
-        @rule(target=lines, caller=st.integers(0, 9_999), down=st.booleans())
-        def customer_call(self, caller: int, down: bool) -> Line:
-            """A real customer's call up to the severity question (and on hold when down)."""
+        @rule(
+            target=lines,
+            caller=st.integers(0, 9_999),
+            wrong_first=st.booleans(),
+            choice=st.sampled_from(["1", "1", "2", "3", ""]),
+        )
+        def customer_call(self, caller: int, wrong_first: bool, choice: str) -> Line:
+            """A real customer's call: a PIN (perhaps after a wrong one), then a severity key."""
             line = self.new_call(caller, greet=True)
+            if wrong_first:
+                self._send(line, line.twilio.named["/ivr/pin"], {"Digits": "00000000"})
             self._send(line, line.twilio.named["/ivr/pin"], {"Digits": good.keys})
-            if down and "/ivr/severity" in line.twilio.named:
-                self._send(line, line.twilio.named["/ivr/severity"], {"Digits": "1"})
+            if "/ivr/severity" in line.twilio.named:
+                self._send(line, line.twilio.named["/ivr/severity"], {"Digits": choice})
             return line
 
         @rule(line=lines, who=st.sampled_from(["good", "several", "expired", "wrong"]))
@@ -175,7 +184,7 @@ def make_machine(app: Flask, client: FlaskClient, session: Session) -> type[Rule
         @rule(
             line=lines,
             path=st.sampled_from(["/ivr/product", "/ivr/severity"]),
-            key=st.sampled_from("12"),
+            key=st.sampled_from(["1", "2", "3", ""]),
         )
         def choose(self, line: Line, path: str, key: str) -> None:
             """A menu choice where the app asked for one."""
@@ -268,9 +277,10 @@ def make_machine(app: Flask, client: FlaskClient, session: Session) -> type[Rule
         @rule(line=lines, index=st.integers(0, 200), keep_token=st.booleans())
         def replay(self, line: Line, index: int, keep_token: bool) -> None:
             """Send an earlier request again, with its idempotency token or without one."""
-            if not line.sent:
-                return
-            original = line.sent[index % len(line.sent)]
+            if line.sent:
+                self._replay(line, line.sent[index % len(line.sent)], keep_token)
+
+        def _replay(self, line: Line, original: Sent, keep_token: bool) -> None:
             before = counts(session)
             token = original.token if keep_token else None
             response = line.twilio._post(original.path, token=token, **original.params)
@@ -286,6 +296,9 @@ def make_machine(app: Flask, client: FlaskClient, session: Session) -> type[Rule
             self._check_caller_answer(line, response)
             acted = fingerprint(session, line.twilio.call_sid) != before
             line.sent.append(Sent(path, params, token, acted))
+            # Every request is replayed at once (as a retry would be), with and without the header.
+            self._replay(line, line.sent[-1], keep_token=True)
+            self._replay(line, line.sent[-1], keep_token=False)
 
         def _check_caller_answer(self, line: Line, response: Any) -> None:
             root = check_answer(response)
@@ -323,4 +336,4 @@ def test_random_walks_through_the_call_flow_keep_every_invariant(
     rung, _outbox, _events = counts(session)
     assert rung > 0
     kinds = set(session.scalars(select(CallEvent.kind).distinct()))
-    assert {"pin_failed", "pin_ok", "severity", "ringing_started"} <= kinds
+    assert {"pin_ok", "severity", "ringing_started"} <= kinds
