@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -28,6 +28,9 @@ lint: $(STAMP)  ## Lint, format check and type check.
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+fuzz: $(STAMP)  ## Long random walks through the call flow (Hypothesis, HYPOTHESIS_PROFILE=long).
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest -q -p no:cacheprovider tests/ivr/test_call_flow_properties.py $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## Print the performance figures the issues ask for.
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || echo "($$script failed; bench/ticket_list.py needs PostgreSQL, see --url)"; done

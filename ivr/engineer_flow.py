@@ -6,10 +6,22 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from hotline.twilio_fields import CallStatus, QueueResult
 from ivr import prompts
 from ivr.flow import nobody_answered
-from ivr.steps import ConnectEngineer, Goodbye, HoldMusic, LeaveQueue, Silence, Step, Then, Whisper
-from models import Call, TicketOutcome
+from ivr.steps import (
+    ConnectEngineer,
+    Goodbye,
+    HoldForEngineers,
+    HoldMusic,
+    LeaveQueue,
+    Silence,
+    Step,
+    Then,
+    Unchanged,
+    Whisper,
+)
+from models import Call, CallState, TicketOutcome
 from models.ringing import OUTSTANDING, AttemptStatus, RingAttempt
 from notify import triggers
 from routing import ringing
@@ -24,9 +36,13 @@ def engineer_answered(session: Session, attempt: RingAttempt | None, now: dateti
     if attempt is None:
         return Goodbye(prompts.WHISPER_TAKEN)
     call = attempt.call
-    if call.ended_at is not None:
+    if call.ended_at is not None or call.state is CallState.ENDED:
         return Goodbye(prompts.CALLER_GONE)
-    if call.accepted_attempt_id is not None or attempt.status not in OUTSTANDING:
+    if (
+        call.state is not CallState.RINGING
+        or call.accepted_attempt_id is not None
+        or attempt.status not in OUTSTANDING
+    ):
         return Goodbye(prompts.WHISPER_TAKEN)
     if attempt.status is not AttemptStatus.ANSWERED:
         attempt.status = AttemptStatus.ANSWERED
@@ -45,15 +61,18 @@ def engineer_pressed(
         return Goodbye(prompts.WHISPER_TAKEN)
     call = attempt.call
     ringing.lock(session, call)
-    if call.ended_at is not None:
+    if call.ended_at is not None or call.state is CallState.ENDED:
         return Goodbye(prompts.CALLER_GONE)
-    key = keys.strip()[:1]
+    if call.state is not CallState.RINGING or attempt.status not in OUTSTANDING:
+        return Goodbye(prompts.WHISPER_TAKEN)
+    key = keys[:1]
     if key == "1":
+        # Only a leg that was answered and heard the whisper can take the caller.
+        if attempt.status is not AttemptStatus.ANSWERED:
+            return Goodbye(prompts.WHISPER_TAKEN)
         if not ringing.claim(session, call, attempt, now):
             return Goodbye(prompts.WHISPER_TAKEN)
         return Then(ConnectEngineer(call.id), _accepted(session, call, attempt, now))
-    if attempt.status not in OUTSTANDING:
-        return Goodbye(prompts.WHISPER_TAKEN)
     outcome = AttemptStatus.PASSED if key else AttemptStatus.VOICEMAIL
     ringing.end_attempt(session, call, attempt, outcome, now)
     progress = ringing.advance(session, call, now)
@@ -76,20 +95,21 @@ def _accepted(
     ticket = call.ticket
     ticket.outcome = TicketOutcome.CONNECTED
     ticket.updated_at = now
-    call.step = "connected"
     triggers.engineer_accepted(session, call, attempt.phone, attempt.engineer_name, now)
     return ringing.others_to_cancel(session, call, attempt, now)
 
 
 def engineer_leg_status(
-    session: Session, attempt: RingAttempt | None, status: str, now: datetime
+    session: Session, attempt: RingAttempt | None, status: CallStatus, now: datetime
 ) -> ringing.Progress:
     """An engineer leg's status callback; when it ends a step, escalate."""
     if attempt is None:
         return ringing.Progress()
     call = attempt.call
     ringing.lock(session, call)
-    if not ringing.record_leg_status(session, call, attempt, status, now):
+    if call.state is not CallState.RINGING:
+        return ringing.Progress()
+    if not ringing.record_leg_status(session, call, attempt, status.value, now):
         return ringing.Progress()
     return ringing.advance(session, call, now)
 
@@ -104,12 +124,26 @@ def hold(session: Session, call: Call, queue_seconds: int, now: datetime) -> Ste
     return Then(HoldMusic(say=say, pause_seconds=HOLD_PAUSE_SECONDS), progress)
 
 
-def queue_done(session: Session, call: Call, result: str, now: datetime) -> Step:
+def queue_done(
+    session: Session, call: Call, result: QueueResult, now: datetime
+) -> Step | Unchanged:
     """The caller left the hold queue: after talking, by hanging up, or because nobody came."""
-    record_event(session, call, "hold_ended", now, result=result)
-    if result == "bridged" or call.accepted_attempt_id is not None:
-        call.step = "done"
-        return Goodbye("Thank you for calling. Goodbye.")
-    if result == "hangup":
-        return Silence()
+    if call.state is CallState.CONNECTED or call.accepted_attempt_id is not None:
+        record_event(session, call, "hold_ended", now, result=result.value)
+        call.state = CallState.FINISHED
+        return Goodbye(prompts.THANKS_GOODBYE)
+    if result is QueueResult.HANGUP:
+        return Unchanged(Silence())  # the status callback records the end of the call
+    if not ringing.is_exhausted(call):
+        # Out of the queue while engineers are still being rung (or a forged request):
+        # back on hold, nobody alerted.
+        return Unchanged(HoldForEngineers(call.id))
+    record_event(session, call, "hold_ended", now, result=result.value)
+    return nobody_answered(session, call, now)
+
+
+def no_engineer(session: Session, call: Call, now: datetime) -> Step | Unchanged:
+    """The dialer found every engineer tried: take a message, alert once; else keep holding."""
+    if not ringing.is_exhausted(call):
+        return Unchanged(HoldForEngineers(call.id))
     return nobody_answered(session, call, now)

@@ -9,9 +9,11 @@ from flask import Response, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
+from hotline import twilio_fields as fields
 from hotline.db import get_session
-from hotline.signatures import twilio_signed
-from ivr import engineer_flow, flow, prompts
+from hotline.signatures import signed_form, twilio_signed
+from ivr import engineer_flow, prompts
+from ivr.states import Webhook
 from ivr.steps import Goodbye, Step, Then
 from ivr.views import _caller_webhook, _now, _render, _xml, bp, carry_out, split
 from models.ringing import RingAttempt
@@ -21,36 +23,45 @@ log = logging.getLogger(__name__)
 
 
 def _attempt(session: Session) -> RingAttempt | None:
-    attempt_id = request.args.get("attempt", "")
-    return session.get(RingAttempt, int(attempt_id)) if attempt_id.isdigit() else None
-
-
-def _queue_seconds() -> int:
-    raw = request.form.get("QueueTime", "0")
-    return int(raw) if raw.isdigit() else 0
+    """The ring attempt this engineer leg belongs to, or None when the request can't be it."""
+    attempt_id = fields.positive_id(request.args.get("attempt"))
+    attempt = session.get(RingAttempt, attempt_id) if attempt_id is not None else None
+    if attempt is None:
+        return None
+    # Once Twilio has given the leg's CallSid, only that leg speaks for the attempt: a forged
+    # attempt id from another call can't accept (or end) anyone's call.
+    leg_sid = fields.call_sid(signed_form().get("CallSid"))
+    if attempt.leg_sid is not None and attempt.leg_sid != leg_sid:
+        log.warning("engineer webhook for attempt %s from another leg", attempt.id)
+        return None
+    return attempt
 
 
 @bp.post("/hold")
 @twilio_signed
 def hold() -> ResponseReturnValue:
     """The caller's hold loop (Enqueue waitUrl): escalate when due, say where things stand."""
-    waited = _queue_seconds()
-    return _caller_webhook(lambda s, call, now: engineer_flow.hold(s, call, waited, now))
+    waited = fields.seconds(signed_form().get("QueueTime"))
+    return _caller_webhook(
+        Webhook.HOLD, lambda s, call, now: engineer_flow.hold(s, call, waited, now)
+    )
 
 
 @bp.post("/queue-done")
 @twilio_signed
 def queue_done() -> ResponseReturnValue:
     """The caller left the hold queue (Enqueue action)."""
-    result = request.form.get("QueueResult", "")
-    return _caller_webhook(lambda s, call, now: engineer_flow.queue_done(s, call, result, now))
+    result = fields.queue_result(signed_form().get("QueueResult"))
+    return _caller_webhook(
+        Webhook.QUEUE_DONE, lambda s, call, now: engineer_flow.queue_done(s, call, result, now)
+    )
 
 
 @bp.post("/no-engineer")
 @twilio_signed
 def no_engineer() -> ResponseReturnValue:
     """Every engineer was tried: the caller is redirected here to leave a message."""
-    return _caller_webhook(lambda s, call, now: flow.nobody_answered(s, call, now))
+    return _caller_webhook(Webhook.NO_ENGINEER, engineer_flow.no_engineer)
 
 
 def _engineer_leg(run: Callable[[Session, RingAttempt | None], Step | Then]) -> Response:
@@ -68,8 +79,8 @@ def _engineer_leg(run: Callable[[Session, RingAttempt | None], Step | Then]) -> 
         return _xml(document)
     except Exception:
         session.rollback()
-        log.exception("engineer webhook %s failed for CallSid %s",
-                      request.path, request.form.get("CallSid", "-"))  # fmt: skip
+        leg_sid = fields.call_sid(signed_form().get("CallSid")) or "-"
+        log.exception("engineer webhook %s failed for CallSid %s", request.path, leg_sid)
         return _xml(_render(Goodbye(prompts.TECHNICAL_TROUBLE)))
 
 
@@ -84,7 +95,9 @@ def engineer() -> ResponseReturnValue:
 @twilio_signed
 def engineer_answer() -> ResponseReturnValue:
     """The engineer pressed a key (or nothing) at the whisper."""
-    keys = request.form.get("Digits", "")
+    keys = fields.digits(signed_form().get("Digits"))
+    if keys is None:
+        return _xml(_render(Goodbye(prompts.WHISPER_NO_KEY)))
     return _engineer_leg(
         lambda s, attempt: engineer_flow.engineer_pressed(s, attempt, keys, _now())
     )
@@ -94,7 +107,7 @@ def engineer_answer() -> ResponseReturnValue:
 @twilio_signed
 def engineer_status() -> ResponseReturnValue:
     """Status callbacks of an engineer leg: ringing, answered, and how it ended."""
-    status = request.form.get("CallStatus", "")
+    status = fields.call_status(signed_form().get("CallStatus"))
 
     def run(session: Session, attempt: RingAttempt | None) -> Then:
         progress: Progress = engineer_flow.engineer_leg_status(session, attempt, status, _now())

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from entitlement.check import check_entitlement
 from entitlement.policy import PinPolicy
 from entitlement.verify import grant_elevated_access, verify_pin
+from hotline.twilio_fields import CallStatus
 from ivr import prompts
 from ivr.steps import (
     AskPin,
@@ -25,17 +26,16 @@ from ivr.steps import (
     Then,
     Transfer,
 )
-from models import Call, CallEvent, Ticket, TicketOutcome
+from models import Call, CallEvent, CallState, PinOutcome, Ticket, TicketOutcome
 from notify import triggers
 from routing import ringing
 from routing.store import plan_for_product
-from tickets.calls import join_open_severity1_ticket, record_event
+from tickets.calls import has_event, join_open_severity1_ticket, record_event
 
 log = logging.getLogger(__name__)
 
 MAX_SILENT_PROMPTS = 1
 MAX_MENU_MISTAKES = 3
-FINAL_CALL_STATUSES = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,12 @@ def _silence(call: Call, retry: Step, session: Session, now: datetime, step: str
 
 
 def _take_message(call: Call, now: datetime, preface: str) -> Step:
-    call.step = "message"
+    call.state = CallState.MESSAGE
     return TakeMessage(preface)
 
 
 def start(session: Session, call: Call, now: datetime) -> Step:
-    """The greeting and PIN prompt; a repeated first webhook greets again without a new ticket."""
-    call.step = "pin"
+    """The greeting and PIN prompt of a call just opened (its state is already PIN)."""
     return AskPin(greet=True)
 
 
@@ -89,10 +88,14 @@ def on_pin(session: Session, call: Call, keys: str, now: datetime, config: FlowC
     ticket = call.ticket
     if not check.ok:
         record_event(session, call, "pin_failed", now, outcome=check.outcome.value)
-        if check.locked_until is not None or check.outcome.value == "locked_out":
-            ticket.refusal_reason = check.message
+        if check.locked_until is not None or check.outcome is PinOutcome.LOCKED_OUT:
+            # Locked out (perhaps by someone else guessing from this number): the caller can't
+            # reach an engineer, but can still leave a message, and the ticket says why.
+            ticket.refusal_reason = f"locked out: {check.message or 'too many wrong PINs'}"
             _set_outcome(ticket, TicketOutcome.REFUSED, now)
-            return _goodbye_with_ticket(ticket, check.message or "")
+            record_event(session, call, "locked_out", now, reason=check.message)
+            preface = f"{check.message or ''} {prompts.LEAVE_MESSAGE_AFTER_REFUSAL}".strip()
+            return _take_message(call, now, preface)
         if check.tries_left:
             return AskPin(preface=f"{check.message} {prompts.TRY_AGAIN}")
         portal = prompts.HOW_TO_GET_PIN.format(portal=config.customer_portal)
@@ -101,6 +104,8 @@ def on_pin(session: Session, call: Call, keys: str, now: datetime, config: FlowC
     account = check.account
     assert account is not None
     ticket.account = account
+    call.account_id = account.id
+    call.pin_accepted_at = now
     contact = account.technical_contact()
     ticket.contact_name = contact.name if contact else None
     grant_elevated_access(ticket, check)
@@ -130,18 +135,19 @@ def on_pin(session: Session, call: Call, keys: str, now: datetime, config: FlowC
         ticket.subject = f"Refused call from {account.name}: not entitled"
         _set_outcome(ticket, TicketOutcome.REFUSED, now)
         if config.account_management_number:
-            call.step = "transfer"
+            call.state = CallState.TRANSFERRED
             return Transfer(
                 f"{reason} {prompts.TRANSFER_ACCOUNT_MANAGEMENT}", config.account_management_number
             )
         return _take_message(call, now, f"{reason} {prompts.LEAVE_MESSAGE_AFTER_REFUSAL}")
+    call.entitled_at = now
     call.silent_prompts = 0
     if len(account.products) > 1:
-        call.step = "product"
+        call.state = CallState.PRODUCT
         return AskProduct(tuple(product.name for product in account.products))
     if account.products:
         ticket.product = account.products[0]
-    call.step = "severity"
+    call.state = CallState.SEVERITY
     return AskSeverity()
 
 
@@ -157,13 +163,13 @@ def on_product(session: Session, call: Call, keys: str, now: datetime) -> Step:
         call.menu_mistakes += 1
         record_event(session, call, "menu_invalid", now, step="product")
         if call.menu_mistakes >= MAX_MENU_MISTAKES:
-            call.step = "severity"
+            call.state = CallState.SEVERITY
             return AskSeverity(prompts.INVALID_CHOICE)
         return AskProduct(names, prompts.INVALID_CHOICE)
     ticket.product = products[choice - 1]
     record_event(session, call, "menu", now, step="product", choice=ticket.product.name)
     call.silent_prompts = 0
-    call.step = "severity"
+    call.state = CallState.SEVERITY
     return AskSeverity()
 
 
@@ -197,6 +203,10 @@ def on_severity(
 
 def start_ringing(session: Session, call: Call, now: datetime, config: FlowConfig) -> Step | Then:
     """Hold the caller and ring the engineers the product's escalation policy names."""
+    if call.pin_accepted_at is None or call.entitled_at is None:
+        # The state machine never gets here without both; if it ever did, nobody is rung.
+        log.error("refused to ring for call %s: no accepted PIN and entitlement", call.call_sid)
+        return _take_message(call, now, prompts.LEAVE_MESSAGE)
     plan = ringing.plan_as_json(plan_for_product(session, call.ticket.product_id, now))
     if not any(step["targets"] for step in plan) and config.oncall_number:
         plan = ringing.single_number_plan(config.oncall_number)
@@ -206,7 +216,7 @@ def start_ringing(session: Session, call: Call, now: datetime, config: FlowConfi
             "nobody to ring for severity-1 call %s: load a routing configuration", call.call_sid
         )
         return nobody_answered(session, call, now)
-    call.step = "ringing"
+    call.state = CallState.RINGING
     record_event(session, call, "ringing_started", now, engineers=len(progress.place))
     return Then(HoldForEngineers(call.id), progress)
 
@@ -225,25 +235,25 @@ def nobody_answered(session: Session, call: Call, now: datetime) -> Step:
 
 
 def on_recorded(
-    session: Session, call: Call, recording_url: str, duration: str, now: datetime
+    session: Session, call: Call, recording_url: str, seconds: int, now: datetime
 ) -> Step:
     """Thank the caller for a message (or note that none was heard) and give the ticket number."""
     ticket = call.ticket
-    seconds = int(duration) if duration.isdigit() else 0
+    call.state = CallState.FINISHED
     if not recording_url or seconds == 0:
         record_event(session, call, "recording_empty", now)
         if ticket.outcome is None:
             ticket.updated_at = now
-        call.step = "done"
         return _goodbye_with_ticket(ticket, prompts.NO_MESSAGE_HEARD)
     record_event(session, call, "recording", now, url=recording_url, seconds=seconds)
     _set_outcome(ticket, TicketOutcome.MESSAGE, now)
-    call.step = "done"
     return _goodbye_with_ticket(ticket, "Thank you.")
 
 
 def on_transcription(session: Session, call: Call, text: str, status: str, now: datetime) -> Step:
-    """Keep the voicemail's transcription as the ticket's description."""
+    """Keep the voicemail's transcription as the ticket's description (once per call)."""
+    if has_event(session, call, "transcription"):
+        return Silence()
     record_event(session, call, "transcription", now, status=status, text=text)
     if status == "completed" and text:
         call.ticket.description = text
@@ -252,10 +262,10 @@ def on_transcription(session: Session, call: Call, text: str, status: str, now: 
 
 
 def on_status(
-    session: Session, call: Call, status: str, duration: str, now: datetime
+    session: Session, call: Call, status: CallStatus, duration: int | None, now: datetime
 ) -> Step | Then:
     """The call ended: keep its duration, stop any ringing, mark an unfinished ticket abandoned."""
-    if call.ended_at is not None or status not in FINAL_CALL_STATUSES:
+    if call.ended_at is not None or not status.final:
         return Silence()
     progress = ringing.Progress()
     if call.ring_plan is not None:
@@ -266,15 +276,18 @@ def on_status(
             session, call, "callback_task", now,
             reason="The caller hung up while engineers were being rung: call them back.",
         )  # fmt: skip
-    call.status = status
+    call.status = status.value
     call.ended_at = now
-    call.duration_seconds = int(duration) if duration.isdigit() else None
+    call.duration_seconds = duration
     ticket = call.ticket
-    record_event(session, call, "call_ended", now, status=status, seconds=call.duration_seconds)
+    record_event(
+        session, call, "call_ended", now, status=status.value, seconds=call.duration_seconds
+    )
     if ticket.outcome is None:
         ticket.outcome = TicketOutcome.ABANDONED
         ticket.updated_at = now
-        record_event(session, call, "abandoned", now, step=call.step)
+        record_event(session, call, "abandoned", now, step=call.state.value)
+    call.state = CallState.ENDED
     triggers.call_ended(session, call, now)
     return Then(Silence(), progress)
 
@@ -283,5 +296,7 @@ def on_recording_status(
     session: Session, call: Call, recording_url: str, status: str, now: datetime
 ) -> Step:
     """Keep the stored recording's URL on the timeline (it is the ticket's attachment)."""
+    if has_event(session, call, "recording_status", status=status, url=recording_url):
+        return Silence()
     record_event(session, call, "recording_status", now, status=status, url=recording_url)
     return Silence()

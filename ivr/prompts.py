@@ -27,6 +27,7 @@ TRANSFER_ACCOUNT_MANAGEMENT = "Connecting you to account management."
 TICKET_AND_SMS = "Your ticket number is {ticket}. We will text it to you. Goodbye."
 NO_MESSAGE_HEARD = "We didn't hear a message."
 LOCKED_OUT = "{message} Your ticket number is {ticket}. Goodbye."
+THANKS_GOODBYE = "Thank you for calling. Goodbye."
 TECHNICAL_TROUBLE = "We are having technical trouble."
 FALLBACK_CONNECTING = "We are having technical trouble. Connecting you to the on-call engineer."
 FALLBACK_MESSAGE = (

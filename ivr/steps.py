@@ -88,6 +88,11 @@ class Whisper:
 
 
 @dataclass(frozen=True)
+class Restart:
+    """Send the call to the Voice URL (a webhook for a call we have never greeted)."""
+
+
+@dataclass(frozen=True)
 class Silence:
     """Nothing to say (callbacks whose answer Twilio ignores)."""
 
@@ -104,6 +109,7 @@ Step = (
     | Transfer
     | Goodbye
     | Whisper
+    | Restart
     | Silence
 )
 
@@ -114,3 +120,10 @@ class Then:
 
     step: Step
     progress: Progress
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """Answer `step` but write nothing: the request asked for something the call can't do now."""
+
+    step: Step

@@ -16,6 +16,7 @@ from ivr.steps import (
     HoldForEngineers,
     HoldMusic,
     LeaveQueue,
+    Restart,
     Silence,
     Step,
     TakeMessage,
@@ -121,18 +122,24 @@ def render(step: Step, url: UrlFor, pin_length: int) -> str:
             )
             gather.say(text)
             response.hangup()
+        case Restart():
+            response.redirect(url("ivr.voice"), method="POST")
         case Silence():
             pass
     return str(response)
 
 
-def fallback(emergency_number: str | None, recorded: bool, url: UrlFor) -> str:
-    """Static TwiML for when the service itself is failing: reach a human or keep a message."""
+def fallback(emergency_number: str | None, recorded: bool, url: UrlFor, *, connect: bool) -> str:
+    """Static TwiML for when the service itself is failing: reach a human or keep a message.
+
+    `connect` says the caller may reach EMERGENCY_NUMBER: only a call already found entitled
+    (or one whose state could not be read); anyone else leaves a message.
+    """
     response = VoiceResponse()
     if recorded:
         response.say(prompts.FALLBACK_THANKS)
         response.hangup()
-    elif emergency_number:
+    elif emergency_number and connect:
         response.say(prompts.FALLBACK_CONNECTING)
         response.dial(emergency_number)
         response.hangup()

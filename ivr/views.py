@@ -1,4 +1,4 @@
-"""Twilio voice webhooks: read the form, run one flow step, answer with TwiML."""
+"""Twilio voice webhooks: read the signed form, run one flow step, answer with TwiML."""
 
 from __future__ import annotations
 
@@ -9,23 +9,26 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from entitlement.policy import PinPolicy
+from hotline import twilio_fields as fields
 from hotline.app import settings_of
 from hotline.db import get_session
-from hotline.signatures import twilio_signed
-from ivr import flow, twiml
-from ivr.steps import Step, Then
+from hotline.signatures import signed_form, twilio_signed
+from ivr import flow, states, twiml
+from ivr.states import Webhook
+from ivr.steps import Goodbye, Restart, Step, Then, Unchanged
 from models import Call
 from routing.dialer import dialer_of
 from routing.ringing import Progress
-from tickets.calls import find_call, open_call
+from tickets.calls import find_call, lock_call, open_call
 
 bp = Blueprint("ivr", __name__, url_prefix="/ivr")
 log = logging.getLogger(__name__)
 
-CallerStep = Callable[[Session, Call, datetime], Step | Then]
+CallerStep = Callable[[Session, Call, datetime], Step | Then | Unchanged]
 
 
 def _now() -> datetime:
@@ -41,8 +44,13 @@ def _xml(document: str) -> Response:
     return Response(document, mimetype="text/xml")
 
 
-def _render(step: Step) -> str:
-    return twiml.render(step, _url, settings_of(current_app).pin_length)
+def _render(step: Step, turn: int | None = None) -> str:
+    """TwiML for `step`; the caller's prompts carry `turn`, so only their answer counts once."""
+
+    def url(endpoint: str, **params: Any) -> str:
+        return _url(endpoint, **params) if turn is None else _url(endpoint, turn=turn, **params)
+
+    return twiml.render(step, url, settings_of(current_app).pin_length)
 
 
 def split(result: Step | Then) -> tuple[Step, Progress]:
@@ -69,26 +77,92 @@ def _config() -> flow.FlowConfig:
     )
 
 
-def _fallback_twiml() -> Response:
-    return _xml(twiml.fallback(settings_of(current_app).emergency_number, False, _url))
+def _may_reach_a_person(call_sid: str) -> bool:
+    """True for a call already found entitled, or when its state cannot be read at all."""
+    try:
+        with current_app.extensions["sessionmaker"]() as session:
+            entitled_at = session.scalar(select(Call.entitled_at).where(Call.call_sid == call_sid))
+    except Exception:
+        # The database is down: a severity-1 caller we cannot check still reaches a human.
+        return True
+    return entitled_at is not None
 
 
-def _caller_webhook(run: CallerStep) -> Response:
-    """Run one step of the caller's call: idempotent, committed, and never a 500."""
-    form = request.form
-    call_sid = form.get("CallSid", "")
-    token = request.headers.get("I-Twilio-Idempotency-Token")
+def _fallback_twiml(call_sid: str) -> Response:
+    emergency = settings_of(current_app).emergency_number
+    connect = bool(emergency) and _may_reach_a_person(call_sid)
+    return _xml(twiml.fallback(emergency, False, _url, connect=connect))
+
+
+def _token() -> str | None:
+    return request.headers.get("I-Twilio-Idempotency-Token") or None
+
+
+def _voice(session: Session, call_sid: str) -> Response:
+    """The first webhook opens the call; on a known call it only says where the call stands."""
+    form = signed_form()
+    call = find_call(session, call_sid)
+    if call is not None:
+        retried = _token() and call.last_webhook_token == _token() and call.ended_at is None
+        stored = call.last_reply if retried else None
+        document = stored or _render(states.safe_step(call, Webhook.VOICE), call.turn)
+        session.rollback()
+        return _xml(document)
+    now = _now()
+    caller, called = fields.phone_number(form.get("From")), fields.phone_number(form.get("To"))
+    call = open_call(session, call_sid, caller, called, now)
+    document = _render(flow.start(session, call, now), call.turn)
+    call.last_webhook_token = _token()
+    call.last_reply = document
+    session.commit()
+    return _xml(document)
+
+
+def _caller_webhook(webhook: Webhook, run: CallerStep | None) -> Response:
+    """Run one step of the caller's call if its state accepts it: once, committed, never a 500.
+
+    `run` is None when the request's fields are unusable: then, as for a state the webhook
+    does not accept, nothing changes and the answer repeats where the call stands.
+    """
+    call_sid = fields.call_sid(signed_form().get("CallSid"))
     session = get_session()
     try:
-        call = open_call(session, call_sid, form.get("From", ""), form.get("To", ""), _now())
-        if token and call.last_webhook_token == token and call.last_reply is not None:
+        if not call_sid:
+            return _xml(_render(Goodbye("")))
+        if webhook is Webhook.VOICE:
+            return _voice(session, call_sid)
+        conditions: list[ColumnElement[bool]] = [Call.state.in_(states.ACCEPTS[webhook])]
+        turn_ok = True
+        if webhook in states.TURN_CHECKED:
+            turn = fields.counter(request.args.get("turn"))
+            turn_ok = turn is not None
+            conditions.append(Call.turn == (turn or 0))
+        # The conditional UPDATE first: it is the check, the lock, and the turn; then the read.
+        locked = run is not None and turn_ok and lock_call(session, call_sid, *conditions)
+        call = find_call(session, call_sid)
+        if call is None:
+            session.rollback()
+            return _xml(_render(Restart()))
+        retried = _token() and call.last_webhook_token == _token() and call.ended_at is None
+        if retried and call.last_reply is not None:
             # Twilio retried a webhook we already answered: same answer, no second effect.
-            return _xml(call.last_reply)
+            stored = call.last_reply
+            session.rollback()
+            return _xml(stored)
+        if not locked or run is None:
+            document = _render(states.safe_step(call, webhook), call.turn)
+            session.rollback()
+            return _xml(document)
         # Writes are flushed once at commit, not before each read the step makes.
         with session.no_autoflush:
-            step, progress = split(run(session, call, _now()))
-            document = _render(step)
-        call.last_webhook_token = token
+            result = run(session, call, _now())
+            if isinstance(result, Unchanged):
+                document = _render(result.step, call.turn - 1)
+                session.rollback()
+                return _xml(document)
+            step, progress = split(result)
+            document = _render(step, call.turn)
+        call.last_webhook_token = _token()
         call.last_reply = document
         session.commit()
         carry_out(progress, call.id)
@@ -97,61 +171,85 @@ def _caller_webhook(run: CallerStep) -> Response:
         session.rollback()
         log.exception("voice webhook %s failed for CallSid %s", request.path, call_sid or "-")
         # The caller must never hear "an application error": reach a human or keep a message.
-        return _fallback_twiml()
+        return _fallback_twiml(call_sid)
 
 
 @bp.post("/voice")
 @twilio_signed
 def voice() -> ResponseReturnValue:
     """A call comes in: open its ticket, greet, ask for the PIN."""
-    return _caller_webhook(flow.start)
+    return _caller_webhook(Webhook.VOICE, None)
+
+
+def _keys() -> str | None:
+    return fields.digits(signed_form().get("Digits"))
 
 
 @bp.post("/pin")
 @twilio_signed
 def pin() -> ResponseReturnValue:
     """The caller typed a PIN (or nothing)."""
-    keys = request.form.get("Digits", "")
-    config = _config()
-    return _caller_webhook(lambda s, call, now: flow.on_pin(s, call, keys, now, config))
+    keys, config = _keys(), _config()
+    if keys is None:
+        return _caller_webhook(Webhook.PIN, None)
+    return _caller_webhook(
+        Webhook.PIN, lambda s, call, now: flow.on_pin(s, call, keys, now, config)
+    )
 
 
 @bp.post("/product")
 @twilio_signed
 def product() -> ResponseReturnValue:
     """The caller chose a product from the menu (or nothing)."""
-    keys = request.form.get("Digits", "")
-    return _caller_webhook(lambda s, call, now: flow.on_product(s, call, keys, now))
+    keys = _keys()
+    if keys is None:
+        return _caller_webhook(Webhook.PRODUCT, None)
+    return _caller_webhook(
+        Webhook.PRODUCT, lambda s, call, now: flow.on_product(s, call, keys, now)
+    )
 
 
 @bp.post("/severity")
 @twilio_signed
 def severity() -> ResponseReturnValue:
     """The caller said whether service is completely down."""
-    keys = request.form.get("Digits", "")
-    config = _config()
-    return _caller_webhook(lambda s, call, now: flow.on_severity(s, call, keys, now, config))
+    keys, config = _keys(), _config()
+    if keys is None:
+        return _caller_webhook(Webhook.SEVERITY, None)
+    return _caller_webhook(
+        Webhook.SEVERITY, lambda s, call, now: flow.on_severity(s, call, keys, now, config)
+    )
 
 
 @bp.post("/recorded")
 @twilio_signed
 def recorded() -> ResponseReturnValue:
     """The caller finished a message (or left none)."""
-    url = request.form.get("RecordingUrl", "")
-    seconds = request.form.get("RecordingDuration", "")
-    return _caller_webhook(lambda s, call, now: flow.on_recorded(s, call, url, seconds, now))
+    form = signed_form()
+    url = fields.recording_url(
+        form.get("RecordingUrl"), settings_of(current_app).twilio_api_base_url
+    )
+    seconds = fields.seconds(form.get("RecordingDuration"))
+    return _caller_webhook(
+        Webhook.RECORDED, lambda s, call, now: flow.on_recorded(s, call, url, seconds, now)
+    )
 
 
-def _callback(run: CallerStep) -> ResponseReturnValue:
-    """An asynchronous callback about a known call: record it, answer 204, never fail Twilio."""
+def _callback(run: CallerStep, *conditions: Any) -> ResponseReturnValue:
+    """An asynchronous callback about a known call: record it once, answer 204, never fail."""
     session = get_session()
-    call_sid = request.form.get("CallSid", "")
+    call_sid = fields.call_sid(signed_form().get("CallSid"))
     try:
+        # Callbacks take the call's lock but no turn: they must not outdate the caller's prompt.
+        if not call_sid or not lock_call(session, call_sid, *conditions, take_turn=False):
+            session.rollback()
+            return Response(status=204)
         call = find_call(session, call_sid)
         if call is None:
-            log.warning("callback %s for unknown CallSid %s", request.path, call_sid or "-")
+            session.rollback()
             return Response(status=204)
-        _step, progress = split(run(session, call, _now()))
+        result = run(session, call, _now())
+        _step, progress = split(result.step if isinstance(result, Unchanged) else result)
         session.commit()
         carry_out(progress, call.id)
     except Exception:
@@ -164,8 +262,9 @@ def _callback(run: CallerStep) -> ResponseReturnValue:
 @twilio_signed
 def transcription() -> ResponseReturnValue:
     """Twilio finished transcribing the caller's message."""
-    text = request.form.get("TranscriptionText", "")
-    status = request.form.get("TranscriptionStatus", "")
+    form = signed_form()
+    text = fields.free_text(form.get("TranscriptionText"))
+    status = fields.free_text(form.get("TranscriptionStatus"), 32)
     return _callback(lambda s, call, now: flow.on_transcription(s, call, text, status, now))
 
 
@@ -173,43 +272,51 @@ def transcription() -> ResponseReturnValue:
 @twilio_signed
 def recording_status() -> ResponseReturnValue:
     """Twilio stored the recording: keep its URL on the timeline."""
-    form = request.form
-
-    def run(session: Session, call: Call, now: datetime) -> Step:
-        return flow.on_recording_status(
-            session, call, form.get("RecordingUrl", ""), form.get("RecordingStatus", ""), now
-        )
-
-    return _callback(run)
+    form = signed_form()
+    url = fields.recording_url(
+        form.get("RecordingUrl"), settings_of(current_app).twilio_api_base_url
+    )
+    status = fields.free_text(form.get("RecordingStatus"), 32)
+    return _callback(lambda s, call, now: flow.on_recording_status(s, call, url, status, now))
 
 
 @bp.post("/status")
 @twilio_signed
 def status() -> ResponseReturnValue:
     """The call's status callback: durations, and abandoned tickets."""
-    state = request.form.get("CallStatus", "")
-    duration = request.form.get("CallDuration", "")
-    return _callback(lambda s, call, now: flow.on_status(s, call, state, duration, now))
+    form = signed_form()
+    state = fields.call_status(form.get("CallStatus"))
+    raw_duration = form.get("CallDuration")
+    duration = fields.seconds(raw_duration) if raw_duration else None
+    if not state.final:
+        return Response(status=204)
+    return _callback(
+        lambda s, call, now: flow.on_status(s, call, state, duration, now),
+        Call.ended_at.is_(None),
+    )
 
 
 @bp.post("/fallback")
 @twilio_signed
 def fallback() -> ResponseReturnValue:
-    """Twilio's fallback URL: static TwiML needing neither the database nor Redis."""
+    """Twilio's fallback URL: static TwiML, reaching a person only for an entitled call."""
+    form = signed_form()
+    call_sid = fields.call_sid(form.get("CallSid"))
     recorded_message = request.args.get("recorded") == "1"
     if recorded_message:
         log.error(
             "fallback voicemail from %s (CallSid %s): %s",
-            request.form.get("From", "-"),
-            request.form.get("CallSid", "-"),
-            request.form.get("RecordingUrl", "-"),
+            fields.phone_number(form.get("From")) or "-",
+            call_sid or "-",
+            fields.recording_url(form.get("RecordingUrl")) or "-",
         )
     else:
         log.error(
-            "fallback URL used for CallSid %s: ErrorCode %s at %s",
-            request.form.get("CallSid", "-"),
-            request.form.get("ErrorCode", "-"),
-            request.form.get("ErrorUrl", "-"),
+            "fallback URL used for CallSid %s: ErrorCode %s",
+            call_sid or "-",
+            fields.counter(form.get("ErrorCode")) or "-",
         )
     settings = settings_of(current_app)
-    return _xml(twiml.fallback(settings.emergency_number, recorded_message, _url))
+    emergency = settings.emergency_number
+    connect = not recorded_message and bool(emergency) and _may_reach_a_person(call_sid)
+    return _xml(twiml.fallback(emergency, recorded_message, _url, connect=connect))

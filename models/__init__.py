@@ -5,6 +5,7 @@ from models.base import Base, UTCDateTime, utcnow
 from models.counters import RateCounter
 from models.engineers import Engineer
 from models.enums import (
+    CallState,
     LicenceKind,
     NotificationChannel,
     NotificationStatus,
@@ -39,6 +40,7 @@ __all__ = [
     "CalendarFeed",
     "Call",
     "CallEvent",
+    "CallState",
     "Contact",
     "DashboardSession",
     "Engineer",

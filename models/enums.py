@@ -40,6 +40,20 @@ class TicketOutcome(str, Enum):
     ABANDONED = "abandoned"
 
 
+class CallState(str, Enum):
+    """Where a caller's call stands; each webhook accepts only some of these (ivr.states)."""
+
+    PIN = "pin"  # greeted, asked for the support PIN
+    PRODUCT = "product"  # PIN accepted and entitled: which product?
+    SEVERITY = "severity"  # PIN accepted and entitled: is service completely down?
+    RINGING = "ringing"  # on hold while engineers are rung
+    CONNECTED = "connected"  # an engineer accepted the caller
+    MESSAGE = "message"  # asked to leave a message
+    TRANSFERRED = "transfer"  # handed to account management
+    FINISHED = "done"  # the flow said goodbye
+    ENDED = "ended"  # Twilio reported the call over
+
+
 class NotificationChannel(str, Enum):
     SMS = "sms"
     EMAIL = "email"

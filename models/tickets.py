@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.accounts import Account, Product
 from models.base import Base, UTCDateTime, utcnow
-from models.enums import TicketOutcome, TicketStatus, enum_column
+from models.enums import CallState, TicketOutcome, TicketStatus, enum_column
 
 TICKET_PREFIX = "HL-"
 _TICKET_NUMBER = re.compile(r"^\s*(?:HL-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
@@ -76,8 +76,17 @@ class Call(Base):
     from_number: Mapped[str] = mapped_column(String(64), default="")
     to_number: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(32), default="in-progress")
-    # The IVR step the caller is at: where a hang-up leaves the ticket abandoned.
-    step: Mapped[str] = mapped_column(String(32), default="greeting")
+    # Where the call stands: each webhook accepts only some states, and a hang-up leaves the
+    # ticket abandoned at this one. Changed only under the row lock a conditional UPDATE takes.
+    state: Mapped[CallState] = mapped_column(enum_column(CallState), default=CallState.PIN)
+    # Bumped by every step the caller's webhooks take, and carried in the URLs of the prompts we
+    # answer with: a replayed or stale request names an old turn and changes nothing.
+    turn: Mapped[int] = mapped_column(Integer, default=0)
+    # Facts several states can be reached with or without: the account whose PIN was accepted
+    # (texts and ringing are owed only then), and when the account was found entitled.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    pin_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entitled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     menu_mistakes: Mapped[int] = mapped_column(Integer, default=0)
     silent_prompts: Mapped[int] = mapped_column(Integer, default=0)
     # Twilio's I-Twilio-Idempotency-Token of the last webhook and our reply: a retry gets the

@@ -31,9 +31,7 @@ class Withheld(str, Enum):
 
 def pin_accepted(call: Call) -> bool:
     """True when a PIN was accepted on this call."""
-    # The ticket gets its account exactly when the call's PIN is accepted; the call's state
-    # can take over here once calls carry one.
-    return call.ticket.account_id is not None
+    return call.pin_accepted_at is not None
 
 
 def recipient(session: Session, call: Call, settings: Settings) -> str | Withheld:

@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from models import Call
+from models import Call, CallState
 from models.ringing import OUTSTANDING, AttemptStatus, RingAttempt
 from routing.policy import Step
 from tickets.calls import record_event
@@ -142,17 +142,29 @@ def lock(session: Session, call: Call) -> None:
     # A no-op UPDATE is a row lock on PostgreSQL and takes SQLite's single writer lock, so
     # one mechanism serialises these transactions on both; the refresh then reads fresh state.
     session.execute(update(Call).where(Call.id == call.id).values(ring_step=Call.ring_step))
-    session.refresh(call, ["ring_step", "ring_step_started_at", "accepted_attempt_id", "ended_at"])
+    session.refresh(
+        call, ["ring_step", "ring_step_started_at", "accepted_attempt_id", "ended_at", "state"]
+    )
 
 
 def is_ringing(call: Call) -> bool:
     """True while engineers are being rung and nobody has accepted."""
     plan = call.ring_plan or []
     return (
-        call.ring_step is not None
+        call.state is CallState.RINGING
+        and call.ring_step is not None
         and 0 <= call.ring_step < len(plan)
         and call.accepted_attempt_id is None
         and call.ended_at is None
+    )
+
+
+def is_exhausted(call: Call) -> bool:
+    """True when every step of the call's plan was rung and nobody accepted."""
+    return (
+        call.ring_plan is not None
+        and call.ring_step == len(call.ring_plan)
+        and call.accepted_attempt_id is None
     )
 
 
@@ -182,15 +194,22 @@ def advance(session: Session, call: Call, now: datetime) -> Progress:
 
 def claim(session: Session, call: Call, attempt: RingAttempt, now: datetime) -> bool:
     """Give the caller to `attempt`; exactly one attempt of a call can ever win."""
-    # One conditional UPDATE: two engineers pressing 1 together can't both see "nobody yet".
+    # One conditional UPDATE: two engineers pressing 1 together can't both see "nobody yet",
+    # and only a call still ringing (never one that left for a message) can be taken.
     result = session.execute(
         update(Call)
-        .where(Call.id == call.id, Call.accepted_attempt_id.is_(None), Call.ended_at.is_(None))
-        .values(accepted_attempt_id=attempt.id)
+        .where(
+            Call.id == call.id,
+            Call.state == CallState.RINGING,
+            Call.accepted_attempt_id.is_(None),
+            Call.ended_at.is_(None),
+        )
+        .values(accepted_attempt_id=attempt.id, state=CallState.CONNECTED)
+        .execution_options(synchronize_session=False)
     )
     won = cast(CursorResult[Any], result).rowcount == 1
     if won:
-        session.refresh(call, ["accepted_attempt_id"])
+        session.refresh(call, ["accepted_attempt_id", "state"])
         attempt.status = AttemptStatus.ACCEPTED
         attempt.answered_at = attempt.answered_at or now
         record_attempt(session, call, attempt, now)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -53,6 +54,33 @@ def open_call(
             raise
         return existing
     return call
+
+
+def lock_call(
+    session: Session, call_sid: str, *conditions: ColumnElement[bool], take_turn: bool = True
+) -> bool:
+    """Lock the call's row when it meets `conditions` (and count a turn); False: leave it be.
+
+    One conditional UPDATE both checks where the call stands and takes its row lock (a row
+    lock on PostgreSQL, SQLite's single writer lock), so of two requests racing to move one
+    call the second re-reads the moved state and does nothing. Read the call after this.
+    """
+    turn = Call.turn + 1 if take_turn else Call.turn
+    result = session.execute(
+        update(Call)
+        .where(Call.call_sid == call_sid, *conditions)
+        .values(turn=turn)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
+def has_event(session: Session, call: Call, kind: str, **detail: object) -> bool:
+    """True when the call's timeline already has a `kind` event with this detail."""
+    rows = session.scalars(
+        select(CallEvent.detail).where(CallEvent.call_id == call.id, CallEvent.kind == kind)
+    )
+    return any(all(row.get(k) == v for k, v in detail.items()) for row in rows)
 
 
 def record_event(

@@ -103,10 +103,17 @@ def test_locked_out_number_hears_when_to_try_again_and_gets_a_ticket(
     for attempt in range(5):
         verify_pin(session, WRONG, "+14155550100", f"CA-old-{attempt}", now, policy)
     session.commit()
-    call = phone.call(Caller(keys=[customer.keys]), from_="+14155550100")
+    call = phone.call(
+        Caller(keys=[customer.keys], message="It is me, the real Ann."), from_="+14155550100"
+    )
     assert "try again" in call.heard_text.lower()
+    # Locked out, yet heard: the caller can still leave a message, and the ticket says why.
+    assert "after the tone" in call.heard_text
+    assert call.connected_to is None
     ticket = only_ticket_of_call(session, call.sid)
     assert ticket.outcome is TicketOutcome.REFUSED
+    assert ticket.refusal_reason and ticket.refusal_reason.startswith("locked out")
+    assert "recording" in event_kinds(ticket)
     assert f"H L {' '.join(str(ticket.id))}" in call.heard_text
     assert customer.keys not in str(call.heard)
 

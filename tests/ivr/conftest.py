@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,14 +24,46 @@ from tests.conftest import PUBLIC_BASE_URL, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 
 class SignedTwilio:
-    """Posts webhooks to the app the way Twilio does: form-encoded and signed."""
+    """Posts webhooks to the app the way Twilio does: form-encoded and signed.
+
+    Like Twilio it follows the URLs the last answers named: `post("/ivr/pin")` goes to the
+    Gather action the app gave (with its query), unless `exact=True` posts the path as given.
+    """
 
     def __init__(self, client: FlaskClient, call_sid: str | None = None) -> None:
         self.client = client
         self.call_sid = call_sid or "CA" + uuid.uuid4().hex
         self.caller = "+14155550100"
+        self.named: dict[str, str] = {}
+
+    def remember(self, response: Any) -> None:
+        """Keep the webhook URLs a TwiML answer names, by path."""
+        if response.mimetype != "text/xml":
+            return
+        root = ET.fromstring(response.data)
+        urls = [el.get(a) for el in root.iter() for a in ("action", "waitUrl")] + [
+            el.text for el in root.iter("Redirect")
+        ]
+        for url in urls:
+            if url and url.startswith(PUBLIC_BASE_URL):
+                local = url.removeprefix(PUBLIC_BASE_URL)
+                self.named[local.split("?", 1)[0]] = local
 
     def post(
+        self,
+        path: str,
+        token: str | None = None,
+        signature: str | None = None,
+        exact: bool = False,
+        **params: str,
+    ) -> Any:
+        if not exact and "?" not in path:
+            path = self.named.get(path, path)
+        response = self._post(path, token, signature, **params)
+        self.remember(response)
+        return response
+
+    def _post(
         self,
         path: str,
         token: str | None = None,
@@ -93,3 +126,21 @@ def make_customer(
 @pytest.fixture
 def customer(app: Flask, session: Session) -> Customer:
     return make_customer(app, session)
+
+
+class InlineExecutor:
+    """Runs the dialer's work at once, in the webhook's thread, so a test sees all of it."""
+
+    def submit(self, fn: Any, /, *args: Any) -> None:
+        fn(*args)
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
+
+@pytest.fixture
+def inline_dialer(app: Flask) -> None:
+    """The app's real dialer (its REST calls fail fast: nothing listens), run synchronously."""
+    dialer = app.extensions["dialer"]
+    dialer.pool.shutdown(wait=True)
+    dialer.pool = InlineExecutor()

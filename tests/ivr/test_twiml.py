@@ -99,13 +99,20 @@ def test_goodbye_says_and_hangs_up() -> None:
     assert [child.tag for child in root] == ["Say", "Hangup"]
 
 
-def test_fallback_dials_the_emergency_number_when_set() -> None:
-    root = ET.fromstring(twiml.fallback("+15005550999", False, url))
+def test_fallback_dials_the_emergency_number_for_a_caller_who_may_reach_a_person() -> None:
+    root = ET.fromstring(twiml.fallback("+15005550999", False, url, connect=True))
     assert root.findtext("Dial") == "+15005550999"
 
 
+def test_fallback_takes_a_message_from_a_caller_who_may_not_reach_a_person() -> None:
+    root = ET.fromstring(twiml.fallback("+15005550999", False, url, connect=False))
+    assert root.find("Dial") is None
+    record = root.find("Record")
+    assert record is not None and record.get("action") == "https://h.test/ivr.fallback?recorded=1"
+
+
 def test_fallback_records_a_message_when_no_emergency_number() -> None:
-    root = ET.fromstring(twiml.fallback(None, False, url))
+    root = ET.fromstring(twiml.fallback(None, False, url, connect=True))
     record = root.find("Record")
     assert record is not None and record.get("action") == "https://h.test/ivr.fallback?recorded=1"
 
