@@ -170,7 +170,6 @@ def test_add_notes(client: FlaskClient, engineer_token: str, call_ticket: Any) -
 def test_accounts_and_licences(
     client: FlaskClient, manager_token: str, call_ticket: Any, session: Session
 ) -> None:
-    pytest.importorskip("entitlement")
     account = session.scalars(select(Account)).one()
     listed = client.get("/api/v1/accounts", headers=bearer(manager_token)).json["accounts"]
     assert listed[0]["name"] == "Acme Corp" and listed[0]["entitled"] is True
@@ -193,7 +192,6 @@ def test_accounts_and_licences(
 
 
 def test_pins(client: FlaskClient, manager_token: str, call_ticket: Any, session: Session) -> None:
-    pytest.importorskip("entitlement")
     account = session.scalars(select(Account)).one()
     url = f"/api/v1/accounts/{account.id}/pins"
     made = client.post(url, json={"action": "renew"}, headers=bearer(manager_token))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from notify import triggers
 from simulator import Simulator
 from tests.notify.conftest import WorkerProcess, make_call, notifications, wait_for, worker_env
 
+pytestmark = pytest.mark.slow  # each test starts `hotline worker` processes
 DONE = (NotificationStatus.SENT, NotificationStatus.DELIVERED)
 
 
