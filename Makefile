@@ -17,8 +17,11 @@ install: $(STAMP)  ## Create the virtual environment and install (reused on late
 run: $(STAMP)  ## Start the whole service on embedded defaults (Ctrl-C stops it).
 	$(BIN)/hotline run
 
-test: $(STAMP)  ## Run the whole test suite.
-	$(BIN)/pytest $(PYTEST_ARGS)
+# Two pytest-xdist workers: each gets its own database and Redis (see tests/conftest.py).
+PYTEST_WORKERS ?= 2
+
+test: $(STAMP)  ## Run the whole test suite (PYTEST_WORKERS=0 runs it in one process).
+	$(BIN)/pytest -p xdist -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## Lint, format check and type check.
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import phonenumbers
@@ -27,6 +28,90 @@ DEFAULT_SIMULATOR_PORT = 8010
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message is one line naming it."""
+
+
+# --- Notification pipeline (NOTIFY_*) ---------------------------------------------------------
+# Part of Settings, so create_app(test_config) sets them like any other setting.
+
+
+class SmsBackend(str, Enum):
+    """Where SMS go: Twilio when its credentials are configured (auto), Twilio, or the console."""
+
+    AUTO = "auto"
+    TWILIO = "twilio"
+    CONSOLE = "console"
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Retry, relay and sender settings of the notification pipeline; defaults suit production."""
+
+    # 5 attempts, waits of 2, 4, 8 and 16 minutes between them: about 30 minutes in all.
+    max_attempts: int = 5
+    retry_base_seconds: float = 120.0
+    # A claim older than this belongs to a dead worker (longer than the job timeout).
+    claim_timeout: float = 120.0
+    job_timeout: int = 60
+    # Polling an idle outbox is one indexed SELECT; this sets the wait from commit to enqueue.
+    relay_interval: float = 0.05
+    sweep_interval: float = 5.0
+    # Enqueued rows younger than this are not checked: their job is surely still queued.
+    sweep_grace: float = 30.0
+    batch_size: int = 500
+    sms_validity_seconds: int = 900
+    http_timeout: float = 10.0
+    sms_backend: SmsBackend = SmsBackend.AUTO
+    email_from: str = ""
+
+    def retry_delay(self, attempts: int) -> float:
+        """Seconds to wait after the `attempts`-th failed attempt (exponential)."""
+        return float(self.retry_base_seconds * 2 ** max(0, attempts - 1))
+
+
+def load_notify_settings(env: Mapping[str, str]) -> NotifySettings:
+    """NotifySettings from the NOTIFY_* variables of `env`; raise ConfigError naming a bad one."""
+    d = NotifySettings()
+    backend = env.get("NOTIFY_SMS_BACKEND", "").strip().lower() or d.sms_backend.value
+    if backend not in {b.value for b in SmsBackend}:
+        raise ConfigError(f"NOTIFY_SMS_BACKEND must be auto, twilio or console, got {backend!r}")
+    return NotifySettings(
+        max_attempts=_int_setting(env, "NOTIFY_MAX_ATTEMPTS", d.max_attempts, 1, 100),
+        retry_base_seconds=_float_setting(
+            env, "NOTIFY_RETRY_BASE_SECONDS", d.retry_base_seconds, 0.01, 86400
+        ),
+        claim_timeout=_float_setting(env, "NOTIFY_CLAIM_TIMEOUT", d.claim_timeout, 0.1, 86400),
+        job_timeout=_int_setting(env, "NOTIFY_JOB_TIMEOUT", d.job_timeout, 1, 3600),
+        relay_interval=_float_setting(env, "NOTIFY_RELAY_INTERVAL", d.relay_interval, 0.01, 60),
+        sweep_interval=_float_setting(env, "NOTIFY_SWEEP_INTERVAL", d.sweep_interval, 0.05, 3600),
+        sweep_grace=_float_setting(env, "NOTIFY_SWEEP_GRACE", d.sweep_grace, 0.1, 86400),
+        batch_size=_int_setting(env, "NOTIFY_BATCH_SIZE", d.batch_size, 1, 10000),
+        # Twilio accepts a ValidityPeriod of 1 to 36000 seconds.
+        sms_validity_seconds=_int_setting(
+            env, "NOTIFY_SMS_VALIDITY", d.sms_validity_seconds, 1, 36000
+        ),
+        http_timeout=_float_setting(env, "NOTIFY_HTTP_TIMEOUT", d.http_timeout, 0.1, 300),
+        sms_backend=SmsBackend(backend),
+        email_from=env.get("NOTIFY_EMAIL_FROM", "").strip(),
+    )
+
+
+def _float_setting(
+    env: Mapping[str, str], name: str, default: float, low: float, high: float
+) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    problem = f"{name} must be a number from {low:g} to {high:g}, got {raw!r}"
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(problem) from None
+    if not low <= value <= high:  # also refuses nan
+        raise ConfigError(problem)
+    return value
+
+
+# --- end of the notification settings ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -76,6 +161,8 @@ class Settings:
     # A dashboard session ends after this long without a request, and this long after sign-in.
     dashboard_idle_minutes: int = 60
     dashboard_session_hours: int = 12
+
+    notify: NotifySettings = field(default_factory=NotifySettings)  # the NOTIFY_* block above
 
     @property
     def home_region(self) -> str:
@@ -243,4 +330,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_global_hourly=_int_setting(env, "SMS_GLOBAL_HOURLY", 300, 0, 1000000),
         dashboard_idle_minutes=_int_setting(env, "DASHBOARD_IDLE_MINUTES", 60, 1, 24 * 60),
         dashboard_session_hours=_int_setting(env, "DASHBOARD_SESSION_HOURS", 12, 1, 24 * 30),
+        notify=load_notify_settings(env),
     )

@@ -6,9 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the notification webhooks and settings on `app`."""
+    """Register the notification webhooks on `app` (their settings are Settings.notify)."""
     from notify import views
-    from notify.settings import load_notify_settings
 
-    app.extensions["notify"] = load_notify_settings()
     app.register_blueprint(views.bp)

@@ -12,11 +12,11 @@ from sqlalchemy import case, update
 from sqlalchemy.orm import Session
 
 from hotline.app import settings_of
+from hotline.config import NotifySettings
 from models import CallEvent, Notification, NotificationChannel, NotificationStatus, utcnow
 from notify.outbox import MANAGERS, add_notification
 from notify.render import render
 from notify.senders import PermanentError, email_sender, sms_sender
-from notify.settings import notify_settings
 
 log = logging.getLogger(__name__)
 OPEN = (NotificationStatus.PENDING, NotificationStatus.ENQUEUED)
@@ -72,7 +72,8 @@ def deliver(
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return "skipped: claimed by a concurrent run"
 
-    settings, tuning = settings_of(app), notify_settings(app)
+    settings = settings_of(app)
+    tuning = settings.notify
     try:
         if row.channel == NotificationChannel.SMS:
             sender = sms_sender(settings, tuning)
@@ -91,7 +92,7 @@ def deliver(
                 row.recipient, row_subject, row_body, f"<notify-{row.id}@{host}>"
             )
     except Exception as exc:  # every provider failure is recorded on the row, then retried or dead
-        return _record_failure(session, row, previous_attempts + 1, exc, utcnow())
+        return _record_failure(session, row, previous_attempts + 1, exc, tuning, utcnow())
     _record_sent(session, row.id, provider_id, utcnow())
     return f"sent: {provider_id}"
 
@@ -122,10 +123,14 @@ def _record_sent(
 
 
 def _record_failure(
-    session: Session, row: Notification, attempts: int, exc: Exception, now: datetime
+    session: Session,
+    row: Notification,
+    attempts: int,
+    exc: Exception,
+    tuning: NotifySettings,
+    now: datetime,
 ) -> str:
     error = f"{type(exc).__name__}: {exc}"[:2000]
-    tuning = notify_settings()
     permanent = isinstance(exc, PermanentError)
     if permanent or attempts >= tuning.max_attempts:
         dead = session.execute(

@@ -14,10 +14,10 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from hotline.app import settings_of
 from hotline.queue import NOTIFY_QUEUE, get_queue, get_redis
 from models import Notification, NotificationStatus, utcnow
 from notify.jobs import JOB_FUNCTION
-from notify.settings import notify_settings
 
 log = logging.getLogger(__name__)
 GONE = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
@@ -31,7 +31,7 @@ def job_id_for(notification_id: int, attempts: int) -> str:
 def relay_once(app: Flask, now: datetime | None = None) -> int:
     """Move due pending rows onto the notify queue; the number enqueued."""
     now = now or utcnow()
-    tuning = notify_settings(app)
+    tuning = settings_of(app).notify
     with app.extensions["sessionmaker"]() as session:
         due = session.execute(
             select(Notification.id, Notification.attempts)
@@ -79,7 +79,7 @@ def relay_once(app: Flask, now: datetime | None = None) -> int:
 
 
 def _enqueue(app: Flask, rows: list[tuple[int, str]]) -> None:
-    tuning = notify_settings(app)
+    tuning = settings_of(app).notify
     queue = get_queue(NOTIFY_QUEUE, app)
     with get_redis(app).pipeline() as pipe:
         for notification_id, job_id in rows:
@@ -99,7 +99,7 @@ def _enqueue(app: Flask, rows: list[tuple[int, str]]) -> None:
 def sweep_once(app: Flask, now: datetime | None = None) -> int:
     """Give back to the relay rows whose job is gone or whose worker died; the number freed."""
     now = now or utcnow()
-    tuning = notify_settings(app)
+    tuning = settings_of(app).notify
     redis_client = get_redis(app)
     freed = 0
     with app.extensions["sessionmaker"]() as session:
@@ -151,16 +151,16 @@ def _job_status(redis_client: object, job_id: str | None) -> JobStatus | None:
     return job.get_status(refresh=False)
 
 
-class RelayThread(threading.Thread):
-    """Runs the relay every relay_interval and the sweeper every sweep_interval."""
+class RelayLoop:
+    """Runs the relay every relay_interval and the sweeper every sweep_interval until stopped."""
 
     def __init__(self, app: Flask) -> None:
-        super().__init__(name="notify-relay", daemon=True)
         self.app = app
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        tuning = notify_settings(self.app)
+        """Loop until stop() is called; Redis or database outages are logged once and waited out."""
+        tuning = settings_of(self.app).notify
         next_sweep = 0.0
         failing = False
         while not self.stopping.is_set():
@@ -182,7 +182,6 @@ class RelayThread(threading.Thread):
             if moved < tuning.batch_size:
                 self.stopping.wait(tuning.relay_interval)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the loop to stop and wait for it."""
+    def stop(self) -> None:
+        """Ask the loop to return after its current round (safe from a signal handler)."""
         self.stopping.set()
-        self.join(timeout)

@@ -15,9 +15,8 @@ from urllib.parse import unquote, urlsplit
 
 from twilio.base.exceptions import TwilioRestException
 
-from hotline.config import Settings
+from hotline.config import NotifySettings, Settings, SmsBackend
 from hotline.twilio_client import rest_client
-from notify.settings import NotifySettings
 
 OPTED_OUT = 21610
 
@@ -168,7 +167,7 @@ class ConsoleEmail:
 def sms_sender(settings: Settings, notify: NotifySettings) -> SmsSender:
     """The SMS sender these settings call for."""
     backend = notify.sms_backend
-    if backend == "twilio" or (backend == "auto" and settings.twilio_configured):
+    if backend == SmsBackend.TWILIO or (backend == SmsBackend.AUTO and settings.twilio_configured):
         return _twilio_sms(os.getpid(), settings, notify)
     return ConsoleSms()
 

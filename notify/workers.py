@@ -1,70 +1,94 @@
-"""`hotline worker`: N forked RQ worker processes plus the outbox relay, supervised."""
+"""`hotline worker`: rq.WorkerPool runs the RQ workers; the outbox relay runs beside them."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import logging
-import os
 import signal
 import sys
-import time
-import traceback
+from multiprocessing import get_context
+from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 from flask import Flask
 from redis.exceptions import RedisError
+from rq.serializers import JSONSerializer
+from rq.worker_pool import WorkerPool
 from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.app import settings_of
-from hotline.queue import NOTIFY_QUEUE, get_queue
-from notify.relay import RelayThread, relay_once, sweep_once
+from hotline.queue import NOTIFY_QUEUE, get_queue, get_redis
+from hotline.worker import AppWorker
+from notify.relay import RelayLoop, relay_once, sweep_once
 from notify.senders import sms_sender
-from notify.settings import notify_settings
 
 log = logging.getLogger(__name__)
-STOP_TIMEOUT = 30.0
-RESTART_DELAY = 1.0
+RELAY_STOP_TIMEOUT = 10.0
+# WorkerPool forks its workers; so do we for the relay (the app is built once, in the parent).
+fork_context = get_context("fork")
 
 
-def _work(app: Flask, burst: bool) -> int:
-    """Body of one forked worker process; returns its exit code."""
-    from hotline.worker import build_worker
+class NotifyWorker(AppWorker):
+    """An AppWorker that readies its freshly forked process before it starts."""
 
-    _die_with_parent()
-    # Forked: never reuse the parent's pooled database connections.
-    app.extensions["engine"].dispose(close=False)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # WorkerPool builds the worker inside the forked child: this runs there, first.
+        prepare_forked_child(self.app)
+        super().__init__(*args, **kwargs)
+
+
+class NotifyPool(WorkerPool):
+    """RQ's pool of in-process NotifyWorkers on the notify queue, plus the relay process."""
+
+    def __init__(self, app: Flask, count: int) -> None:
+        super().__init__(
+            [NOTIFY_QUEUE],
+            connection=get_redis(app),
+            num_workers=count,
+            worker_class=NotifyWorker.bound_to(app),
+            serializer=JSONSerializer,
+        )
+        self.app = app
+        self.relay: BaseProcess | None = None
+
+    def start_relay(self) -> None:
+        """Fork the relay process (the pool's process has no threads: forking is safe)."""
+        self.relay = fork_context.Process(target=_relay_main, args=(self.app,), name="notify-relay")
+        self.relay.start()
+
+    def check_workers(self, respawn: bool = True) -> None:
+        """RQ's once-a-second check of its workers, extended to restart a dead relay too."""
+        super().check_workers(respawn)
+        relay = self.relay
+        if respawn and self.status != self.Status.STOPPED and relay and not relay.is_alive():
+            log.warning("notify relay exited (%s); restarting it", relay.exitcode)
+            self.start_relay()
+
+    def stop_relay(self) -> None:
+        """Stop the relay after its current round; kill it if it does not stop."""
+        if self.relay is None:
+            return
+        if self.relay.is_alive():
+            self.relay.terminate()
+            self.relay.join(RELAY_STOP_TIMEOUT)
+        if self.relay.is_alive():
+            self.relay.kill()
+            self.relay.join()
+
+
+def run(app: Flask, count: int) -> None:
+    """Run `count` workers and the relay until SIGINT or SIGTERM; workers finish their job."""
+    pool = NotifyPool(app, count)
+    pool.start_relay()
+    print(f"[notify] {count} worker(s) and the outbox relay are running", flush=True)
     try:
-        # Build this process's SMS client now, so the first message after a start is not slower.
-        sms_sender(settings_of(app), notify_settings(app))
-        build_worker(app).work(burst=burst, with_scheduler=True, logging_level="INFO")
-        return 0
-    except Exception:
-        traceback.print_exc()
-        return 1
-
-
-def _die_with_parent() -> None:
-    # A SIGKILLed supervisor must not leave orphan workers behind (Linux only, best effort).
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _fork(app: Flask, burst: bool) -> int:
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        code = 1
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            code = _work(app, burst)
-        finally:
-            # _exit: the parent's atexit hooks (e.g. stopping embedded Redis) are not ours to run.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-    return pid
+        # RQ's pool: SIGINT/SIGTERM ask every worker for a warm shutdown (a worker ignores the
+        # duplicate that Ctrl-C also sends it), then start() returns once all have exited.
+        pool.start(burst=False, logging_level="INFO")
+    finally:
+        pool.stop_relay()
 
 
 def run_burst(app: Flask, count: int) -> None:
@@ -76,78 +100,36 @@ def run_burst(app: Flask, count: int) -> None:
         except (RedisError, SQLAlchemyError) as exc:
             log.warning("notify relay: %s", exc)
             return
-        queued = get_queue(NOTIFY_QUEUE, app).count
-        if moved == 0 and queued == 0:
+        if moved == 0 and get_queue(NOTIFY_QUEUE, app).count == 0:
             return
-        pids = [_fork(app, burst=True) for _ in range(count)]
-        for pid in pids:
-            os.waitpid(pid, 0)
+        NotifyPool(app, count).start(burst=True, logging_level="INFO")
 
 
-class Supervisor:
-    """Keeps `count` worker processes alive and the relay thread running until stopped."""
-
-    def __init__(self, app: Flask, count: int) -> None:
-        self.app = app
-        self.count = count
-        self.children: dict[int, float] = {}
-        self.stopping = False
-        self.forward = False
-
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        # Ctrl-C reaches the whole process group, children included: forwarding it again
-        # would be a second signal, which RQ treats as "kill the job now". SIGTERM we forward.
-        self.stopping = True
-        self.forward = self.forward or signum == signal.SIGTERM
-
-    def run(self) -> None:
-        """Run until SIGINT or SIGTERM, then shut the workers down warm."""
-        signal.signal(signal.SIGINT, self._on_signal)
-        signal.signal(signal.SIGTERM, self._on_signal)
-        # Fork before any thread starts: a fork copies only the calling thread.
-        for _ in range(self.count):
-            self.children[_fork(self.app, burst=False)] = time.monotonic()
-        relay = RelayThread(self.app)
-        relay.start()
-        print(f"[notify] {self.count} worker(s) and the outbox relay are running", flush=True)
-        restart_at: list[float] = []
-        try:
-            while not self.stopping:
-                self._reap(restart_at)
-                now = time.monotonic()
-                while restart_at and restart_at[0] <= now and not self.stopping:
-                    restart_at.pop(0)
-                    self.children[_fork(self.app, burst=False)] = now
-                time.sleep(0.1)
-        finally:
-            relay.stop()
-            self._shutdown()
-
-    def _reap(self, restart_at: list[float]) -> None:
-        for pid in list(self.children):
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                del self.children[pid]
-                log.warning("worker %s exited (%s); restarting it", pid, status)
-                # A worker quits when Redis goes away; a pause keeps restarts from spinning.
-                restart_at.append(time.monotonic() + RESTART_DELAY)
-
-    def _shutdown(self) -> None:
-        if self.forward:
-            for pid in self.children:
-                _signal(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while self.children and time.monotonic() < deadline:
-            for pid in list(self.children):
-                done, _ = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    del self.children[pid]
-            time.sleep(0.05)
-        for pid in self.children:
-            _signal(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+def prepare_forked_child(app: Flask) -> None:
+    """Make a freshly forked worker or relay process safe and quick to start."""
+    _die_with_parent()
+    # Never reuse the parent's pooled database connections; close=False leaves them to it.
+    app.extensions["engine"].dispose(close=False)
+    # Build this process's SMS client now, so the first message after a start is not slower.
+    sms_sender(settings_of(app), settings_of(app).notify)
 
 
-def _signal(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signum)
+def _relay_main(app: Flask) -> None:
+    prepare_forked_child(app)
+    loop = RelayLoop(app)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        loop.stop()
+
+    # Ctrl-C reaches the relay directly; SIGTERM comes from the pool when it has stopped.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    loop.run()
+
+
+def _die_with_parent() -> None:
+    # A SIGKILLed pool must not leave orphans behind (Linux only, best effort): SIGTERM is the
+    # warm shutdown of a worker and the clean stop of the relay.
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

@@ -12,7 +12,7 @@ import redis
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
 import models
@@ -26,6 +26,39 @@ TEST_ACCOUNT_SID = "AC" + "0" * 32
 PUBLIC_BASE_URL = "https://hotline.example.test"
 
 
+def xdist_worker() -> str | None:
+    """This pytest-xdist worker's id (gw0, gw1, ...), or None when the run is not distributed."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _worker_postgres(url: str, worker: str) -> str:
+    """`url` with the database `<name>_<worker>`, created through the maintenance database."""
+    given = make_url(url)
+    own = given.set(database=f"{given.database}_{worker}")
+    engine = make_engine(given.set(database="postgres").render_as_string(hide_password=False))
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            exists = conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}
+            )
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        engine.dispose()
+    return own.render_as_string(hide_password=False)
+
+
+def _worker_redis(url: str, worker: str) -> str:
+    """`url` with the Redis database number shifted by the worker's index (gw1: db + 1)."""
+    index = int(worker.removeprefix("gw"))
+    scheme, _, rest = url.partition("://")
+    address, _, db = rest.partition("/")
+    number = int(db.split("?", 1)[0] or 0) + index
+    if number > 15:
+        pytest.exit(f"TEST_REDIS_URL {url}: worker {worker} would need Redis db {number} (> 15)")
+    return f"{scheme}://{address}/{number}"
+
+
 def _reset_postgres(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
@@ -36,9 +69,16 @@ def _reset_postgres(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """An empty database brought to the current schema by the shipped migrations."""
+    """An empty database brought to the current schema by the shipped migrations.
+
+    Under pytest-xdist each worker has its own: `<TEST_DATABASE_URL's name>_gw0` and so on,
+    so one worker never drops the schema another is using.
+    """
     url = os.environ.get("TEST_DATABASE_URL")
+    worker = xdist_worker()
     if url:
+        if worker:
+            url = _worker_postgres(url, worker)
         _reset_postgres(url)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
@@ -48,10 +88,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The machine's Redis when TEST_REDIS_URL names it, else an embedded real one."""
+    """The machine's Redis when TEST_REDIS_URL names it, else an embedded real one.
+
+    Under pytest-xdist worker gwN uses TEST_REDIS_URL's database number + N: tests flush it.
+    """
     url = os.environ.get("TEST_REDIS_URL")
     if url:
-        yield url
+        worker = xdist_worker()
+        yield _worker_redis(url, worker) if worker else url
         return
     with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
         yield server.url

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 
@@ -33,6 +34,7 @@ def _hotline(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Comp
     )
 
 
+@pytest.mark.slow
 def test_run_serves_a_demo_call_then_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
@@ -44,11 +46,14 @@ def test_run_serves_a_demo_call_then_stops_everything_on_ctrl_c(tmp_path: Path) 
             "SIMULATOR_PORT": str(_free_port()),
         }
     )
+    # Output to a file, not an unread pipe: a chatty service can never block on a full pipe.
+    log_path = tmp_path / "service.log"
+    log = log_path.open("w")
     service = subprocess.Popen(
         [sys.executable, "-m", "hotline", "run"],
         cwd=tmp_path,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -79,7 +84,13 @@ def test_run_serves_a_demo_call_then_stops_everything_on_ctrl_c(tmp_path: Path) 
         )
     finally:
         service.send_signal(signal.SIGINT)
-        output, _ = service.communicate(timeout=30)
+        try:
+            service.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            service.kill()
+            service.wait(10)
+        log.close()
+    output = log_path.read_text()
     assert service.returncode == 0, output
     assert f"POST http://localhost:{port}/ivr/voice" in output
     assert "Traceback" not in output

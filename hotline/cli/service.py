@@ -96,16 +96,16 @@ def run(host: str) -> None:
     type=click.IntRange(1, 64),
     default=lambda: int(os.environ.get("WORKER_COUNT") or 1),
     show_default="$WORKER_COUNT or 1",
-    help="How many RQ worker processes to run.",
+    help="How many RQ worker processes rq.WorkerPool keeps running.",
 )
 @click.option("--burst", is_flag=True, help="Send what is due, then exit.")
 @click.pass_context
 def worker(ctx: click.Context, count: int, burst: bool) -> None:
     """Run the notification relay and RQ workers (the notify queue, with its scheduler)."""
-    from notify.workers import Supervisor, run_burst
+    from notify.workers import run, run_burst
 
     app = current_app_of(ctx)
     if burst:
         run_burst(app, count)
     else:
-        Supervisor(app, count).run()
+        run(app, count)

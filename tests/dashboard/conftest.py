@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -240,10 +239,3 @@ def many_tickets(session: Session) -> list[Ticket]:
     session.add_all(rows)
     session.commit()
     return rows
-
-
-@pytest.fixture
-def app_with_entitlement(app: Flask) -> Flask:
-    """The app, skipping the test when the entitlement package is not there yet."""
-    pytest.importorskip("entitlement")
-    return app

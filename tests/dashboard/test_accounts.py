@@ -13,8 +13,6 @@ from models import Account, SupportPin
 from models.users import AuditEntry
 from tests.dashboard.conftest import Browser
 
-pytestmark = pytest.mark.usefixtures("app_with_entitlement")
-
 
 @pytest.fixture
 def acme(session: Session, call_ticket: Any) -> Account:

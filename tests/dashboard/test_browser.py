@@ -117,7 +117,6 @@ def test_manager_searches_opens_a_ticket_and_changes_its_status(
 def test_manager_renews_a_pin_and_sees_it_once(
     page: Any, manager: Any, call_ticket: Any, session: Session
 ) -> None:
-    pytest.importorskip("entitlement")
     account = session.scalars(select(Account)).one()
     sign_in(page, "maria")
     page.wait_for_url(re.compile(r"/dashboard/tickets/"))

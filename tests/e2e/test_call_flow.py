@@ -137,12 +137,20 @@ def test_caller_who_is_not_entitled_hears_why_and_leaves_a_message(
 
 
 @pytest.fixture
-def app_config(app_config: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
-    if "account_management" in request.node.name:
-        app_config["ACCOUNT_MANAGEMENT_NUMBER"] = ACCOUNT_MANAGEMENT
+def extra_config() -> dict[str, str]:
+    """Settings a test adds to its app: parametrize this name to set them."""
+    return {}
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any], extra_config: dict[str, str]) -> dict[str, Any]:
+    app_config.update(extra_config)
     return app_config
 
 
+@pytest.mark.parametrize(
+    "extra_config", [{"ACCOUNT_MANAGEMENT_NUMBER": ACCOUNT_MANAGEMENT}], ids=["account-management"]
+)
 def test_not_entitled_caller_is_offered_account_management(
     app: Flask, phone: Simulator, session: Session
 ) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes
 from email.message import Message
@@ -19,11 +21,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.queue import NOTIFY_QUEUE, get_queue, get_redis
+from hotline.worker import AppWorker
 from models import (
     Account,
     Call,
@@ -36,20 +38,11 @@ from models import (
     utcnow,
 )
 from notify.relay import relay_once, sweep_once
-from notify.settings import NotifySettings
 from simulator import Simulator
 from tests.conftest import PUBLIC_BASE_URL, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = NotifySettings(
-    max_attempts=3,
-    retry_base_seconds=0.05,
-    claim_timeout=1.0,
-    relay_interval=0.05,
-    sweep_interval=0.2,
-    sweep_grace=0.3,
-    http_timeout=5.0,
-)
+# Fast retries and sweeps, and a job timeout short enough that a hung job costs seconds.
 FAST_ENV = {
     "NOTIFY_MAX_ATTEMPTS": "3",
     "NOTIFY_RETRY_BASE_SECONDS": "0.05",
@@ -58,6 +51,7 @@ FAST_ENV = {
     "NOTIFY_SWEEP_INTERVAL": "0.2",
     "NOTIFY_SWEEP_GRACE": "0.3",
     "NOTIFY_HTTP_TIMEOUT": "5",
+    "NOTIFY_JOB_TIMEOUT": "10",
 }
 MANAGER_PHONES = "+15550009001,+15550009002"
 MANAGER_EMAILS = "boss@example.test"
@@ -108,8 +102,17 @@ def sim() -> Iterator[Simulator]:
 
 
 @pytest.fixture
+def notify_overrides() -> dict[str, str]:
+    """Settings a test changes for its app: parametrize this name to override it."""
+    return {}
+
+
+@pytest.fixture
 def notify_config(
-    app_config: dict[str, Any], sim: Simulator, smtp: tuple[SmtpSink, str]
+    app_config: dict[str, Any],
+    sim: Simulator,
+    smtp: tuple[SmtpSink, str],
+    notify_overrides: dict[str, str],
 ) -> dict[str, Any]:
     app_config.update(
         TWILIO_API_BASE_URL=sim.rest_url,
@@ -118,13 +121,14 @@ def notify_config(
         MANAGER_EMAILS=MANAGER_EMAILS,
         HOTLINE_NUMBER="+15005550006",
     )
+    app_config.update(FAST_ENV)
+    app_config.update(notify_overrides)
     return app_config
 
 
 @pytest.fixture
 def notify_app(notify_config: dict[str, Any], app: Flask, sim: Simulator) -> Iterator[Flask]:
     """The test app wired to the simulator and SMTP server, with fast retries, in context."""
-    app.extensions["notify"] = FAST
     # Message status callbacks from the simulator reach this app, signed.
     sim.attach(app)
     with app.app_context():
@@ -132,15 +136,15 @@ def notify_app(notify_config: dict[str, Any], app: Flask, sim: Simulator) -> Ite
 
 
 def drain(app: Flask, rounds: int = 60, pause: float = 0.06) -> None:
-    """Relay and run jobs in-process (rq SimpleWorker) until nothing is pending or enqueued."""
+    """Relay and run jobs in this process (the workers' AppWorker) until none is open."""
     queue = get_queue(NOTIFY_QUEUE, app)
+    worker_class = AppWorker.bound_to(app)
     for _ in range(rounds):
         sweep_once(app)
         relay_once(app)
-        with app.app_context():
-            SimpleWorker([queue], connection=get_redis(app), serializer="json").work(
-                burst=True, logging_level="WARNING"
-            )
+        worker_class([queue], connection=get_redis(app), serializer="json").work(
+            burst=True, logging_level="WARNING"
+        )
         if not open_rows(app):
             return
         time.sleep(pause)
@@ -222,23 +226,48 @@ def worker_env(config: dict[str, Any], **extra: str) -> dict[str, str]:
     """The environment for a `hotline worker` subprocess built from a test app's config."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "TWILIO_"))}
     env.update({k: str(v) for k, v in config.items() if v is not None})
-    env.update(FAST_ENV)
     env.update(extra)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
-@dataclass
 class WorkerProcess:
-    """A `python -m hotline worker` child in its own process group."""
+    """A `python -m hotline worker` child in its own process group, its output read as it comes.
 
-    process: subprocess.Popen[str]
+    A reader thread drains the pipe, so a chatty worker can never block on a full pipe.
+    """
 
-    def kill_all(self) -> None:
-        """SIGKILL the supervisor, its workers and their work horses."""
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def finish(self, timeout: float = 60.0) -> tuple[int, str]:
+        """Wait for the worker to exit by itself; its exit code and output."""
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill_all()
+            raise AssertionError(f"worker still running after {timeout}s:\n{self.output}") from None
+        return code, self._collect()
+
+    def kill_all(self) -> str:
+        """SIGKILL the pool, its workers and the relay."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
+        return self._collect()
 
     def stop(self) -> str:
         """SIGTERM (warm shutdown) and return the output."""
@@ -249,10 +278,12 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
-        out = self.process.stdout.read() if self.process.stdout else ""
-        if self.process.stdout:
-            self.process.stdout.close()
-        return out
+        return self._collect()
+
+    def _collect(self) -> str:
+        # Children still holding the pipe (killed above) close it as they die.
+        self.reader.join(10)
+        return self.output
 
 
 @pytest.fixture
@@ -276,9 +307,10 @@ def start_worker() -> Iterator[Callable[..., WorkerProcess]]:
 
     yield start
     for worker in started:
-        if worker.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(worker.process.pid, signal.SIGKILL)
-            worker.process.wait(10)
+        worker.process.wait(10)
+        worker.reader.join(10)
         if worker.process.stdout:
             worker.process.stdout.close()
 
@@ -290,10 +322,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what or predicate}")
-
-
-def fast(settings: NotifySettings = FAST, **changes: Any) -> NotifySettings:
-    return replace(settings, **changes)
 
 
 __all__ = ["datetime"]

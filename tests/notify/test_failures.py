@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.app import settings_of
 from models import CallEvent, NotificationChannel, NotificationStatus, TicketOutcome, utcnow
 from notify import triggers
 from notify.outbox import add_notification
+from notify.senders import TwilioSms, sms_sender
 from simulator import Simulator
 from simulator.openapi import ApiError
-from tests.notify.conftest import FAST, SmtpSink, drain, fast, make_call, notifications
+from tests.notify.conftest import FAST_ENV, SmtpSink, drain, make_call, notifications
+
+MAX_ATTEMPTS = int(FAST_ENV["NOTIFY_MAX_ATTEMPTS"])
 
 
 def _sms_only(session: Session) -> int:
@@ -24,12 +29,12 @@ def _sms_only(session: Session) -> int:
 def test_twilio_5xx_retries_then_dead_on_the_ticket(
     notify_app: Flask, session: Session, sim: Simulator
 ) -> None:
-    sim.message_errors = [ApiError(500, 20500, "Internal Server Error")] * FAST.max_attempts
+    sim.message_errors = [ApiError(500, 20500, "Internal Server Error")] * MAX_ATTEMPTS
     ticket_id = _sms_only(session)
     drain(notify_app)
     (row,) = notifications(session)
     assert row.status == NotificationStatus.DEAD
-    assert row.attempts == FAST.max_attempts and "500" in (row.last_error or "")
+    assert row.attempts == MAX_ATTEMPTS and "500" in (row.last_error or "")
     assert sim.messages == []
     events = session.scalars(select(CallEvent).where(CallEvent.kind == "notification_dead")).all()
     assert [e.ticket_id for e in events] == [ticket_id]
@@ -82,16 +87,11 @@ def test_smtp_temporary_failure_retries_then_sends(
     assert len(smtp[0].messages) == 1
 
 
+# Nothing listens on port 9 (discard): the SMTP server is down.
+@pytest.mark.parametrize(
+    "notify_overrides", [{"SMTP_URL": "smtp://127.0.0.1:9", "NOTIFY_MAX_ATTEMPTS": "2"}]
+)
 def test_smtp_down_retries_then_dead(notify_app: Flask, session: Session) -> None:
-    from dataclasses import replace
-
-    from hotline.app import settings_of
-    from tests.notify.conftest import free_port
-
-    notify_app.config["HOTLINE"] = replace(
-        settings_of(notify_app), smtp_url=f"smtp://127.0.0.1:{free_port()}"
-    )
-    notify_app.extensions["notify"] = fast(max_attempts=2)
     call = make_call(session, TicketOutcome.MESSAGE, caller="anonymous")
     assert triggers.call_ended(session, call, utcnow()) == 1
     session.commit()
@@ -101,12 +101,15 @@ def test_smtp_down_retries_then_dead(notify_app: Flask, session: Session) -> Non
     assert "Connection" in (row.last_error or "") or "refused" in (row.last_error or "")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "notify_overrides", [{"NOTIFY_JOB_TIMEOUT": "1", "NOTIFY_HTTP_TIMEOUT": "30"}]
+)
 def test_hung_twilio_call_is_cut_off_by_the_job_timeout_and_reconciled_once(
     notify_app: Flask, session: Session, sim: Simulator
 ) -> None:
     # Jobs run inside the worker process (no horse per job): RQ's death penalty must still
     # stop a send that hangs, and the retry must find the message Twilio already accepted.
-    notify_app.extensions["notify"] = fast(job_timeout=1, http_timeout=30.0)
     # The hung request answers after this test ends: its receipt must not reach a torn-down app.
     sim.attach("http://127.0.0.1:9")
     sim.message_delay = 3.0
@@ -121,10 +124,7 @@ def test_hung_twilio_call_is_cut_off_by_the_job_timeout_and_reconciled_once(
 
 
 def test_twilio_client_is_built_once_per_process(notify_app: Flask) -> None:
-    from hotline.app import settings_of
-    from notify.senders import TwilioSms, sms_sender
-    from notify.settings import notify_settings
-
-    first = sms_sender(settings_of(notify_app), notify_settings(notify_app))
+    settings = settings_of(notify_app)
+    first = sms_sender(settings, settings.notify)
     assert isinstance(first, TwilioSms)
-    assert sms_sender(settings_of(notify_app), notify_settings(notify_app)) is first
+    assert sms_sender(settings, settings.notify) is first

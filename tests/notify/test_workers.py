@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from notify import triggers
 from simulator import Simulator
 from tests.notify.conftest import WorkerProcess, make_call, notifications, wait_for, worker_env
 
+pytestmark = pytest.mark.slow  # each test starts `hotline worker` processes
 DONE = (NotificationStatus.SENT, NotificationStatus.DELIVERED)
 
 
@@ -41,8 +43,8 @@ def test_burst_worker_sends_everything_due(
 ) -> None:
     _calls(session, 5, 0)
     worker = start_worker(worker_env(notify_config), "--burst", "--count", "2")
-    assert worker.process.wait(60) == 0
-    out = worker.stop()
+    code, out = worker.finish()
+    assert code == 0, out
     assert _all_done(session, 5), out
     assert len(sim.messages) == 5
 
@@ -84,6 +86,9 @@ def test_worker_killed_mid_send_gets_the_sms_out_exactly_once(
 ) -> None:
     # Twilio accepts the message, then the worker dies before it hears back.
     sim.message_delay = 5.0
+    # Receipts go nowhere: under load the dead request's receipt (sent 5 s later) could mark
+    # the row delivered before the second worker starts, and nothing would be reconciled.
+    sim.attach("http://127.0.0.1:9")
     env = worker_env(notify_config)
     first = start_worker(env)
     _calls(session, 1, 0)
@@ -114,8 +119,8 @@ def test_console_sender_without_twilio_or_smtp(
     env = worker_env(notify_config, TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="", SMTP_URL="")
     env.pop("TWILIO_API_BASE_URL")
     worker = start_worker(env, "--burst")
-    assert worker.process.wait(60) == 0
-    out = worker.stop()
+    code, out = worker.finish()
+    assert code == 0, out
     assert "SMS to +15557770001:" in out and call.ticket.number in out
     assert "Email to ops@acme.test" in out
     assert sim.messages == []
