@@ -196,9 +196,12 @@ def make_call(
         refusal_reason=refusal_reason,
     )
     session.add(ticket)
+    session.flush()
     call = Call(
         call_sid=f"CA{time.time_ns()}{sid_suffix}",
         ticket=ticket,
+        account_id=account.id,
+        pin_accepted_at=now,
         from_number=caller,
         to_number="+15550100000",
         status="completed",

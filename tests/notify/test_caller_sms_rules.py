@@ -42,9 +42,11 @@ def withheld_reasons(session: Session, call: Call) -> list[str]:
 
 
 def without_pin(session: Session, caller: str) -> Call:
-    """An ended call whose PIN was never accepted (its ticket has no account)."""
+    """An ended call whose PIN was never accepted."""
     call = make_call(session, TicketOutcome.MESSAGE, caller=caller, sid_suffix=caller)
     call.ticket.account = None
+    call.account_id = None
+    call.pin_accepted_at = None
     session.flush()
     return call
 
