@@ -7,7 +7,7 @@ import sys
 from dotenv import load_dotenv
 
 from hotline import create_app
-from hotline.config import ConfigError
+from kernel.config import ConfigError
 
 load_dotenv(".env", override=False)
 try:

@@ -26,12 +26,12 @@ from urllib.parse import urlsplit
 
 import requests
 
+from directory import add_contact, create_account
 from entitlement import PinPolicy, issue_licence, issue_pin
 from hotline import create_app
-from hotline.app import settings_of
-from hotline.directory import add_contact, create_account
 from hotline.embedded_redis import EmbeddedRedis
 from hotline.migrate import upgrade
+from kernel.config import settings_of
 from models import LicenceKind, PinKind
 from routing.store import load_demo_routing
 from simulator import Caller, Engineer, Simulator

@@ -53,7 +53,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="notify-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
     if url.startswith("postgresql"):
-        from hotline.db import make_engine
+        from kernel.db import make_engine
 
         with make_engine(url).begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))

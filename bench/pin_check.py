@@ -21,8 +21,8 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 
 from entitlement import IssuedPin, PinPolicy, issue_pin, verify_pin
-from hotline.db import make_engine
 from hotline.migrate import upgrade
+from kernel.db import make_engine
 from models import Account, PinKind, PinOutcome
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask import Flask
 
+from dashboard import accounts, admin, auth, engineers, metrics, outbox, schedules, tickets
+from dashboard.api import bp as api_bp
+from dashboard.security import csrf_token, current_user
+from dashboard.server_session import ServerSessionInterface, session_limits
+from dashboard.timefmt import in_zone, span
+
 
 def init_app(app: Flask) -> None:
     """Register the dashboard's blueprints on `app`."""
-    from dashboard import accounts, admin, auth, engineers, metrics, outbox, schedules, tickets
-    from dashboard.api import bp as api_bp
-    from dashboard.security import csrf_token, current_user
-    from dashboard.server_session import ServerSessionInterface, session_limits
-    from dashboard.timefmt import in_zone, span
 
     # Sessions live on the server; the cookie is a random id. Flask's own lifetime setting (31
     # days by default) no longer applies, but is set to the real limit for anything reading it.

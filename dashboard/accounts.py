@@ -22,8 +22,19 @@ from werkzeug.wrappers import Response
 from dashboard import audit
 from dashboard.security import current_user, manager_required
 from dashboard.web import page_blueprint, sentence
-from hotline.app import settings_of
-from hotline.db import get_session
+from entitlement import (
+    LicenceError,
+    PinError,
+    PinPolicy,
+    check_entitlement,
+    clear_pins,
+    issue_licence,
+    issue_pin,
+    list_pins,
+    renew_standing_pin,
+)
+from kernel.config import settings_of
+from kernel.db import get_session
 from models import Account, LicenceKind, PinKind, Ticket, utcnow
 
 bp = page_blueprint("dashboard_accounts", __name__, url_prefix="/dashboard/accounts")
@@ -38,7 +49,6 @@ PIN_KINDS = {
 
 def entitlement_of(account: Account) -> Any:
     """The account's entitlement now (imported lazily: another module owns the rule)."""
-    from entitlement import check_entitlement
 
     return check_entitlement(get_session(), account, utcnow())
 
@@ -74,7 +84,6 @@ def _account_or_404(account_id: int) -> Account:
 
 
 def _render_account(account: Account, new_pin: Any = None, status: int = 200) -> Response:
-    from entitlement import list_pins
 
     session = get_session()
     response = make_response(
@@ -110,7 +119,6 @@ def show(account_id: int) -> Response:
 @manager_required
 def issue_licence_view(account_id: int) -> Response:
     """Issue licences to the account."""
-    from entitlement import LicenceError, issue_licence
 
     account = _account_or_404(account_id)
     session = get_session()
@@ -153,7 +161,6 @@ def issue_licence_view(account_id: int) -> Response:
 @manager_required
 def pin_action(account_id: int) -> Response:
     """Renew or clear the standing PIN, or issue a one-time or privileged one."""
-    from entitlement import PinError, PinPolicy, clear_pins, issue_pin, renew_standing_pin
 
     account = _account_or_404(account_id)
     session = get_session()

@@ -10,7 +10,7 @@ from dashboard import audit
 from dashboard.security import current_user, manager_required
 from dashboard.users import UserError, create_user, deactivate
 from dashboard.web import page_blueprint, sentence
-from hotline.db import get_session
+from kernel.db import get_session
 from models import Engineer, utcnow
 from models.users import AuditEntry, User, UserRole
 

@@ -15,7 +15,7 @@ from dashboard import audit
 from dashboard.security import client_ip, current_user, login_required, sign_in, sign_out
 from dashboard.users import UserError, authenticate, create_token, reserve_login, set_password
 from dashboard.web import page_blueprint, sentence
-from hotline.db import get_session
+from kernel.db import get_session
 from models import utcnow
 from models.users import ApiToken
 

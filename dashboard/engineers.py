@@ -8,7 +8,7 @@ from sqlalchemy import select
 from dashboard.schedules import on_call_context
 from dashboard.security import manager_required
 from dashboard.web import page_blueprint
-from hotline.db import get_session
+from kernel.db import get_session
 from models import Engineer
 
 bp = page_blueprint("dashboard_engineers", __name__, url_prefix="/dashboard")

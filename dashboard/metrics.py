@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from dashboard.security import manager_required
 from dashboard.timeline import format_seconds
 from dashboard.web import page_blueprint
-from hotline.db import get_session
+from kernel.db import get_session
 from models import (
     Call,
     CallEvent,

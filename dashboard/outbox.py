@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.security import manager_required
 from dashboard.web import page_blueprint
-from hotline.db import get_session
+from kernel.db import get_session
 from models import Notification, NotificationStatus
 from models.tickets import ticket_number
 from notify.render import render

@@ -155,7 +155,7 @@ def _search_clause(session: Session, q: str) -> Any:
     return or_(*clauses)
 
 
-def filtered(session: Session, flt: TicketFilter) -> Select[tuple[Ticket]]:
+def filtered(session: Session, flt: TicketFilter) -> Select[Ticket]:
     """The SELECT of tickets matching `flt`, unordered and unpaged."""
     stmt = select(Ticket)
     if flt.q:

@@ -12,8 +12,8 @@ from werkzeug.wrappers import Response
 from dashboard import audit, feeds
 from dashboard.security import current_user, login_required, manager_required
 from dashboard.web import page_blueprint, sentence
-from hotline.app import settings_of
-from hotline.db import get_session
+from kernel.config import settings_of
+from kernel.db import get_session
 from models import utcnow
 from models.users import CalendarFeed, User
 from routing.config import RoutingConfig

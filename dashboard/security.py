@@ -11,7 +11,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 
 from dashboard import sessions
 from dashboard.server_session import CSRF_KEY, ServerSession, session_limits
-from hotline.db import get_session
+from kernel.db import get_session
 from models import utcnow
 from models.users import DashboardSession, User
 

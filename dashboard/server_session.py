@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, current_app
 from flask.sessions import SecureCookieSession, SessionInterface
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard import sessions
 from dashboard.sessions import SessionLimits
-from hotline.app import settings_of
+from kernel.config import settings_of
 from models import utcnow
 from models.users import DashboardSession
 
@@ -73,7 +73,6 @@ class ServerSession(SecureCookieSession):
 
 def csrf_for(sid: str) -> str:
     """The CSRF token of session id `sid`: an HMAC under SECRET_KEY, so no one else can make it."""
-    from flask import current_app
 
     key = str(current_app.config["SECRET_KEY"]).encode()
     digest = hmac.new(key, b"dashboard-csrf\0" + sid.encode(), hashlib.sha256).digest()

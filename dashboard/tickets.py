@@ -23,7 +23,7 @@ from dashboard.security import current_user, login_required, manager_required
 from dashboard.ticket_actions import TicketActionError, add_note, change_status
 from dashboard.timeline import build_timeline
 from dashboard.web import page_blueprint, sentence
-from hotline.db import get_session
+from kernel.db import get_session
 from models import Notification, Ticket, TicketStatus
 from models.users import TicketNote, TicketStatusChange
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashboard import feeds, sessions
-from hotline import counters
+from kernel import counters
 from models.users import ApiToken, LoginAttempt, User, UserRole
 
 MIN_PASSWORD_LENGTH = 10

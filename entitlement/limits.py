@@ -2,7 +2,7 @@
 
 Rules, stated once:
 - Every attempt first reserves one slot in each limit that applies to it, with an atomic
-  increment (hotline.counters.add); only an attempt whose slots are all within their limits
+  increment (kernel.counters.add); only an attempt whose slots are all within their limits
   has its PIN checked. So however many attempts run in parallel, at most the limit are checked.
 - A right PIN gives its slots back: limits count wrong PINs, a customer's good call costs
   nothing. A refused attempt gives back the slots it took too.
@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from entitlement.policy import PinPolicy
-from hotline import counters
+from kernel import counters
 from models import PinLockout
 
 # Longer than any phone call Twilio keeps up (4 hours), so a call's tries are never reset.

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hotline.config import Settings
+    from kernel.config import Settings
 
 MIN_PIN_LENGTH = 6
 MAX_PIN_LENGTH = 10

@@ -15,7 +15,7 @@ from entitlement.alerts import PIN_FAILURE_BURST, PRIVILEGED_PIN_USED, alert_man
 from entitlement.pins import hash_pin
 from entitlement.policy import MAX_PIN_LENGTH, MIN_PIN_LENGTH, PinPolicy
 from entitlement.spoken import spoken_wait
-from hotline.phones import caller_e164
+from kernel.phones import caller_e164
 from models import (
     Account,
     Contact,

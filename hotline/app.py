@@ -11,10 +11,14 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from hotline import db, queue
-from hotline.config import Settings, load_settings
+import dashboard
+import ivr
+from hotline import health, timing
+from hotline.embedded_redis import EmbeddedRedis
 from hotline.logs import configure_logging
-from hotline.private_files import private_dir
+from kernel import db, queue
+from kernel.config import load_settings
+from kernel.private_files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +41,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         )
     if settings.redis_url is None:
         # Outside production with no REDIS_URL: run our own Redis for the life of this process.
-        from hotline.embedded_redis import EmbeddedRedis
-
         embedded = EmbeddedRedis(settings.data_dir / "redis")
         if embedded.start_or_reuse():
             atexit.register(embedded.stop)
@@ -60,23 +62,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     assert settings.redis_url is not None
     queue.init_app(app, settings.redis_url)
 
-    import dashboard
-    import ivr
-    import notify
-    from hotline import health, timing
-
     timing.init_app(app)
     app.register_blueprint(health.bp)
     ivr.init_app(app)
-    notify.init_app(app)
     dashboard.init_app(app)
     return app
-
-
-def settings_of(app: Flask) -> Settings:
-    """The Settings an app was built with."""
-    settings: Settings = app.config["HOTLINE"]
-    return settings
 
 
 def _plain_error(exc: HTTPException) -> Response:

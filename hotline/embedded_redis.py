@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from hotline.private_files import tighten_tree
+from kernel.private_files import tighten_tree
 
 
 def redis_server_binary() -> str:

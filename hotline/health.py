@@ -10,8 +10,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotline.db import get_session
-from hotline.queue import get_redis
+from kernel.db import get_session
+from kernel.queue import get_redis
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+
+from kernel.db import make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -25,9 +28,6 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def current_revision(database_url: str) -> str | None:
     """The revision the database is at, or None when it has none."""
-    from alembic.runtime.migration import MigrationContext
-
-    from hotline.db import make_engine
 
     engine = make_engine(database_url)
     try:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ivr import (
+    engineer_views,  # noqa: F401 - adds the ringing webhooks to the blueprint
+    message_status,
+)
+from ivr.dialer import init_app as init_dialer
+from ivr.views import bp
+
 
 def init_app(app: Flask) -> None:
-    """Register the IVR blueprint on `app`."""
-    from ivr import engineer_views  # noqa: F401 - adds the ringing webhooks to the blueprint
-    from ivr.views import bp
-    from routing.dialer import init_app as init_dialer
-
+    """Register the voice and message-status webhooks on `app`."""
     app.register_blueprint(bp)
+    app.register_blueprint(message_status.bp)
     init_dialer(app)

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from hotline.twilio_fields import CallStatus, QueueResult
 from ivr import prompts
 from ivr.flow import nobody_answered
 from ivr.steps import (
@@ -21,6 +20,7 @@ from ivr.steps import (
     Unchanged,
     Whisper,
 )
+from kernel.twilio_fields import CallStatus, QueueResult
 from models import Call, CallState, TicketOutcome
 from models.ringing import OUTSTANDING, AttemptStatus, RingAttempt
 from notify import triggers

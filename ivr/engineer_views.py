@@ -9,13 +9,13 @@ from flask import Response, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from hotline import twilio_fields as fields
-from hotline.db import get_session
-from hotline.signatures import signed_form, twilio_signed
 from ivr import engineer_flow, prompts
 from ivr.states import Webhook
 from ivr.steps import Goodbye, Step, Then
 from ivr.views import _caller_webhook, _now, _render, _xml, bp, carry_out, split
+from kernel import twilio_fields as fields
+from kernel.db import get_session
+from kernel.signatures import signed_form, twilio_signed
 from models.ringing import RingAttempt
 from routing.ringing import Progress
 

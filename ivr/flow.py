@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from entitlement.check import check_entitlement
 from entitlement.policy import PinPolicy
 from entitlement.verify import grant_elevated_access, verify_pin
-from hotline.twilio_fields import CallStatus
 from ivr import prompts
 from ivr.steps import (
     AskPin,
@@ -26,6 +25,7 @@ from ivr.steps import (
     Then,
     Transfer,
 )
+from kernel.twilio_fields import CallStatus
 from models import Call, CallEvent, CallState, PinOutcome, Ticket, TicketOutcome
 from notify import triggers
 from routing import ringing

@@ -13,15 +13,15 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from entitlement.policy import PinPolicy
-from hotline import twilio_fields as fields
-from hotline.app import settings_of
-from hotline.db import get_session
-from hotline.signatures import signed_form, twilio_signed
 from ivr import flow, states, twiml
+from ivr.dialer import dialer_of
 from ivr.states import Webhook
 from ivr.steps import Goodbye, Restart, Step, Then, Unchanged
+from kernel import twilio_fields as fields
+from kernel.config import settings_of
+from kernel.db import get_session
+from kernel.signatures import signed_form, twilio_signed
 from models import Call
-from routing.dialer import dialer_of
 from routing.ringing import Progress
 from tickets.calls import find_call, lock_call, open_call
 

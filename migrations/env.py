@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import models
-from hotline.db import make_engine
+from kernel.db import make_engine
 
 config = context.config
 target_metadata = models.Base.metadata

@@ -10,9 +10,9 @@ from enum import Enum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import counters
-from hotline.config import Settings
-from hotline.phones import caller_e164, region_of
+from kernel import counters
+from kernel.config import Settings
+from kernel.phones import caller_e164, region_of
 from models import Call, Contact
 
 HOUR = timedelta(hours=1)

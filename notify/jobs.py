@@ -11,8 +11,7 @@ from rq import get_current_job
 from sqlalchemy import case, update
 from sqlalchemy.orm import Session
 
-from hotline.app import settings_of
-from hotline.config import NotifySettings
+from kernel.config import NotifySettings, settings_of
 from models import CallEvent, Notification, NotificationChannel, NotificationStatus, utcnow
 from notify.outbox import MANAGERS, add_notification
 from notify.render import render

@@ -14,8 +14,8 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotline.app import settings_of
-from hotline.queue import NOTIFY_QUEUE, get_queue, get_redis
+from kernel.config import settings_of
+from kernel.queue import NOTIFY_QUEUE, get_queue, get_redis
 from models import Notification, NotificationStatus, utcnow
 from notify.jobs import JOB_FUNCTION
 

@@ -15,8 +15,8 @@ from urllib.parse import unquote, urlsplit
 
 from twilio.base.exceptions import TwilioRestException
 
-from hotline.config import NotifySettings, Settings, SmsBackend
-from hotline.twilio_client import rest_client
+from kernel.config import NotifySettings, Settings, SmsBackend
+from kernel.twilio_client import rest_client
 
 OPTED_OUT = 21610
 

@@ -10,8 +10,8 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.config import Settings
-from hotline.phones import caller_e164
+from kernel.config import Settings, settings_of
+from kernel.phones import caller_e164
 from models import Call, CallEvent, Notification, NotificationChannel, Ticket, TicketOutcome
 from notify import caller_sms
 from notify.outbox import MANAGERS, add_notification
@@ -195,6 +195,5 @@ def _accepted_event(session: Session, ticket: Ticket, call: Call) -> CallEvent |
 def _settings() -> Settings:
     if not has_app_context():
         raise RuntimeError("pass settings= when calling a notify trigger outside the app")
-    from hotline.app import settings_of
 
     return settings_of(current_app)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from hotline.phones import InvalidPhoneNumber, to_e164
+from kernel.phones import InvalidPhoneNumber, to_e164
 from routing.policy import (
     DEFAULT_REPEAT,
     DEFAULT_RING_TIMEOUT,

@@ -1,6 +1,6 @@
 """Ringing engineers for one caller: steps, attempts, the atomic accept, and escalation.
 
-Plain Python over a Session and `now`. The REST calls themselves are routing.dialer's job,
+Plain Python over a Session and `now`. The REST calls themselves are ivr.dialer's job,
 made after the caller commits; this module only says which attempts to place or cancel.
 """
 

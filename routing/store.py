@@ -10,7 +10,7 @@ from importlib import resources
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotline.directory import ensure_product
+from directory import ensure_product
 from models.accounts import Product
 from models.base import utcnow
 from models.engineers import Engineer

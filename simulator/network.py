@@ -566,11 +566,12 @@ def _message_matches(msg: dict[str, Any], form: MultiDict[str, str]) -> bool:
         return False
     sent = email.utils.parsedate_to_datetime(msg["date_created"]).date().isoformat()
     # Twilio compares DateSent filters on the date (YYYY-MM-DD), whatever time is given.
-    for key, ok in (
+    checks: tuple[tuple[str, Callable[[str], bool]], ...] = (
         ("DateSent", lambda d: sent == d),
         ("DateSent>", lambda d: sent >= d),
         ("DateSent<", lambda d: sent <= d),
-    ):
+    )
+    for key, ok in checks:
         value = form.get(key)
         if value and not ok(value[:10]):
             return False

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 import models
 from hotline import create_app
-from hotline.db import make_engine
 from hotline.embedded_redis import EmbeddedRedis
 from hotline.migrate import upgrade
+from kernel.db import make_engine
 
 TEST_AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 TEST_ACCOUNT_SID = "AC" + "0" * 32

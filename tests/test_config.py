@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.config import KEYS_NEEDING_LENGTH, PRODUCTION_SECRETS, ConfigError, load_settings
+from kernel.config import KEYS_NEEDING_LENGTH, PRODUCTION_SECRETS, ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
@@ -29,7 +29,7 @@ def test_embedded_default_makes_and_keeps_its_own_secrets(tmp_path: Path) -> Non
     assert first.secret_key and first.pin_pepper and first.twilio_auth_token
     assert (first.secret_key, first.pin_pepper) == (second.secret_key, second.pin_pepper)
     assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
-    assert first.database_url == f"sqlite:///{tmp_path / 'hotline.db'}"
+    assert first.database_url == f"sqlite:///{tmp_path / 'kernel.db'}"
     assert first.public_base_url == "http://localhost:8000"
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from hotline import counters
+from kernel import counters
 
 HOUR = timedelta(hours=1)
 NOW = datetime(2026, 12, 5, 10, 30, tzinfo=UTC)

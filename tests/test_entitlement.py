@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from directory import create_account
 from entitlement import LicenceError, check_entitlement, issue_licence, spoken_date
-from hotline.directory import create_account
 from models import Account, LicenceKind
 
 T0 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)

@@ -33,7 +33,7 @@ def test_healthz_names_redis_when_it_does_not_answer(
 def test_healthz_names_database_when_it_does_not_answer(
     app_config: dict[str, Any], tmp_path: Any
 ) -> None:
-    app_config["DATABASE_URL"] = f"sqlite:///{tmp_path}/missing-dir/x/hotline.db"
+    app_config["DATABASE_URL"] = f"sqlite:///{tmp_path}/missing-dir/x/kernel.db"
     app: Flask = create_app(app_config)
     response = app.test_client().get("/healthz")
     assert response.status_code == 503

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from hotline.directory import create_account
+from directory import create_account
 from models import utcnow
 
 

@@ -7,8 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 import models
-from hotline.db import make_engine
 from hotline.migrate import alembic_config, current_revision
+from kernel.db import make_engine
 
 
 def test_database_is_at_the_latest_revision(database_url: str) -> None:

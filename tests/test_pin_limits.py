@@ -11,8 +11,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from directory import add_contact, create_account
 from entitlement import PinCheck, PinPolicy, issue_pin, verify_pin
-from hotline.directory import add_contact, create_account
 from models import Account, PinAttempt, PinKind, PinOutcome
 
 T0 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)

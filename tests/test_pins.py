@@ -17,6 +17,7 @@ from sqlalchemy import MetaData, select, text
 from sqlalchemy.orm import Session
 
 import entitlement.verify
+from directory import create_account
 from entitlement import (
     PinCheck,
     PinError,
@@ -30,7 +31,6 @@ from entitlement import (
     verify_pin,
 )
 from entitlement.alerts import alert_managers
-from hotline.directory import create_account
 from models import Account, Notification, PinAttempt, PinKind, PinOutcome, SupportPin, Ticket
 
 T0 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)

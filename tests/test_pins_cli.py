@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from directory import create_account
 from entitlement import PinPolicy, verify_pin
-from hotline.app import settings_of
-from hotline.directory import create_account
+from kernel.config import settings_of
 from models import PinOutcome, utcnow
 
 

@@ -34,7 +34,7 @@ def test_sqlite_database_wal_and_secrets_are_private(
     app_config: dict[str, Any], tmp_path: Path, existing: bool
 ) -> None:
     data_dir = tmp_path / "data"
-    db_file = data_dir / "hotline.db"
+    db_file = data_dir / "kernel.db"
     if existing:
         data_dir.mkdir(mode=0o755)
         db_file.touch()
@@ -51,7 +51,7 @@ def test_sqlite_database_wal_and_secrets_are_private(
         with engine.connect() as conn:
             # While a connection is open the write-ahead log and shared memory exist.
             conn.execute(text("SELECT count(*) FROM note"))
-            files = [db_file, data_dir / "hotline.db-wal", data_dir / "hotline.db-shm"]
+            files = [db_file, data_dir / "kernel.db-wal", data_dir / "kernel.db-shm"]
             assert {path.name: _mode(path) for path in files} == {
                 path.name: 0o600 for path in files
             }

@@ -23,8 +23,8 @@ from entitlement import (
     list_pins,
     renew_standing_pin,
 )
-from hotline.app import settings_of
-from hotline.db import get_session
+from kernel.config import settings_of
+from kernel.db import get_session
 from models import Account, PinKind, utcnow
 
 

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from dashboard.users import TokenCheck, TokenRefusal, check_token
-from hotline.db import get_session
+from kernel.db import get_session
 from models import utcnow
 from models.users import User
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from dashboard.api import schemas
 from dashboard.api.base import bp, fail, manager_token_required
 from dashboard.api.operations import operation
-from hotline.db import get_session
+from kernel.db import get_session
 from models import Engineer
 
 

@@ -10,7 +10,7 @@ from dashboard.api.base import api_user, bp, fail, token_required
 from dashboard.api.operations import operation
 from dashboard.queries import ticket_page
 from dashboard.ticket_actions import TicketActionError, add_note, change_status
-from hotline.db import get_session
+from kernel.db import get_session
 from models import Notification, Ticket
 from models.users import TicketNote, TicketStatusChange
 

@@ -11,7 +11,8 @@ import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from hotline.config import ConfigError
+from hotline.app import create_app
+from kernel.config import ConfigError
 
 
 class AppLoader:
@@ -24,8 +25,6 @@ class AppLoader:
     @property
     def app(self) -> Flask:
         if self._app is None:
-            from hotline.app import create_app
-
             try:
                 self._app = (self._factory or create_app)()
             except ConfigError as exc:

@@ -7,7 +7,8 @@ import sys
 import click
 
 from hotline.cli.base import cli
-from hotline.config import ConfigError, load_settings
+from kernel.config import ConfigError, load_settings
+from simulator import terminal
 
 
 @cli.command("call")
@@ -25,7 +26,6 @@ from hotline.config import ConfigError, load_settings
 )
 def call(keys: str | None, service_url: str | None, from_number: str, engineers: str) -> None:
     """Call the hotline as Twilio would, hear each prompt, and see the call's timeline."""
-    from simulator import terminal
 
     try:
         settings = load_settings()

@@ -6,7 +6,7 @@ import click
 
 from hotline import migrate
 from hotline.cli.base import cli
-from hotline.config import ConfigError, load_settings
+from kernel.config import ConfigError, load_settings
 
 
 def _database_url() -> str:

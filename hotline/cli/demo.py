@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 import click
 from sqlalchemy import select
 
+from directory import add_contact, create_account
 from entitlement.licences import issue_licence
 from entitlement.pins import issue_pin
 from entitlement.policy import PinPolicy
-from hotline.app import settings_of
 from hotline.cli.base import cli, current_app_of, emit, json_option, session_scope
-from hotline.directory import add_contact, create_account
+from kernel.config import settings_of
 from models import Account, LicenceKind, PinKind
+from routing.store import load_demo_routing
 
 ENTITLED = "Acme Corp"
 EXPIRED = "Globex"
@@ -24,7 +25,6 @@ EXPIRED = "Globex"
 @click.pass_context
 def demo(ctx: click.Context, as_json: bool) -> None:
     """Load demo accounts (one entitled, one expired), engineers and an on-call rotation."""
-    from routing.store import load_demo_routing
 
     policy = PinPolicy.from_settings(settings_of(current_app_of(ctx)))
     now = datetime.now(UTC)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hotline.cli.base import cli, emit, json_option, session_scope
-from hotline.directory import (
+from directory import (
     DirectoryError,
     add_contact,
     add_engineer,
@@ -13,7 +12,8 @@ from hotline.directory import (
     ensure_product,
     find_account,
 )
-from hotline.phones import InvalidPhoneNumber
+from hotline.cli.base import cli, emit, json_option, session_scope
+from kernel.phones import InvalidPhoneNumber
 
 
 def _fail(exc: Exception) -> click.ClickException:

@@ -7,10 +7,10 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
+from directory import DirectoryError, find_account
 from entitlement import LicenceError, check_entitlement, issue_licence, list_licences
-from hotline.app import settings_of
 from hotline.cli.base import cli, current_app_of, emit, json_option, session_scope
-from hotline.directory import DirectoryError, find_account
+from kernel.config import settings_of
 from models import Account, Licence, LicenceKind, utcnow
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
+from directory import DirectoryError, find_account
 from entitlement import (
     IssuedPin,
     PinError,
@@ -17,9 +18,8 @@ from entitlement import (
     list_pins,
     renew_standing_pin,
 )
-from hotline.app import settings_of
 from hotline.cli.base import cli, current_app_of, emit, json_option, session_scope
-from hotline.directory import DirectoryError, find_account
+from kernel.config import settings_of
 from models import Account, PinKind, utcnow
 
 _KINDS = {

@@ -10,9 +10,12 @@ from types import FrameType
 
 import click
 
-from hotline import migrate
+from hotline import migrate, worker_pool
+from hotline.app import create_app
 from hotline.cli.base import cli, current_app_of
-from hotline.config import ConfigError, Settings, load_settings
+from hotline.devserver import serve
+from hotline.embedded_redis import EmbeddedRedis
+from kernel.config import ConfigError, Settings, load_settings
 
 
 def _banner(settings: Settings, host: str) -> str:
@@ -48,9 +51,6 @@ def _raise_exit(_signum: int, _frame: FrameType | None) -> None:
 )
 def run(host: str) -> None:
     """Start everything on embedded defaults: migrations, Redis, one worker, the web app."""
-    from hotline.app import create_app
-    from hotline.devserver import serve
-    from hotline.embedded_redis import EmbeddedRedis
 
     try:
         settings = load_settings()
@@ -102,10 +102,9 @@ def run(host: str) -> None:
 @click.pass_context
 def worker(ctx: click.Context, count: int, burst: bool) -> None:
     """Run the notification relay and RQ workers (the notify queue, with its scheduler)."""
-    from notify.workers import run, run_burst
 
     app = current_app_of(ctx)
     if burst:
-        run_burst(app, count)
+        worker_pool.run_burst(app, count)
     else:
-        run(app, count)
+        worker_pool.run(app, count)

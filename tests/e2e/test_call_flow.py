@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from entitlement.pins import issue_pin
 from entitlement.policy import PinPolicy
 from entitlement.verify import verify_pin
-from hotline.app import settings_of
-from hotline.db import make_engine
+from kernel.config import settings_of
+from kernel.db import make_engine
 from models import Account, Call, Notification, PinKind, Ticket, TicketOutcome
 from simulator import Caller, Engineer, Prompt, Simulator
 from tests.e2e.conftest import ACCOUNT_MANAGEMENT, EMERGENCY, ONCALL
@@ -261,7 +261,7 @@ def test_second_severity1_call_within_30_minutes_joins_the_open_ticket(
 def test_failing_database_during_severity1_call_reaches_the_emergency_number(
     app: Flask, phone: Simulator, customer: Customer, tmp_path: Any
 ) -> None:
-    broken = sessionmaker(make_engine(f"sqlite:///{tmp_path}/gone/hotline.db"))
+    broken = sessionmaker(make_engine(f"sqlite:///{tmp_path}/gone/kernel.db"))
 
     def keys(prompt: Prompt) -> str | None:
         if prompt.number == 1:

@@ -14,11 +14,11 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
+from directory import add_contact, create_account
 from entitlement.licences import issue_licence
 from entitlement.pins import issue_pin
 from entitlement.policy import PinPolicy
-from hotline.app import settings_of
-from hotline.directory import add_contact, create_account
+from kernel.config import settings_of
 from models import LicenceKind, PinKind
 from tests.conftest import PUBLIC_BASE_URL, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 

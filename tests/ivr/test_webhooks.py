@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.db import make_engine
+from kernel.db import make_engine
 from models import Call, PinAttempt, RingAttempt, Ticket, TicketOutcome
 from tests.ivr.conftest import Customer, SignedTwilio
 
@@ -91,7 +91,7 @@ def test_failing_database_sends_a_severity1_caller_to_the_emergency_number(
 ) -> None:
     twilio.post("/ivr/voice")
     twilio.post("/ivr/pin", Digits=customer.keys)
-    broken = make_engine(f"sqlite:///{tmp_path}/no/such/dir/hotline.db")
+    broken = make_engine(f"sqlite:///{tmp_path}/no/such/dir/kernel.db")
     app.extensions["sessionmaker"] = sessionmaker(broken)
     root = twiml(twilio.post("/ivr/severity", Digits="1"))
     assert root.findtext("Dial") == EMERGENCY

@@ -24,8 +24,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.queue import NOTIFY_QUEUE, get_queue, get_redis
 from hotline.worker import AppWorker
+from kernel.queue import NOTIFY_QUEUE, get_queue, get_redis
 from models import (
     Account,
     Call,

@@ -10,9 +10,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import counters
-from hotline.app import settings_of
-from hotline.config import ConfigError, Settings, load_settings
+from kernel import counters
+from kernel.config import ConfigError, Settings, load_settings, settings_of
 from models import Call, CallEvent, NotificationChannel, TicketOutcome, utcnow
 from notify import triggers
 from simulator import Simulator

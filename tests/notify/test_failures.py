@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.app import settings_of
+from kernel.config import settings_of
 from models import CallEvent, NotificationChannel, NotificationStatus, TicketOutcome, utcnow
 from notify import triggers
 from notify.outbox import add_notification

@@ -160,6 +160,6 @@ def test_two_relays_enqueue_each_row_once(notify_app: Flask, session: Session) -
     session.commit()
     assert relay_once(notify_app) == 2
     assert relay_once(notify_app) == 0
-    from hotline.queue import get_queue
+    from kernel.queue import get_queue
 
     assert get_queue(app=notify_app).count == 2

@@ -9,8 +9,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from hotline import create_app
-from hotline.app import settings_of
-from hotline.config import ConfigError, NotifySettings, SmsBackend, load_settings
+from kernel.config import ConfigError, NotifySettings, SmsBackend, load_settings, settings_of
 from models import NotificationStatus, TicketOutcome, utcnow
 from notify import triggers
 from simulator import Simulator

@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl
 from flask import Response, current_app, g, request
 from twilio.request_validator import RequestValidator
 
-from hotline import twilio_fields
-from hotline.app import settings_of
+from kernel import twilio_fields
+from kernel.config import settings_of
 
 log = logging.getLogger(__name__)
 View = TypeVar("View", bound=Callable[..., Any])

@@ -18,9 +18,9 @@ from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotline.app import settings_of
-from hotline.queue import NOTIFY_QUEUE, get_queue, get_redis
 from hotline.worker import AppWorker
+from kernel.config import settings_of
+from kernel.queue import NOTIFY_QUEUE, get_queue, get_redis
 from notify.relay import RelayLoop, relay_once, sweep_once
 from notify.senders import sms_sender
 

@@ -9,7 +9,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.private_files import private_file, tighten
+from kernel.private_files import private_file, tighten
 
 
 def make_engine(url: str) -> Engine:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from hotline.config import Settings
+from kernel.config import Settings
 
 
 def rest_client(settings: Settings, timeout: float = 10.0) -> Client:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from hotline.app import settings_of
-from hotline.twilio_client import rest_client
+from kernel.config import settings_of
+from kernel.twilio_client import rest_client
 from models import Call
 from models.ringing import AttemptStatus, RingAttempt
 from routing import ringing

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.phones import to_e164
+from kernel.phones import to_e164
 from models import Account, Contact, Engineer, Product
 
 

@@ -11,9 +11,10 @@ from enum import Enum
 from pathlib import Path
 
 import phonenumbers
+from flask import Flask
 
-from hotline.phones import caller_e164, region_of
-from hotline.private_files import private_dir, tighten
+from kernel.phones import caller_e164, region_of
+from kernel.private_files import private_dir, tighten
 
 PRODUCTION_SECRETS = ("TWILIO_AUTH_TOKEN", "SECRET_KEY", "PIN_PEPPER", "PUBLIC_BASE_URL")
 # Keys we derive from: shorter than this, a stolen database or cookie can be brute-forced.
@@ -294,7 +295,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         env=mode,
         data_dir=data_dir,
-        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'hotline.db'}",
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'kernel.db'}",
         redis_url=env.get("REDIS_URL") or None,
         secret_key=secret_source["SECRET_KEY"],
         pin_pepper=secret_source["PIN_PEPPER"],
@@ -332,3 +333,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dashboard_session_hours=_int_setting(env, "DASHBOARD_SESSION_HOURS", 12, 1, 24 * 30),
         notify=load_notify_settings(env),
     )
+
+
+def settings_of(app: Flask) -> Settings:
+    """The Settings an app was built with."""
+    settings: Settings = app.config["HOTLINE"]
+    return settings

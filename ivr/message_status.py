@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from sqlalchemy import ColumnElement, or_, update
 
-from hotline.db import get_session
-from hotline.signatures import twilio_signed
+from kernel.db import get_session
+from kernel.signatures import twilio_signed
 from models import Notification, NotificationStatus
 
 bp = Blueprint("notify", __name__, url_prefix="/notify")

@@ -1,0 +1,1 @@
+"""The shared kernel: settings, database sessions, queue, Twilio client and vocabulary."""
