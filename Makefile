@@ -23,10 +23,11 @@ PYTEST_WORKERS ?= 2
 test: $(STAMP)  ## Run the whole test suite (PYTEST_WORKERS=0 runs it in one process).
 	$(BIN)/pytest -p xdist -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## Lint, format check and type check.
+lint: $(STAMP)  ## Lint, format check, type check and the layer contracts.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

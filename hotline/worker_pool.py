@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hotline.worker import AppWorker
 from kernel.config import settings_of
 from kernel.queue import NOTIFY_QUEUE, get_queue, get_redis
+from kernel.services import services_of
 from notify.relay import RelayLoop, relay_once, sweep_once
 from notify.senders import sms_sender
 
@@ -95,8 +96,8 @@ def run_burst(app: Flask, count: int) -> None:
     """Relay what is due, drain it with `count` workers, repeat until nothing is due."""
     while True:
         try:
-            sweep_once(app)
-            moved = relay_once(app)
+            sweep_once(services_of(app))
+            moved = relay_once(services_of(app))
         except (RedisError, SQLAlchemyError) as exc:
             log.warning("notify relay: %s", exc)
             return
@@ -116,7 +117,7 @@ def prepare_forked_child(app: Flask) -> None:
 
 def _relay_main(app: Flask) -> None:
     prepare_forked_child(app)
-    loop = RelayLoop(app)
+    loop = RelayLoop(services_of(app))
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         loop.stop()

@@ -25,4 +25,9 @@ def get_redis(app: Flask | None = None) -> redis.Redis:
 
 def get_queue(name: str = NOTIFY_QUEUE, app: Flask | None = None) -> Queue:
     """The RQ queue `name` on the app's Redis."""
-    return Queue(name, connection=get_redis(app), serializer="json")
+    return queue_on(get_redis(app), name)
+
+
+def queue_on(connection: redis.Redis, name: str = NOTIFY_QUEUE) -> Queue:
+    """The RQ queue `name` on `connection`, with the JSON serializer every side uses."""
+    return Queue(name, connection=connection, serializer="json")

@@ -6,12 +6,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
 from rq import get_current_job
 from sqlalchemy import case, update
 from sqlalchemy.orm import Session
 
-from kernel.config import NotifySettings, settings_of
+from kernel.config import NotifySettings
+from kernel.services import Services, current_services
 from models import CallEvent, Notification, NotificationChannel, NotificationStatus, utcnow
 from notify.outbox import MANAGERS, add_notification
 from notify.render import render
@@ -24,14 +24,18 @@ JOB_FUNCTION = "notify.jobs.send_notification"
 
 def send_notification(notification_id: int) -> str:
     """Send notification `notification_id` unless done already; returns what happened."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    services = current_services()
     job = get_current_job()
-    with app.extensions["sessionmaker"]() as session:
-        return deliver(app, session, notification_id, job.id if job else None, utcnow())
+    with services.sessions() as session:
+        return deliver(services, session, notification_id, job.id if job else None, utcnow())
 
 
 def deliver(
-    app: Flask, session: Session, notification_id: int, job_id: str | None, now: datetime
+    services: Services,
+    session: Session,
+    notification_id: int,
+    job_id: str | None,
+    now: datetime,
 ) -> str:
     """Claim, send and record one notification; `job_id` None skips the ownership check."""
     row = session.get(Notification, notification_id)
@@ -43,7 +47,7 @@ def deliver(
         # The sweeper gave the row to a newer job: this one is a stale duplicate.
         return f"skipped: owned by job {row.job_id}"
     if row.recipient == MANAGERS:
-        return _fan_out(app, session, row, now)
+        return _fan_out(services, session, row, now)
 
     previous_attempts = row.attempts
     was_claimed = row.claimed_at is not None or previous_attempts > 0
@@ -71,7 +75,7 @@ def deliver(
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return "skipped: claimed by a concurrent run"
 
-    settings = settings_of(app)
+    settings = services.settings
     tuning = settings.notify
     try:
         if row.channel == NotificationChannel.SMS:
@@ -180,9 +184,9 @@ def _dead_detail(row: Notification, attempts: int, error: str) -> dict[str, Any]
     }
 
 
-def _fan_out(app: Flask, session: Session, row: Notification, now: datetime) -> str:
+def _fan_out(services: Services, session: Session, row: Notification, now: datetime) -> str:
     """Resolve role:managers to one row per manager address, in one transaction."""
-    settings = settings_of(app)
+    settings = services.settings
     targets = (
         settings.manager_phones
         if row.channel == NotificationChannel.SMS

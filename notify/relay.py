@@ -7,15 +7,14 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from flask import Flask
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from kernel.config import settings_of
-from kernel.queue import NOTIFY_QUEUE, get_queue, get_redis
+from kernel.queue import NOTIFY_QUEUE, queue_on
+from kernel.services import Services
 from models import Notification, NotificationStatus, utcnow
 from notify.jobs import JOB_FUNCTION
 
@@ -28,11 +27,11 @@ def job_id_for(notification_id: int, attempts: int) -> str:
     return f"notify-{notification_id}-{attempts}"
 
 
-def relay_once(app: Flask, now: datetime | None = None) -> int:
+def relay_once(services: Services, now: datetime | None = None) -> int:
     """Move due pending rows onto the notify queue; the number enqueued."""
     now = now or utcnow()
-    tuning = settings_of(app).notify
-    with app.extensions["sessionmaker"]() as session:
+    tuning = services.settings.notify
+    with services.sessions() as session:
         due = session.execute(
             select(Notification.id, Notification.attempts)
             .where(
@@ -61,7 +60,7 @@ def relay_once(app: Flask, now: datetime | None = None) -> int:
         # Committed before enqueueing: a job never reads a row its relay has not committed.
         session.commit()
         try:
-            _enqueue(app, mine)
+            _enqueue(services, mine)
         except RedisError:
             # Redis is down: hand the rows back so they go out when it returns.
             session.execute(
@@ -78,10 +77,10 @@ def relay_once(app: Flask, now: datetime | None = None) -> int:
     return len(mine)
 
 
-def _enqueue(app: Flask, rows: list[tuple[int, str]]) -> None:
-    tuning = settings_of(app).notify
-    queue = get_queue(NOTIFY_QUEUE, app)
-    with get_redis(app).pipeline() as pipe:
+def _enqueue(services: Services, rows: list[tuple[int, str]]) -> None:
+    tuning = services.settings.notify
+    queue = queue_on(services.redis, NOTIFY_QUEUE)
+    with services.redis.pipeline() as pipe:
         for notification_id, job_id in rows:
             queue.enqueue_call(
                 JOB_FUNCTION,
@@ -96,13 +95,13 @@ def _enqueue(app: Flask, rows: list[tuple[int, str]]) -> None:
         pipe.execute()
 
 
-def sweep_once(app: Flask, now: datetime | None = None) -> int:
+def sweep_once(services: Services, now: datetime | None = None) -> int:
     """Give back to the relay rows whose job is gone or whose worker died; the number freed."""
     now = now or utcnow()
-    tuning = settings_of(app).notify
-    redis_client = get_redis(app)
+    tuning = services.settings.notify
+    redis_client = services.redis
     freed = 0
-    with app.extensions["sessionmaker"]() as session:
+    with services.sessions() as session:
         stuck = session.execute(
             select(Notification.id, Notification.job_id, Notification.claimed_at)
             .where(
@@ -154,20 +153,20 @@ def _job_status(redis_client: object, job_id: str | None) -> JobStatus | None:
 class RelayLoop:
     """Runs the relay every relay_interval and the sweeper every sweep_interval until stopped."""
 
-    def __init__(self, app: Flask) -> None:
-        self.app = app
+    def __init__(self, services: Services) -> None:
+        self.services = services
         self.stopping = threading.Event()
 
     def run(self) -> None:
         """Loop until stop() is called; Redis or database outages are logged once and waited out."""
-        tuning = settings_of(self.app).notify
+        tuning = self.services.settings.notify
         next_sweep = 0.0
         failing = False
         while not self.stopping.is_set():
             try:
-                moved = relay_once(self.app)
+                moved = relay_once(self.services)
                 if time.monotonic() >= next_sweep:
-                    sweep_once(self.app)
+                    sweep_once(self.services)
                     next_sweep = time.monotonic() + tuning.sweep_interval
                 if failing:
                     log.info("notify relay: Redis and the database answer again")

@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kernel.config import Settings, settings_of
+from kernel.config import Settings
 from kernel.phones import caller_e164
+from kernel.services import current_settings
 from models import Call, CallEvent, Notification, NotificationChannel, Ticket, TicketOutcome
 from notify import caller_sms
 from notify.outbox import MANAGERS, add_notification
@@ -193,7 +193,4 @@ def _accepted_event(session: Session, ticket: Ticket, call: Call) -> CallEvent |
 
 
 def _settings() -> Settings:
-    if not has_app_context():
-        raise RuntimeError("pass settings= when calling a notify trigger outside the app")
-
-    return settings_of(current_app)
+    return current_settings()

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from hotline.worker import AppWorker
 from kernel.queue import NOTIFY_QUEUE, get_queue, get_redis
+from kernel.services import services_of
 from models import (
     Account,
     Call,
@@ -140,8 +141,8 @@ def drain(app: Flask, rounds: int = 60, pause: float = 0.06) -> None:
     queue = get_queue(NOTIFY_QUEUE, app)
     worker_class = AppWorker.bound_to(app)
     for _ in range(rounds):
-        sweep_once(app)
-        relay_once(app)
+        sweep_once(services_of(app))
+        relay_once(services_of(app))
         worker_class([queue], connection=get_redis(app), serializer="json").work(
             burst=True, logging_level="WARNING"
         )

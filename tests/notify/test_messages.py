@@ -6,6 +6,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from entitlement.alerts import PIN_FAILURE_BURST, PRIVILEGED_PIN_USED, alert_managers
+from kernel.services import services_of
 from models import NotificationStatus, TicketOutcome, utcnow
 from notify import triggers
 from notify.relay import relay_once
@@ -158,8 +159,8 @@ def test_two_relays_enqueue_each_row_once(notify_app: Flask, session: Session) -
     call = make_call(session, TicketOutcome.MESSAGE)
     triggers.call_ended(session, call, utcnow())
     session.commit()
-    assert relay_once(notify_app) == 2
-    assert relay_once(notify_app) == 0
+    assert relay_once(services_of(notify_app)) == 2
+    assert relay_once(services_of(notify_app)) == 0
     from kernel.queue import get_queue
 
     assert get_queue(app=notify_app).count == 2
