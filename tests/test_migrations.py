@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 import models
-from hotline.migrate import alembic_config, current_revision
+from hotline.migrate import MIGRATIONS_DIR, alembic_config, current_revision
 from kernel.db import make_engine
 
 
@@ -28,3 +28,13 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
 def test_revisions_form_one_line() -> None:
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert len(script.get_heads()) == 1
+
+
+def test_file_order_is_revision_order() -> None:
+    """Migration files sorted by name walk the chain from the first revision to the head."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    files = sorted(p.name for p in MIGRATIONS_DIR.joinpath("versions").glob("[0-9]*.py"))
+    chain = [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    assert [name.split("_", 1)[0] for name in files] == chain
+    for name, revision in zip(files, chain, strict=True):
+        assert script.get_revision(revision).module.__file__.endswith(name)
