@@ -18,7 +18,7 @@ from kernel.db import make_engine
 from models import Account, Call, Notification, PinKind, Ticket, TicketOutcome
 from simulator import Caller, Engineer, Prompt, Simulator
 from tests.e2e.conftest import ACCOUNT_MANAGEMENT, EMERGENCY, ONCALL
-from tests.ivr.conftest import Customer, make_customer
+from tests.factories import Customer, make_customer
 
 WRONG = "00000000"
 

@@ -14,7 +14,7 @@ from models import Notification, RingAttempt, Ticket, TicketOutcome
 from models.ringing import AttemptStatus
 from routing.store import load_routing_text
 from simulator import Caller, Engineer, Simulator
-from tests.ivr.conftest import Customer, make_customer
+from tests.factories import Customer, make_customer
 
 ANA, BEN = "+15005550111", "+15005550112"
 

@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Call, CallEvent, CallState, Notification, RingAttempt
-from tests.ivr.conftest import SignedTwilio, make_customer
+from tests.factories import SignedTwilio, make_customer
 
 settings.register_profile(
     "ci",

@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from models import Call, CallEvent, CallState, Notification, RingAttempt, Ticket
 from tests.conftest import PUBLIC_BASE_URL, TEST_AUTH_TOKEN
-from tests.ivr.conftest import Customer, SignedTwilio, make_customer
+from tests.factories import Customer, SignedTwilio, make_customer
 
 ONCALL = "+15005550101"
 EMERGENCY = "+15005550911"

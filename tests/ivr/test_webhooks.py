@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.db import make_engine
 from models import Call, PinAttempt, RingAttempt, Ticket, TicketOutcome
-from tests.ivr.conftest import Customer, SignedTwilio
+from tests.factories import Customer, SignedTwilio
 
 ONCALL = "+15005550101"
 EMERGENCY = "+15005550911"

@@ -11,7 +11,7 @@ from typing import Any
 
 from hotline.logs import FORMAT, OneLineFormatter, escape_controls
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FORGED_SID = "CA1\r\n2026-01-01 00:00:00 INFO ivr.views: PIN accepted\x1b[2K\x1b[31m\u2028x"
 
 

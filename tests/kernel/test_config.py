@@ -11,7 +11,7 @@ import pytest
 
 from kernel.config import KEYS_NEEDING_LENGTH, PRODUCTION_SECRETS, ConfigError, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "HOTLINE_ENV": "production",
     "TWILIO_AUTH_TOKEN": "token",

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from hotline.devserver import make_dev_server
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIFTY_MB = 50_000_000
 
 
