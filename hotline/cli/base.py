@@ -3,48 +3,37 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import click
 from flask import Flask
+from flask.cli import ScriptInfo
 from sqlalchemy.orm import Session
 
 from hotline.app import create_app
 from kernel.config import ConfigError
 
 
-class AppLoader:
-    """Builds the app once, on first use, turning a bad setting into a one-line error."""
-
-    def __init__(self, factory: Callable[[], Flask] | None = None) -> None:
-        self._factory = factory
-        self._app: Flask | None = None
-
-    @property
-    def app(self) -> Flask:
-        if self._app is None:
-            try:
-                self._app = (self._factory or create_app)()
-            except ConfigError as exc:
-                raise click.ClickException(str(exc)) from None
-        return self._app
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Sev-1 Hotline: a severity-1 support phone line."""
-    factory = ctx.obj if callable(ctx.obj) else None
-    ctx.obj = AppLoader(factory)
+    # Flask's own loader builds the app once, on first use (so --help starts nothing); a test
+    # may hand in its own factory as the context object.
+    factory = ctx.obj if callable(ctx.obj) else create_app
+    ctx.obj = ScriptInfo(create_app=factory, set_debug_flag=False)
 
 
 def current_app_of(ctx: click.Context) -> Flask:
-    """The app for this command invocation."""
-    loader = ctx.find_object(AppLoader)
-    assert loader is not None, "commands run inside the hotline group"
-    return loader.app
+    """The app for this command invocation; a bad setting is a one-line error."""
+    info = ctx.find_object(ScriptInfo)
+    assert info is not None, "commands run inside the hotline group"
+    try:
+        return info.load_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @contextmanager
