@@ -14,8 +14,8 @@ from twilio.rest import Client
 from werkzeug.datastructures import MultiDict
 
 from simulator import twiml
-from simulator.clock import Scheduler
-from simulator.legs import ENDED, ApiEnd, Goto, Leg, Redirected
+from simulator.clock import Fetch, Scheduler, Sleep
+from simulator.legs import ENDED, ApiEnd, Goto, Leg, PartyHangup, Redirected
 from simulator.openapi import ApiError, resource_fields
 from simulator.parties import Caller, Engineer
 from simulator.report import CallReport, Recording, SimError, Webhook
@@ -206,10 +206,8 @@ class Simulator:
         self.sched.errors.clear()
 
     def _hangup_timer(self, leg: Leg, after: float) -> Any:
-        from simulator.legs import PartyHangup
 
         yield from ()
-        from simulator.clock import Sleep
 
         yield Sleep(after)
         if leg.status not in ENDED:
@@ -268,7 +266,6 @@ class Simulator:
         """Fire-and-forget webhook (recording, transcription, action after hang-up)."""
 
         def proc() -> Any:
-            from simulator.clock import Sleep
 
             if delay:
                 yield Sleep(delay)
@@ -538,7 +535,6 @@ class Simulator:
                     )
 
         def proc() -> Any:
-            from simulator.clock import Fetch, Sleep
 
             for status, delay in (("sent", 1.0), ("delivered", 2.0)):
                 yield Sleep(delay)

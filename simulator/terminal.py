@@ -6,7 +6,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from simulator.legs import Leg
+from simulator.legs import Leg, PartyHangup
 from simulator.network import Simulator, parse_keys
 from simulator.parties import Caller, Engineer, Prompt
 from simulator.report import Utterance, Webhook
@@ -25,8 +25,6 @@ class TerminalCaller(Caller):
         self.out.flush()
         line = self.inp.readline()
         if not line or line.strip().lower() in {"h", "hangup"}:
-            from simulator.legs import PartyHangup
-
             raise PartyHangup("completed", "hung up at the keypad")
         return line.strip() or None
 
