@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models import CallEvent, Ticket
+from models.ringing import AttemptStatus
 from tickets import events
 from tickets.events import EventKind, event_kind, payload_of, read_event
 
@@ -42,15 +43,16 @@ LABELS = {
 
 # How each ring result reads, and how it colours the timeline.
 RING_RESULTS = {
-    "accepted": ("accepted", "good"),
-    "passed": ("passed", "warn"),
-    "no_answer": ("no answer", "warn"),
-    "no-answer": ("no answer", "warn"),
-    "busy": ("busy", "warn"),
-    "failed": ("call failed", "bad"),
-    "voicemail": ("voicemail, hung up", "warn"),
-    "cancelled": ("cancelled, someone else took it", "neutral"),
-    "ringing": ("ringing", "neutral"),
+    AttemptStatus.ACCEPTED: ("accepted", "good"),
+    AttemptStatus.PASSED: ("passed", "warn"),
+    AttemptStatus.NO_ANSWER: ("no answer", "warn"),
+    AttemptStatus.BUSY: ("busy", "warn"),
+    AttemptStatus.FAILED: ("call failed", "bad"),
+    AttemptStatus.VOICEMAIL: ("voicemail, hung up", "warn"),
+    AttemptStatus.CANCELLED: ("cancelled, someone else took it", "neutral"),
+    AttemptStatus.RINGING: ("ringing", "neutral"),
+    AttemptStatus.ANSWERED: ("answered", "neutral"),
+    AttemptStatus.QUEUED: ("queued", "neutral"),
 }
 
 
@@ -162,10 +164,12 @@ def _summary(payload: events.Payload | None) -> tuple[str, str]:
     return "", "neutral"
 
 
-def ring_result(result: Any) -> tuple[str, str]:
-    """A ring result as words and a tone; an unknown one as itself."""
-    key = str(result or "?")
-    return RING_RESULTS.get(key, (key.replace("_", " "), "warn"))
+def ring_result(result: str) -> tuple[str, str]:
+    """A ring result (an AttemptStatus value) as words and a tone; an unknown one as itself."""
+    try:
+        return RING_RESULTS[AttemptStatus(result)]
+    except ValueError:
+        return (result.replace("_", " ") or "?"), "warn"
 
 
 def engineer_label(event: events.RingAttempt | events.Accepted, unknown: str = "?") -> str:

@@ -107,7 +107,7 @@ def engineer_leg_status(
     ringing.lock(session, call)
     if call.state is not CallState.RINGING:
         return ringing.Progress()
-    if not ringing.record_leg_status(session, call, attempt, status.value, now):
+    if not ringing.record_leg_status(session, call, attempt, status, now):
         return ringing.Progress()
     return ringing.advance(session, call, now)
 

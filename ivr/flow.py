@@ -24,7 +24,7 @@ from ivr.steps import (
     Then,
     Transfer,
 )
-from kernel.twilio_fields import CallStatus
+from kernel.twilio_fields import CallStatus, TranscriptionStatus
 from models import Call, CallState, PinOutcome, Ticket, TicketOutcome
 from notify import triggers
 from routing import ringing
@@ -248,12 +248,14 @@ def on_recorded(
     return _goodbye_with_ticket(ticket, "Thank you.")
 
 
-def on_transcription(session: Session, call: Call, text: str, status: str, now: datetime) -> Step:
+def on_transcription(
+    session: Session, call: Call, text: str, status: TranscriptionStatus, now: datetime
+) -> Step:
     """Keep the voicemail's transcription as the ticket's description (once per call)."""
     if has_event(session, call, EventKind.TRANSCRIPTION):
         return Silence()
-    record_event(session, call, events.Transcription(status=status, text=text), now)
-    if status == "completed" and text:
+    record_event(session, call, events.Transcription(status=status.value, text=text), now)
+    if status is TranscriptionStatus.COMPLETED and text:
         call.ticket.description = text
         call.ticket.updated_at = now
     return Silence()

@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from kernel.twilio_fields import CallStatus
 from models import Call, CallState
 from models.ringing import OUTSTANDING, AttemptStatus, RingAttempt
 from routing.ring_plan import RingPlan
@@ -24,10 +25,10 @@ WHISPER_SLACK = timedelta(seconds=25)
 
 # Twilio's final CallStatus values for an engineer leg, as attempt outcomes.
 _FINAL_STATUS = {
-    "busy": AttemptStatus.BUSY,
-    "no-answer": AttemptStatus.NO_ANSWER,
-    "failed": AttemptStatus.FAILED,
-    "canceled": AttemptStatus.CANCELLED,
+    CallStatus.BUSY: AttemptStatus.BUSY,
+    CallStatus.NO_ANSWER: AttemptStatus.NO_ANSWER,
+    CallStatus.FAILED: AttemptStatus.FAILED,
+    CallStatus.CANCELED: AttemptStatus.CANCELLED,
 }
 
 
@@ -214,18 +215,21 @@ def cancel_all(session: Session, call: Call, now: datetime) -> Progress:
 
 
 def record_leg_status(
-    session: Session, call: Call, attempt: RingAttempt, status: str, now: datetime
+    session: Session, call: Call, attempt: RingAttempt, status: CallStatus, now: datetime
 ) -> bool:
     """Apply an engineer leg's status callback; True when it ended the attempt just now."""
-    if status == "ringing" and attempt.status is AttemptStatus.QUEUED:
+    if status is CallStatus.RINGING and attempt.status is AttemptStatus.QUEUED:
         attempt.status = AttemptStatus.RINGING
         attempt.ringing_at = now
         return False
-    if status == "in-progress" and attempt.status in (AttemptStatus.QUEUED, AttemptStatus.RINGING):
+    if status is CallStatus.IN_PROGRESS and attempt.status in (
+        AttemptStatus.QUEUED,
+        AttemptStatus.RINGING,
+    ):
         attempt.status = AttemptStatus.ANSWERED
         attempt.answered_at = now
         return False
-    if status not in (*_FINAL_STATUS, "completed") or attempt.status not in OUTSTANDING:
+    if not status.final or attempt.status not in OUTSTANDING:
         # Callbacks repeat and cross: the first final word on an attempt stands.
         return False
     if attempt.status is AttemptStatus.ANSWERED:
