@@ -26,12 +26,12 @@ from models import (
     TicketOutcome,
     utcnow,
 )
+from tickets.events import EventKind
 
 bp = page_blueprint("dashboard_metrics", __name__, url_prefix="/dashboard")
 
 # A notification not sent within this long after it was written counts as late.
 LATE_AFTER = timedelta(minutes=5)
-CONNECT_KINDS = ("accepted", "bridged")
 
 
 @dataclass
@@ -93,20 +93,21 @@ def compute_metrics(session: Session, now: datetime, days: int = 30) -> Metrics:
         .group_by(Call.ticket_id)
     ).all()
     starts.update(dict(call_starts))
-    # Connected means bridged to an engineer; "accepted" stands in where no bridge was logged.
-    connected: dict[int, datetime] = {}
-    for ticket_id, kind, at in session.execute(
-        select(CallEvent.ticket_id, CallEvent.kind, func.min(CallEvent.at))
-        .where(
-            CallEvent.kind.in_(CONNECT_KINDS),
-            CallEvent.ticket_id.in_(
-                select(Ticket.id).where(Ticket.severity == 1, Ticket.created_at >= since)
-            ),
+    # Connected is the moment an engineer pressed 1 and was given the caller (the accepted
+    # event written by the same transaction that wins the call), the first on each ticket.
+    connected: dict[int, datetime] = {
+        ticket_id: at
+        for ticket_id, at in session.execute(
+            select(CallEvent.ticket_id, func.min(CallEvent.at))
+            .where(
+                CallEvent.kind == EventKind.ACCEPTED.value,
+                CallEvent.ticket_id.in_(
+                    select(Ticket.id).where(Ticket.severity == 1, Ticket.created_at >= since)
+                ),
+            )
+            .group_by(CallEvent.ticket_id)
         )
-        .group_by(CallEvent.ticket_id, CallEvent.kind)
-    ):
-        if kind == "bridged" or ticket_id not in connected:
-            connected[ticket_id] = at
+    }
     waits = [
         (at - starts[ticket_id]).total_seconds()
         for ticket_id, at in connected.items()

@@ -7,40 +7,52 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models import CallEvent, Ticket
+from models.ringing import AttemptStatus
+from tickets import events
+from tickets.events import EventKind, event_kind, payload_of, read_event
 
 # Never rendered, whatever a writer put in an event's detail: PINs are secret.
 HIDDEN_KEYS = frozenset({"pin", "digits", "keys", "typed", "pin_digits", "entered"})
 
 LABELS = {
-    "call_started": "Call started",
-    "pin_ok": "PIN accepted",
-    "pin_failed": "PIN refused",
-    "entitlement": "Entitlement checked",
-    "menu": "Menu choice",
-    "severity": "Severity chosen",
-    "recording": "Voicemail recorded",
-    "transcription": "Transcription ready",
-    "ring_attempt": "Engineer rung",
-    "accepted": "Engineer accepted",
-    "bridged": "Caller connected",
-    "hangup": "Hang-up",
-    "call_completed": "Call completed",
-    "nobody_accepted": "Nobody accepted",
-    "callback_task": "Callback needed",
-    "notification_dead": "Notification never delivered",
+    EventKind.CALL_STARTED: "Call started",
+    EventKind.NO_INPUT: "No input",
+    EventKind.PIN_OK: "PIN accepted",
+    EventKind.PIN_FAILED: "PIN refused",
+    EventKind.LOCKED_OUT: "Locked out",
+    EventKind.ENTITLEMENT: "Entitlement checked",
+    EventKind.MENU: "Menu choice",
+    EventKind.MENU_INVALID: "Invalid menu choice",
+    EventKind.SEVERITY: "Severity chosen",
+    EventKind.JOINED_TICKET: "Joined open ticket",
+    EventKind.RINGING_STARTED: "Ringing started",
+    EventKind.RING_ATTEMPT: "Engineer rung",
+    EventKind.ACCEPTED: "Engineer accepted",
+    EventKind.NOBODY_ACCEPTED: "Nobody accepted",
+    EventKind.HOLD_ENDED: "Hold ended",
+    EventKind.RECORDING: "Voicemail recorded",
+    EventKind.RECORDING_EMPTY: "No message heard",
+    EventKind.TRANSCRIPTION: "Transcription ready",
+    EventKind.RECORDING_STATUS: "Recording stored",
+    EventKind.CALL_ENDED: "Call ended",
+    EventKind.ABANDONED: "Abandoned",
+    EventKind.CALLBACK_TASK: "Callback needed",
+    EventKind.NOTIFICATION_DEAD: "Notification never delivered",
+    EventKind.SMS_WITHHELD: "SMS not sent",
 }
 
 # How each ring result reads, and how it colours the timeline.
 RING_RESULTS = {
-    "accepted": ("accepted", "good"),
-    "passed": ("passed", "warn"),
-    "no_answer": ("no answer", "warn"),
-    "no-answer": ("no answer", "warn"),
-    "busy": ("busy", "warn"),
-    "failed": ("call failed", "bad"),
-    "voicemail": ("voicemail, hung up", "warn"),
-    "cancelled": ("cancelled, someone else took it", "neutral"),
-    "ringing": ("ringing", "neutral"),
+    AttemptStatus.ACCEPTED: ("accepted", "good"),
+    AttemptStatus.PASSED: ("passed", "warn"),
+    AttemptStatus.NO_ANSWER: ("no answer", "warn"),
+    AttemptStatus.BUSY: ("busy", "warn"),
+    AttemptStatus.FAILED: ("call failed", "bad"),
+    AttemptStatus.VOICEMAIL: ("voicemail, hung up", "warn"),
+    AttemptStatus.CANCELLED: ("cancelled, someone else took it", "neutral"),
+    AttemptStatus.RINGING: ("ringing", "neutral"),
+    AttemptStatus.ANSWERED: ("answered", "neutral"),
+    AttemptStatus.QUEUED: ("queued", "neutral"),
 }
 
 
@@ -110,106 +122,100 @@ def _safe_url(value: Any) -> str | None:
     return None
 
 
-def _summary(event: CallEvent) -> tuple[str, str]:
-    d = event.detail or {}
-    kind = event.kind
-    if kind == "pin_ok":
-        pin_kind = d.get("pin_kind") or d.get("kind")
-        return (f"{pin_kind} PIN" if pin_kind else "PIN accepted"), "good"
-    if kind == "pin_failed":
-        return f"outcome: {d.get('outcome', 'refused')}", "bad"
-    if kind == "entitlement":
-        entitled = d.get("entitled")
-        if entitled:
+def _summary(payload: events.Payload | None) -> tuple[str, str]:
+    match payload:
+        case events.PinOk(pin_kind=pin_kind):
+            return (f"{pin_kind} PIN" if pin_kind else "PIN accepted"), "good"
+        case events.PinFailed(outcome=outcome):
+            return f"outcome: {outcome}", "bad"
+        case events.Entitlement(entitled=True):
             return "entitled to support", "good"
-        return f"not entitled: {d.get('reason') or 'no reason given'}", "bad"
-    if kind == "severity":
-        return f"severity {d.get('severity', '?')}", "neutral"
-    if kind == "menu":
-        return str(d.get("choice") or d.get("digits_meaning") or ""), "neutral"
-    if kind == "ring_attempt":
-        text, tone = ring_result(d.get("result"))
-        seconds = f" after {format_seconds(d['seconds'])}" if d.get("seconds") is not None else ""
-        return f"{engineer_label(d)}: {text}{seconds}", tone
-    if kind in ("accepted", "bridged"):
-        return engineer_label(d, ""), "good"
-    if kind == "nobody_accepted":
-        return "every engineer rung missed or passed the call", "bad"
-    if kind == "callback_task":
-        return f"call the customer back: {d.get('reason') or 'no reason given'}", "warn"
-    if kind == "notification_dead":
-        channel = str(d.get("channel") or "message").upper()
-        attempts = d.get("attempts")
-        tries = f" after {attempts} attempt{'s' if attempts != 1 else ''}" if attempts else ""
-        what = f"{channel} to {d.get('recipient', '?')} ({d.get('notification_kind', '?')})"
-        return f"{what} gave up{tries}: {d.get('error') or 'no error recorded'}", "bad"
-    if kind == "call_completed":
-        return f"duration {format_seconds(d.get('duration'))}", "neutral"
-    if kind == "transcription":
-        return str(d.get("text") or "")[:120], "neutral"
-    if kind == "recording":
-        return format_seconds(d.get("duration")), "neutral"
-    if kind == "hangup":
-        return str(d.get("step") or d.get("reason") or ""), "warn"
+        case events.Entitlement(reason=reason):
+            return f"not entitled: {reason or 'no reason given'}", "bad"
+        case events.Severity(severity=severity):
+            return f"severity {severity}", "neutral"
+        case events.Menu(choice=choice):
+            return choice, "neutral"
+        case events.RingAttempt() as rung:
+            text, tone = ring_result(rung.result)
+            after = f" after {format_seconds(rung.seconds)}" if rung.seconds is not None else ""
+            return f"{engineer_label(rung)}: {text}{after}", tone
+        case events.Accepted() as accepted:
+            return engineer_label(accepted, ""), "good"
+        case events.NobodyAccepted():
+            return "every engineer rung missed or passed the call", "bad"
+        case events.CallbackTask(reason=reason):
+            return f"call the customer back: {reason or 'no reason given'}", "warn"
+        case events.NotificationDead() as dead:
+            n = dead.attempts
+            tries = f" after {n} attempt{'s' if n != 1 else ''}" if n else ""
+            what = f"{dead.channel.upper()} to {dead.recipient} ({dead.notification_kind})"
+            return f"{what} gave up{tries}: {dead.error or 'no error recorded'}", "bad"
+        case events.CallEnded(seconds=seconds):
+            return f"duration {format_seconds(seconds)}", "neutral"
+        case events.Transcription(text=text):
+            return text[:120], "neutral"
+        case events.Recording(seconds=seconds):
+            return format_seconds(seconds), "neutral"
+        case events.Abandoned(step=step):
+            return f"hung up at {step}", "warn"
+        case events.SmsWithheld(reason=reason):
+            return reason.replace("_", " "), "warn"
     return "", "neutral"
 
 
-def ring_result(result: Any) -> tuple[str, str]:
-    """A ring result as words and a tone; an unknown one as itself."""
-    key = str(result or "?")
-    return RING_RESULTS.get(key, (key.replace("_", " "), "warn"))
+def ring_result(result: str) -> tuple[str, str]:
+    """A ring result (an AttemptStatus value) as words and a tone; an unknown one as itself."""
+    try:
+        return RING_RESULTS[AttemptStatus(result)]
+    except ValueError:
+        return (result.replace("_", " ") or "?"), "warn"
 
 
-def engineer_label(detail: dict[str, Any], unknown: str = "?") -> str:
-    """The engineer an event names: their name, else their key, else the number rung."""
-    return str(
-        detail.get("engineer_name") or detail.get("engineer") or detail.get("number") or unknown
-    )
+def engineer_label(event: events.RingAttempt | events.Accepted, unknown: str = "?") -> str:
+    """The engineer an event names: their name, else the number rung."""
+    return event.engineer_name or event.engineer or unknown
 
 
 def build_timeline(ticket: Ticket) -> Timeline:
     """The ticket's events in order, with ring attempts, PIN and entitlement pulled out."""
     timeline = Timeline()
-    events = sorted(ticket.events, key=lambda e: (e.at, e.id))
+    events_in_order = sorted(ticket.events, key=lambda e: (e.at, e.id))
     calls = sorted(ticket.calls, key=lambda c: c.started_at)
-    start = calls[0].started_at if calls else (events[0].at if events else None)
-    for event in events:
-        if event.kind == "call_started" and start is None:
-            start = event.at
-    first: dict[str, datetime] = {}
-    for event in events:
+    start = calls[0].started_at if calls else (events_in_order[0].at if events_in_order else None)
+    first: dict[EventKind, datetime] = {}
+    for event in events_in_order:
         d = event.detail or {}
-        first.setdefault(event.kind, event.at)
-        label = LABELS.get(event.kind, event.kind.replace("_", " ").capitalize())
-        summary, tone = _summary(event)
-        url = (
-            _safe_url(d.get("url") or d.get("recording_url")) if event.kind == "recording" else None
-        )
+        payload = read_event(event)
+        kind = event_kind(event.kind)
+        if kind is not None:
+            first.setdefault(kind, event.at)
+        label = LABELS[kind] if kind else event.kind.replace("_", " ").capitalize()
+        summary, tone = _summary(payload)
+        url = _safe_url(payload.url) if isinstance(payload, events.Recording) else None
         if url:
             timeline.recordings.append(url)
-        if event.kind == "transcription" and d.get("text"):
-            timeline.transcription = str(d["text"])
-        if event.kind == "pin_ok":
-            timeline.pin_outcome = "accepted"
-        elif event.kind == "pin_failed" and timeline.pin_outcome != "accepted":
-            timeline.pin_outcome = f"refused ({d.get('outcome', 'unknown')})"
-        if event.kind == "entitlement":
-            timeline.entitlement = {"entitled": bool(d.get("entitled")), "reason": d.get("reason")}
-        if event.kind == "ring_attempt":
-            timeline.rings.append(
-                {
-                    "engineer": engineer_label(d),
-                    "number": d.get("number")
-                    if d.get("engineer_name") or d.get("engineer")
-                    else None,
-                    "started": _clock(d.get("started")),
-                    "ended": _clock(d.get("ended")),
-                    "result": d.get("result", "?"),
-                    "result_text": ring_result(d.get("result"))[0],
-                    "seconds": format_seconds(d.get("seconds")),
-                }
-            )
-            first.setdefault("ring", event.at)
+        match payload:
+            case events.Transcription(text=text) if text:
+                timeline.transcription = text
+            case events.PinOk():
+                timeline.pin_outcome = "accepted"
+            case events.PinFailed(outcome=outcome) if timeline.pin_outcome != "accepted":
+                timeline.pin_outcome = f"refused ({outcome})"
+            case events.Entitlement(entitled=entitled, reason=reason):
+                timeline.entitlement = {"entitled": entitled, "reason": reason}
+            case events.RingAttempt() as rung:
+                timeline.rings.append(
+                    {
+                        "engineer": engineer_label(rung),
+                        "number": rung.number if rung.engineer_name or rung.engineer else None,
+                        "started": _clock(rung.started),
+                        "ended": _clock(rung.ended),
+                        "result": rung.result,
+                        "result_text": ring_result(rung.result)[0],
+                        "seconds": format_seconds(rung.seconds),
+                    }
+                )
         offset = "+" + format_seconds((event.at - start).total_seconds()) if start else ""
         timeline.entries.append(
             TimelineEntry(
@@ -224,16 +230,18 @@ def build_timeline(ticket: Ticket) -> Timeline:
             )
         )
     if start is not None:
-        connected = first.get("bridged") or first.get("accepted")
         timeline.durations = [
-            ("PIN accepted", _since(start, first.get("pin_ok"))),
+            ("PIN accepted", _since(start, first.get(EventKind.PIN_OK))),
             # Ringing starts when the caller is put on hold; attempts are logged as they end.
             (
                 "First ring",
-                _since(start, first.get("ringing_started") or first.get("ring_attempt")),
+                _since(
+                    start, first.get(EventKind.RINGING_STARTED) or first.get(EventKind.RING_ATTEMPT)
+                ),
             ),
-            ("Engineer connected", _since(start, connected)),
-            ("Call length", _call_length(ticket, events)),
+            # Connected is the moment an engineer accepted: the caller is bridged at once.
+            ("Engineer connected", _since(start, first.get(EventKind.ACCEPTED))),
+            ("Call length", _call_length(ticket, events_in_order)),
         ]
     return timeline
 
@@ -252,11 +260,12 @@ def _since(start: datetime, moment: datetime | None) -> str:
     return format_seconds((moment - start).total_seconds()) if moment else "—"
 
 
-def _call_length(ticket: Ticket, events: list[CallEvent]) -> str:
+def _call_length(ticket: Ticket, rows: list[CallEvent]) -> str:
     for call in ticket.calls:
         if call.duration_seconds is not None:
             return format_seconds(call.duration_seconds)
-    for event in events:
-        if event.kind == "call_completed" and (event.detail or {}).get("duration") is not None:
-            return format_seconds(event.detail["duration"])
+    for row in rows:
+        ended = payload_of(row, events.CallEnded)
+        if ended is not None and ended.seconds is not None:
+            return format_seconds(ended.seconds)
     return "—"

@@ -19,12 +19,17 @@ from twilio.rest import Client
 
 from kernel.config import settings_of
 from kernel.twilio_client import rest_client
+from kernel.twilio_fields import CallStatus
 from models import Call
 from models.ringing import AttemptStatus, RingAttempt
 from routing import ringing
 
 log = logging.getLogger(__name__)
-LEG_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# The leg's progress events we want status callbacks for (Twilio names them after statuses).
+LEG_EVENTS = [
+    s.value
+    for s in (CallStatus.INITIATED, CallStatus.RINGING, CallStatus.ANSWERED, CallStatus.COMPLETED)
+]
 
 
 class Dialer:
@@ -112,7 +117,8 @@ class Dialer:
             if attempt is None or attempt.leg_sid is None:
                 return
             # A ringing call is cancelled; one already answered has to be completed.
-            status = "completed" if attempt.answered_at else "canceled"
+            ended = CallStatus.COMPLETED if attempt.answered_at else CallStatus.CANCELED
+            status = ended.value
             leg_sid = attempt.leg_sid
         try:
             self._rest().calls(leg_sid).update(status=status)

@@ -25,6 +25,7 @@ from models import Call, CallState, TicketOutcome
 from models.ringing import OUTSTANDING, AttemptStatus, RingAttempt
 from notify import triggers
 from routing import ringing
+from tickets import events
 from tickets.calls import record_event
 
 HOLD_MESSAGE_EVERY_SECONDS = 20
@@ -83,15 +84,12 @@ def engineer_pressed(
 def _accepted(
     session: Session, call: Call, attempt: RingAttempt, now: datetime
 ) -> ringing.Progress:
-    record_event(
-        session,
-        call,
-        "accepted",
-        now,
+    accepted = events.Accepted(
         engineer=attempt.phone,
         engineer_name=attempt.engineer_name,
         seconds=ringing.seconds_ringing(attempt),
     )
+    record_event(session, call, accepted, now)
     ticket = call.ticket
     ticket.outcome = TicketOutcome.CONNECTED
     ticket.updated_at = now
@@ -109,7 +107,7 @@ def engineer_leg_status(
     ringing.lock(session, call)
     if call.state is not CallState.RINGING:
         return ringing.Progress()
-    if not ringing.record_leg_status(session, call, attempt, status.value, now):
+    if not ringing.record_leg_status(session, call, attempt, status, now):
         return ringing.Progress()
     return ringing.advance(session, call, now)
 
@@ -129,7 +127,7 @@ def queue_done(
 ) -> Step | Unchanged:
     """The caller left the hold queue: after talking, by hanging up, or because nobody came."""
     if call.state is CallState.CONNECTED or call.accepted_attempt_id is not None:
-        record_event(session, call, "hold_ended", now, result=result.value)
+        record_event(session, call, events.HoldEnded(result=result.value), now)
         call.state = CallState.FINISHED
         return Goodbye(prompts.THANKS_GOODBYE)
     if result is QueueResult.HANGUP:
@@ -138,7 +136,7 @@ def queue_done(
         # Out of the queue while engineers are still being rung (or a forged request):
         # back on hold, nobody alerted.
         return Unchanged(HoldForEngineers(call.id))
-    record_event(session, call, "hold_ended", now, result=result.value)
+    record_event(session, call, events.HoldEnded(result=result.value), now)
     return nobody_answered(session, call, now)
 
 

@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from entitlement.check import check_entitlement
@@ -25,12 +24,15 @@ from ivr.steps import (
     Then,
     Transfer,
 )
-from kernel.twilio_fields import CallStatus
-from models import Call, CallEvent, CallState, PinOutcome, Ticket, TicketOutcome
+from kernel.twilio_fields import CallStatus, TranscriptionStatus
+from models import Call, CallState, PinOutcome, Ticket, TicketOutcome
 from notify import triggers
 from routing import ringing
+from routing.ring_plan import RingPlan
 from routing.store import plan_for_product
-from tickets.calls import has_event, join_open_severity1_ticket, record_event
+from tickets import events
+from tickets.calls import events_of, has_event, join_open_severity1_ticket, record_event
+from tickets.events import EventKind
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ def _set_outcome(ticket: Ticket, outcome: TicketOutcome, now: datetime) -> None:
 def _silence(call: Call, retry: Step, session: Session, now: datetime, step: str) -> Step:
     """The no-input path: one re-prompt, then a message."""
     call.silent_prompts += 1
-    record_event(session, call, "no_input", now, step=step, count=call.silent_prompts)
+    record_event(session, call, events.NoInput(step=step, count=call.silent_prompts), now)
     if call.silent_prompts <= MAX_SILENT_PROMPTS:
         return retry
     return _take_message(call, now, prompts.LEAVE_MESSAGE)
@@ -87,13 +89,13 @@ def on_pin(session: Session, call: Call, keys: str, now: datetime, config: FlowC
     check = verify_pin(session, keys, call.from_number, call.call_sid, now, config.pin_policy)
     ticket = call.ticket
     if not check.ok:
-        record_event(session, call, "pin_failed", now, outcome=check.outcome.value)
+        record_event(session, call, events.PinFailed(outcome=check.outcome.value), now)
         if check.locked_until is not None or check.outcome is PinOutcome.LOCKED_OUT:
             # Locked out (perhaps by someone else guessing from this number): the caller can't
             # reach an engineer, but can still leave a message, and the ticket says why.
             ticket.refusal_reason = f"locked out: {check.message or 'too many wrong PINs'}"
             _set_outcome(ticket, TicketOutcome.REFUSED, now)
-            record_event(session, call, "locked_out", now, reason=check.message)
+            record_event(session, call, events.LockedOut(reason=check.message), now)
             preface = f"{check.message or ''} {prompts.LEAVE_MESSAGE_AFTER_REFUSAL}".strip()
             return _take_message(call, now, preface)
         if check.tries_left:
@@ -109,25 +111,25 @@ def on_pin(session: Session, call: Call, keys: str, now: datetime, config: FlowC
     contact = account.technical_contact()
     ticket.contact_name = contact.name if contact else None
     grant_elevated_access(ticket, check)
+    elevated_until = check.elevated_until.isoformat() if check.elevated_until else None
+    pin_kind = check.pin_kind.value if check.pin_kind else None
     record_event(
         session,
         call,
-        "pin_ok",
+        events.PinOk(account=account.name, pin_kind=pin_kind, elevated_until=elevated_until),
         now,
-        account=account.name,
-        pin_kind=check.pin_kind.value if check.pin_kind else None,
-        elevated_until=check.elevated_until.isoformat() if check.elevated_until else None,
     )
     verdict = check_entitlement(session, account, now)
     record_event(
         session,
         call,
-        "entitlement",
+        events.Entitlement(
+            entitled=verdict.entitled,
+            reason=verdict.reason,
+            support_licences=verdict.support_licences,
+            user_licences=verdict.user_licences,
+        ),
         now,
-        entitled=verdict.entitled,
-        reason=verdict.reason,
-        support_licences=verdict.support_licences,
-        user_licences=verdict.user_licences,
     )
     if not verdict.entitled:
         reason = f"We can't open a support call: {verdict.reason}."
@@ -161,13 +163,13 @@ def on_product(session: Session, call: Call, keys: str, now: datetime) -> Step:
     choice = int(keys[0]) if keys[0].isdigit() else 0
     if not 1 <= choice <= len(products):
         call.menu_mistakes += 1
-        record_event(session, call, "menu_invalid", now, step="product")
+        record_event(session, call, events.MenuInvalid(step="product"), now)
         if call.menu_mistakes >= MAX_MENU_MISTAKES:
             call.state = CallState.SEVERITY
             return AskSeverity(prompts.INVALID_CHOICE)
         return AskProduct(names, prompts.INVALID_CHOICE)
     ticket.product = products[choice - 1]
-    record_event(session, call, "menu", now, step="product", choice=ticket.product.name)
+    record_event(session, call, events.Menu(step="product", choice=ticket.product.name), now)
     call.silent_prompts = 0
     call.state = CallState.SEVERITY
     return AskSeverity()
@@ -181,10 +183,10 @@ def on_severity(
     if not keys.strip():
         return _silence(call, AskSeverity(prompts.NO_INPUT_MENU), session, now, "severity")
     if keys[0] not in "12":
-        record_event(session, call, "menu_invalid", now, step="severity")
+        record_event(session, call, events.MenuInvalid(step="severity"), now)
         return AskSeverity(prompts.INVALID_CHOICE)
     severity = int(keys[0])
-    record_event(session, call, "severity", now, severity=severity)
+    record_event(session, call, events.Severity(severity=severity), now)
     account_name = ticket.account.name if ticket.account else "unknown caller"
     if severity == 2:
         ticket.severity = 2
@@ -194,7 +196,7 @@ def on_severity(
         joined = join_open_severity1_ticket(session, call, ticket.account, now)
         if joined is not None:
             ticket = joined
-            record_event(session, call, "joined_ticket", now, ticket=ticket.number)
+            record_event(session, call, events.JoinedTicket(ticket=ticket.number), now)
     ticket.severity = 1
     ticket.subject = f"Severity 1 from {account_name}: service down"
     ticket.updated_at = now
@@ -207,9 +209,9 @@ def start_ringing(session: Session, call: Call, now: datetime, config: FlowConfi
         # The state machine never gets here without both; if it ever did, nobody is rung.
         log.error("refused to ring for call %s: no accepted PIN and entitlement", call.call_sid)
         return _take_message(call, now, prompts.LEAVE_MESSAGE)
-    plan = ringing.plan_as_json(plan_for_product(session, call.ticket.product_id, now))
-    if not any(step["targets"] for step in plan) and config.oncall_number:
-        plan = ringing.single_number_plan(config.oncall_number)
+    plan = RingPlan.from_steps(plan_for_product(session, call.ticket.product_id, now))
+    if not plan.has_targets and config.oncall_number:
+        plan = RingPlan.single_number(config.oncall_number)
     progress = ringing.start(session, call, plan, now)
     if progress.exhausted:
         log.error(
@@ -217,20 +219,16 @@ def start_ringing(session: Session, call: Call, now: datetime, config: FlowConfi
         )
         return nobody_answered(session, call, now)
     call.state = CallState.RINGING
-    record_event(session, call, "ringing_started", now, engineers=len(progress.place))
+    record_event(session, call, events.RingingStarted(engineers=len(progress.place)), now)
     return Then(HoldForEngineers(call.id), progress)
 
 
 def nobody_answered(session: Session, call: Call, now: datetime) -> Step:
     """Every engineer was tried: alert managers and engineers, and take a message."""
-    already = session.scalar(
-        select(CallEvent.id).where(
-            CallEvent.call_id == call.id, CallEvent.kind == "nobody_accepted"
-        )
-    )
-    if already is None:
-        record_event(session, call, "nobody_accepted", now, tried=ringing.plan_phones(call))
-        triggers.nobody_accepted(session, call, now, engineer_phones=ringing.plan_phones(call))
+    if not has_event(session, call, EventKind.NOBODY_ACCEPTED):
+        tried = ringing.plan_phones(call)
+        record_event(session, call, events.NobodyAccepted(tried=tried), now)
+        triggers.nobody_accepted(session, call, now, engineer_phones=tried)
     return _take_message(call, now, prompts.NOBODY_ANSWERED)
 
 
@@ -241,21 +239,23 @@ def on_recorded(
     ticket = call.ticket
     call.state = CallState.FINISHED
     if not recording_url or seconds == 0:
-        record_event(session, call, "recording_empty", now)
+        record_event(session, call, events.RecordingEmpty(), now)
         if ticket.outcome is None:
             ticket.updated_at = now
         return _goodbye_with_ticket(ticket, prompts.NO_MESSAGE_HEARD)
-    record_event(session, call, "recording", now, url=recording_url, seconds=seconds)
+    record_event(session, call, events.Recording(url=recording_url, seconds=seconds), now)
     _set_outcome(ticket, TicketOutcome.MESSAGE, now)
     return _goodbye_with_ticket(ticket, "Thank you.")
 
 
-def on_transcription(session: Session, call: Call, text: str, status: str, now: datetime) -> Step:
+def on_transcription(
+    session: Session, call: Call, text: str, status: TranscriptionStatus, now: datetime
+) -> Step:
     """Keep the voicemail's transcription as the ticket's description (once per call)."""
-    if has_event(session, call, "transcription"):
+    if has_event(session, call, EventKind.TRANSCRIPTION):
         return Silence()
-    record_event(session, call, "transcription", now, status=status, text=text)
-    if status == "completed" and text:
+    record_event(session, call, events.Transcription(status=status.value, text=text), now)
+    if status is TranscriptionStatus.COMPLETED and text:
         call.ticket.description = text
         call.ticket.updated_at = now
     return Silence()
@@ -272,21 +272,19 @@ def on_status(
         ringing.lock(session, call)
     if ringing.is_ringing(call):
         progress = ringing.cancel_all(session, call, now)
-        record_event(
-            session, call, "callback_task", now,
-            reason="The caller hung up while engineers were being rung: call them back.",
-        )  # fmt: skip
+        reason = "The caller hung up while engineers were being rung: call them back."
+        record_event(session, call, events.CallbackTask(reason=reason), now)
     call.status = status.value
     call.ended_at = now
     call.duration_seconds = duration
     ticket = call.ticket
     record_event(
-        session, call, "call_ended", now, status=status.value, seconds=call.duration_seconds
+        session, call, events.CallEnded(status=status.value, seconds=call.duration_seconds), now
     )
     if ticket.outcome is None:
         ticket.outcome = TicketOutcome.ABANDONED
         ticket.updated_at = now
-        record_event(session, call, "abandoned", now, step=call.state.value)
+        record_event(session, call, events.Abandoned(step=call.state.value), now)
     call.state = CallState.ENDED
     triggers.call_ended(session, call, now)
     return Then(Silence(), progress)
@@ -296,7 +294,8 @@ def on_recording_status(
     session: Session, call: Call, recording_url: str, status: str, now: datetime
 ) -> Step:
     """Keep the stored recording's URL on the timeline (it is the ticket's attachment)."""
-    if has_event(session, call, "recording_status", status=status, url=recording_url):
+    stored = events.RecordingStatus(status=status, url=recording_url)
+    if stored in events_of(session, call, events.RecordingStatus):
         return Silence()
-    record_event(session, call, "recording_status", now, status=status, url=recording_url)
+    record_event(session, call, stored, now)
     return Silence()

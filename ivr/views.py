@@ -264,7 +264,7 @@ def transcription() -> ResponseReturnValue:
     """Twilio finished transcribing the caller's message."""
     form = signed_form()
     text = fields.free_text(form.get("TranscriptionText"))
-    status = fields.free_text(form.get("TranscriptionStatus"), 32)
+    status = fields.transcription_status(form.get("TranscriptionStatus"))
     return _callback(lambda s, call, now: flow.on_transcription(s, call, text, status, now))
 
 

@@ -74,6 +74,14 @@ class QueueResult(str, Enum):
     UNKNOWN = "unknown"
 
 
+class TranscriptionStatus(str, Enum):
+    """Twilio's TranscriptionStatus values; anything else is UNKNOWN."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
 def _enum_value(kind: type[E], raw: str | None, unknown: E) -> E:
     try:
         return kind((raw or "").strip().lower()[:32])
@@ -89,6 +97,11 @@ def call_status(raw: str | None) -> CallStatus:
 def queue_result(raw: str | None) -> QueueResult:
     """A QueueResult; unknown or malformed values are QueueResult.UNKNOWN."""
     return _enum_value(QueueResult, raw, QueueResult.UNKNOWN)
+
+
+def transcription_status(raw: str | None) -> TranscriptionStatus:
+    """A TranscriptionStatus; unknown or malformed values are TranscriptionStatus.UNKNOWN."""
+    return _enum_value(TranscriptionStatus, raw, TranscriptionStatus.UNKNOWN)
 
 
 def digits(raw: str | None) -> str | None:

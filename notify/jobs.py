@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from rq import get_current_job
 from sqlalchemy import case, update
@@ -12,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from kernel.config import NotifySettings
 from kernel.services import Services, current_services
-from models import CallEvent, Notification, NotificationChannel, NotificationStatus, utcnow
+from models import Notification, NotificationChannel, NotificationStatus, utcnow
 from notify.outbox import MANAGERS, add_notification
 from notify.render import render
 from notify.senders import PermanentError, email_sender, sms_sender
+from tickets.calls import record_ticket_event
+from tickets.events import NotificationDead
 
 log = logging.getLogger(__name__)
 OPEN = (NotificationStatus.PENDING, NotificationStatus.ENQUEUED)
@@ -143,14 +144,7 @@ def _record_failure(
         )
         if dead.rowcount == 1 and row.ticket_id is not None:  # type: ignore[attr-defined]
             # On the ticket's timeline, so a manager sees the follow-up never went out.
-            session.add(
-                CallEvent(
-                    ticket_id=row.ticket_id,
-                    at=now,
-                    kind="notification_dead",
-                    detail=_dead_detail(row, attempts, error),
-                )
-            )
+            record_ticket_event(session, row.ticket_id, _dead_detail(row, attempts, error), now)
         session.commit()
         log.warning("notification %s dead after %s attempt(s): %s", row.id, attempts, error)
         return f"dead: {error}"
@@ -173,15 +167,15 @@ def _record_failure(
     return f"retry in {delay:.1f}s: {error}"
 
 
-def _dead_detail(row: Notification, attempts: int, error: str) -> dict[str, Any]:
-    return {
-        "notification_id": row.id,
-        "notification_kind": row.kind,
-        "channel": row.channel.value,
-        "recipient": row.recipient,
-        "attempts": attempts,
-        "error": error,
-    }
+def _dead_detail(row: Notification, attempts: int, error: str) -> NotificationDead:
+    return NotificationDead(
+        notification_id=row.id,
+        notification_kind=row.kind,
+        channel=row.channel.value,
+        recipient=row.recipient,
+        attempts=attempts,
+        error=error,
+    )
 
 
 def _fan_out(services: Services, session: Session, row: Notification, now: datetime) -> str:

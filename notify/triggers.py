@@ -15,10 +15,10 @@ from kernel.services import current_settings
 from models import Call, CallEvent, Notification, NotificationChannel, Ticket, TicketOutcome
 from notify import caller_sms
 from notify.outbox import MANAGERS, add_notification
-from tickets.calls import record_event
+from tickets import events
+from tickets.calls import has_event, record_event
+from tickets.events import EventKind
 
-# The ticket event saying a caller's SMS was not sent, with the reason.
-SMS_WITHHELD = "sms_withheld"
 # What the caller is told to expect after leaving a message.
 CALLBACK_MINUTES = 30
 OUTCOME_TEXT = {
@@ -143,20 +143,14 @@ def _record_withheld(
 ) -> None:
     # Once per call, however often the status callback repeats.
     session.flush()
-    seen = session.scalar(
-        select(CallEvent.id)
-        .where(CallEvent.call_id == call.id, CallEvent.kind == SMS_WITHHELD)
-        .limit(1)
-    )
-    if seen is None:
-        record_event(session, call, SMS_WITHHELD, now, reason=reason.value)
+    if not has_event(session, call, EventKind.SMS_WITHHELD):
+        record_event(session, call, events.SmsWithheld(reason=reason.value), now)
 
 
 def _ticket_context(
     session: Session, ticket: Ticket, call: Call, settings: Settings
 ) -> dict[str, Any]:
     accepted = _accepted_event(session, ticket, call)
-    detail = accepted.detail if accepted is not None else {}
     outcome = ticket.outcome.value if ticket.outcome else TicketOutcome.ABANDONED.value
     duration = call.duration_seconds
     return {
@@ -173,8 +167,8 @@ def _ticket_context(
         "outcome": outcome,
         "outcome_text": OUTCOME_TEXT.get(TicketOutcome(outcome), outcome),
         "refusal_reason": ticket.refusal_reason,
-        "engineer_name": detail.get("engineer_name"),
-        "engineer": detail.get("engineer"),
+        "engineer_name": accepted.engineer_name if accepted else None,
+        "engineer": accepted.engineer if accepted else None,
         "callback_minutes": CALLBACK_MINUTES,
         "contact_point": settings.account_management_number or settings.customer_portal_url,
         "started_at": call.started_at.isoformat() if call.started_at else None,
@@ -182,14 +176,15 @@ def _ticket_context(
     }
 
 
-def _accepted_event(session: Session, ticket: Ticket, call: Call) -> CallEvent | None:
+def _accepted_event(session: Session, ticket: Ticket, call: Call) -> events.Accepted | None:
     # The latest acceptance on this ticket; the call flow records it with the engineer's name.
-    return session.scalars(
+    row = session.scalars(
         select(CallEvent)
-        .where(CallEvent.ticket_id == ticket.id, CallEvent.kind == "accepted")
+        .where(CallEvent.ticket_id == ticket.id, CallEvent.kind == EventKind.ACCEPTED.value)
         .order_by(CallEvent.at.desc(), CallEvent.id.desc())
         .limit(1)
     ).first()
+    return None if row is None else events.payload_of(row, events.Accepted)
 
 
 def _settings() -> Settings:

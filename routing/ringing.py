@@ -13,9 +13,11 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from kernel.twilio_fields import CallStatus
 from models import Call, CallState
 from models.ringing import OUTSTANDING, AttemptStatus, RingAttempt
-from routing.policy import Step
+from routing.ring_plan import RingPlan
+from tickets import events
 from tickets.calls import record_event
 
 # After the ring timeout an engineer may still be hearing the whisper and deciding.
@@ -23,10 +25,10 @@ WHISPER_SLACK = timedelta(seconds=25)
 
 # Twilio's final CallStatus values for an engineer leg, as attempt outcomes.
 _FINAL_STATUS = {
-    "busy": AttemptStatus.BUSY,
-    "no-answer": AttemptStatus.NO_ANSWER,
-    "failed": AttemptStatus.FAILED,
-    "canceled": AttemptStatus.CANCELLED,
+    CallStatus.BUSY: AttemptStatus.BUSY,
+    CallStatus.NO_ANSWER: AttemptStatus.NO_ANSWER,
+    CallStatus.FAILED: AttemptStatus.FAILED,
+    CallStatus.CANCELED: AttemptStatus.CANCELLED,
 }
 
 
@@ -39,39 +41,21 @@ class Progress:
     exhausted: bool = False
 
 
-def plan_as_json(steps: list[Step]) -> list[dict[str, Any]]:
-    """Freeze the escalation steps on the call, so later config changes can't reshuffle it."""
-    return [
-        {
-            "level": step.level,
-            "round": step.round,
-            "timeout": step.ring_timeout_seconds,
-            "targets": [
-                {"name": r.name, "phone": r.phone, "engineer_id": r.engineer_id}
-                for r in step.responders
-                if r.phone
-            ],
-        }
-        for step in steps
-    ]
+def plan_of(call: Call) -> RingPlan:
+    """The ring plan frozen on the call (empty before ringing started)."""
+    return RingPlan.from_json(call.ring_plan)
 
 
-def single_number_plan(number: str, timeout: int = 20) -> list[dict[str, Any]]:
-    """A plan that rings one configured number (no schedules loaded), twice."""
-    target = {"name": "the on-call engineer", "phone": number, "engineer_id": None}
-    return [{"level": 1, "round": n, "timeout": timeout, "targets": [target]} for n in range(2)]
-
-
-def start(session: Session, call: Call, plan: list[dict[str, Any]], now: datetime) -> Progress:
+def start(session: Session, call: Call, plan: RingPlan, now: datetime) -> Progress:
     """Begin ringing the first step of `plan` for the caller on `call`."""
-    call.ring_plan = plan
+    call.ring_plan = plan.to_json()
     call.ring_step = -1
     return _open_step(session, call, 0, now)
 
 
 def _open_step(session: Session, call: Call, index: int, now: datetime) -> Progress:
-    plan = call.ring_plan or []
-    while index < len(plan) and not plan[index]["targets"]:
+    plan = plan_of(call).steps
+    while index < len(plan) and not plan[index].targets:
         index += 1
     if index >= len(plan):
         call.ring_step = len(plan)
@@ -83,13 +67,13 @@ def _open_step(session: Session, call: Call, index: int, now: datetime) -> Progr
         RingAttempt(
             call_id=call.id,
             step=index,
-            engineer_id=target["engineer_id"],
-            engineer_name=target["name"],
-            phone=target["phone"],
-            ring_timeout_seconds=step["timeout"],
+            engineer_id=target.engineer_id,
+            engineer_name=target.name,
+            phone=target.phone,
+            ring_timeout_seconds=step.timeout,
             created_at=now,
         )
-        for target in step["targets"]
+        for target in step.targets
     ]
     session.add_all(attempts)
     session.flush()
@@ -108,11 +92,7 @@ def end_attempt(
 def record_attempt(session: Session, call: Call, attempt: RingAttempt, now: datetime) -> None:
     """Put an attempt and how it ended on the ticket's timeline."""
     status = attempt.status
-    record_event(
-        session,
-        call,
-        "ring_attempt",
-        now,
+    rung = events.RingAttempt(
         engineer=attempt.phone,
         engineer_name=attempt.engineer_name,
         number=attempt.phone,
@@ -122,6 +102,7 @@ def record_attempt(session: Session, call: Call, attempt: RingAttempt, now: date
         ended=(attempt.ended_at or now).isoformat(),
         seconds=seconds_ringing(attempt),
     )
+    record_event(session, call, rung, now)
 
 
 def attempts_of(session: Session, call: Call, step: int | None = None) -> list[RingAttempt]:
@@ -149,11 +130,10 @@ def lock(session: Session, call: Call) -> None:
 
 def is_ringing(call: Call) -> bool:
     """True while engineers are being rung and nobody has accepted."""
-    plan = call.ring_plan or []
     return (
         call.state is CallState.RINGING
         and call.ring_step is not None
-        and 0 <= call.ring_step < len(plan)
+        and 0 <= call.ring_step < len(plan_of(call))
         and call.accepted_attempt_id is None
         and call.ended_at is None
     )
@@ -163,7 +143,7 @@ def is_exhausted(call: Call) -> bool:
     """True when every step of the call's plan was rung and nobody accepted."""
     return (
         call.ring_plan is not None
-        and call.ring_step == len(call.ring_plan)
+        and call.ring_step == len(plan_of(call))
         and call.accepted_attempt_id is None
     )
 
@@ -172,7 +152,7 @@ def advance(session: Session, call: Call, now: datetime) -> Progress:
     """Move to the next step when this one is over: all attempts ended, or its time is up."""
     lock(session, call)
     if not is_ringing(call):
-        exhausted = call.accepted_attempt_id is None and call.ring_step == len(call.ring_plan or [])
+        exhausted = call.accepted_attempt_id is None and call.ring_step == len(plan_of(call))
         return Progress(exhausted=exhausted)
     assert call.ring_step is not None and call.ring_step_started_at is not None
     current = attempts_of(session, call, call.ring_step)
@@ -235,18 +215,21 @@ def cancel_all(session: Session, call: Call, now: datetime) -> Progress:
 
 
 def record_leg_status(
-    session: Session, call: Call, attempt: RingAttempt, status: str, now: datetime
+    session: Session, call: Call, attempt: RingAttempt, status: CallStatus, now: datetime
 ) -> bool:
     """Apply an engineer leg's status callback; True when it ended the attempt just now."""
-    if status == "ringing" and attempt.status is AttemptStatus.QUEUED:
+    if status is CallStatus.RINGING and attempt.status is AttemptStatus.QUEUED:
         attempt.status = AttemptStatus.RINGING
         attempt.ringing_at = now
         return False
-    if status == "in-progress" and attempt.status in (AttemptStatus.QUEUED, AttemptStatus.RINGING):
+    if status is CallStatus.IN_PROGRESS and attempt.status in (
+        AttemptStatus.QUEUED,
+        AttemptStatus.RINGING,
+    ):
         attempt.status = AttemptStatus.ANSWERED
         attempt.answered_at = now
         return False
-    if status not in (*_FINAL_STATUS, "completed") or attempt.status not in OUTSTANDING:
+    if not status.final or attempt.status not in OUTSTANDING:
         # Callbacks repeat and cross: the first final word on an attempt stands.
         return False
     if attempt.status is AttemptStatus.ANSWERED:
@@ -266,10 +249,5 @@ def seconds_ringing(attempt: RingAttempt) -> int | None:
 
 
 def plan_phones(call: Call) -> list[str]:
-    """Every engineer phone the plan would ring, once each, in order."""
-    seen: list[str] = []
-    for step in call.ring_plan or []:
-        for target in step["targets"]:
-            if target["phone"] not in seen:
-                seen.append(target["phone"])
-    return seen
+    """Every engineer phone the call's plan would ring, once each, in order."""
+    return plan_of(call).phones()

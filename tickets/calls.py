@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from models import Account, Call, CallEvent, Notification, Ticket, TicketStatus
+from tickets.events import CallStarted, EventKind, P, Payload, payload_of
 
 JOIN_WINDOW = timedelta(minutes=30)
 
@@ -47,7 +48,7 @@ def open_call(
         with session.begin_nested():
             session.add_all([ticket, call])
             session.flush()
-            record_event(session, call, "call_started", now, caller=from_number)
+            record_event(session, call, CallStarted(caller=from_number), now)
     except IntegrityError:
         existing = find_call(session, call_sid)
         if existing is None:
@@ -75,19 +76,42 @@ def lock_call(
     return cast(CursorResult[Any], result).rowcount == 1
 
 
-def has_event(session: Session, call: Call, kind: str, **detail: object) -> bool:
-    """True when the call's timeline already has a `kind` event with this detail."""
-    rows = session.scalars(
-        select(CallEvent.detail).where(CallEvent.call_id == call.id, CallEvent.kind == kind)
+def has_event(session: Session, call: Call, kind: EventKind) -> bool:
+    """True when the call's timeline already has a `kind` event."""
+    found = session.scalar(
+        select(CallEvent.id)
+        .where(CallEvent.call_id == call.id, CallEvent.kind == kind.value)
+        .limit(1)
     )
-    return any(all(row.get(k) == v for k, v in detail.items()) for row in rows)
+    return found is not None
 
 
-def record_event(
-    session: Session, call: Call, kind: str, now: datetime, /, **detail: object
+def events_of(session: Session, call: Call, payload_type: type[P]) -> list[P]:
+    """The payloads of the call's events of one kind, oldest first."""
+    rows = session.scalars(
+        select(CallEvent)
+        .where(CallEvent.call_id == call.id, CallEvent.kind == payload_type.KIND.value)
+        .order_by(CallEvent.at, CallEvent.id)
+    )
+    return [p for p in (payload_of(row, payload_type) for row in rows) if p is not None]
+
+
+def record_event(session: Session, call: Call, payload: Payload, now: datetime) -> CallEvent:
+    """Append an event to the call's ticket timeline (its kind is the payload's)."""
+    return record_ticket_event(session, call.ticket_id, payload, now, call_id=call.id)
+
+
+def record_ticket_event(
+    session: Session, ticket_id: int, payload: Payload, now: datetime, call_id: int | None = None
 ) -> CallEvent:
-    """Append an event to the call's ticket timeline."""
-    event = CallEvent(ticket_id=call.ticket_id, call_id=call.id, at=now, kind=kind, detail=detail)
+    """Append an event to a ticket's timeline that may belong to no call (a dead SMS)."""
+    event = CallEvent(
+        ticket_id=ticket_id,
+        call_id=call_id,
+        at=now,
+        kind=payload.KIND.value,
+        detail=payload.to_json(),
+    )
     session.add(event)
     return event
 

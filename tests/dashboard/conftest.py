@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import models.users  # noqa: F401 - registers the dashboard tables before the schema is used
 from dashboard.users import create_token, create_user
+from directory import add_contact, create_account
+from entitlement.licences import issue_licence
+from entitlement.pins import renew_standing_pin
+from entitlement.policy import PinPolicy
+from ivr import engineer_flow, flow
+from ivr.flow import FlowConfig
+from kernel.config import settings_of
+from kernel.twilio_fields import CallStatus
 from models import (
     Account,
-    Call,
-    CallEvent,
     Engineer,
-    Licence,
     LicenceKind,
     Notification,
     NotificationChannel,
     NotificationStatus,
-    Product,
     Ticket,
     TicketOutcome,
     TicketStatus,
 )
 from models.users import UserRole
+from routing import ringing
+from tickets.calls import open_call
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -105,117 +114,89 @@ def engineer_token(session: Session, engineer_user: Any) -> str:
     return secret
 
 
-def seed_call_ticket(session: Session, **overrides: Any) -> Ticket:
-    """A severity-1 ticket with a whole call timeline, two ring attempts and an SMS."""
-    account = session.query(Account).filter_by(name="Acme Corp").one_or_none()
+CALLER = "+15551234567"
+ONCALL = "+15005550101"
+WRONG_PIN = "12345678"
+
+
+def acme_pin(app: Flask, session: Session, start: datetime) -> str:
+    """Acme Corp (one product, entitled at `start`) and the keys of its standing PIN."""
+    account = session.scalar(select(Account).where(Account.name == "Acme Corp"))
     if account is None:
-        account = Account(name="Acme Corp")
-        product = Product(code="router", name="Edge Router")
-        account.products.append(product)
-        session.add(account)
-        session.add(
-            Licence(
-                account=account,
-                kind=LicenceKind.SUPPORT,
-                quantity=5,
-                issued_at=T0 - timedelta(days=10),
-                expires_at=T0 + timedelta(days=355),
-            )
-        )
+        account = create_account(session, "Acme Corp", ["router"])
+        add_contact(session, account, "Carol Caller", CALLER, "carol@acme.test")
+        issue_licence(session, account, LicenceKind.SUPPORT, 5, start - timedelta(days=10))
+    policy = PinPolicy.from_settings(settings_of(app))
+    return renew_standing_pin(session, account, start - timedelta(days=1), policy).keypad_entry
+
+
+def flow_config(app: Flask) -> FlowConfig:
+    """The call flow's settings, with one on-call number to ring (no routing loaded)."""
+    settings = settings_of(app)
+    return FlowConfig(
+        pin_policy=PinPolicy.from_settings(settings),
+        oncall_number=ONCALL,
+        emergency_number=None,
+        account_management_number=None,
+        customer_portal=settings.customer_portal_url,
+    )
+
+
+def deliver_follow_ups(session: Session, ticket: Ticket) -> None:
+    """What the worker and Twilio's receipts do to a ticket's queued follow-ups (3 s later)."""
+    for row in session.scalars(select(Notification).where(Notification.ticket_id == ticket.id)):
+        sms = row.channel is NotificationChannel.SMS
+        row.status = NotificationStatus.DELIVERED if sms else NotificationStatus.SENT
+        row.sent_at = row.created_at + timedelta(seconds=3)
+
+
+def seed_call_ticket(
+    app: Flask, session: Session, start: datetime = T0, *, accepted: bool = True
+) -> Ticket:
+    """A severity-1 call placed through the call flow's own functions, at known instants.
+
+    The caller types a wrong PIN (9 s), the right one (14 s), chooses severity 1 (20 s); the
+    on-call phone rings (21 s) and answers (28 s); the engineer presses 1 (32 s) and the call
+    ends after 300 s, when the caller's SMS is queued and (at 303 s) delivered. With
+    `accepted=False` the engineer never answers and the caller hangs up at 60 s.
+    """
+    with app.app_context():
+        keys = acme_pin(app, session, start)
+        config = flow_config(app)
+
+        def at(seconds: int) -> datetime:
+            return start + timedelta(seconds=seconds)
+
+        call = open_call(session, f"CA{uuid.uuid4().hex}", CALLER, "+15005550006", at(0))
+        flow.on_pin(session, call, WRONG_PIN, at(9), config)
+        flow.on_pin(session, call, keys, at(14), config)
+        flow.on_severity(session, call, "1", at(20), config)
         session.flush()
-    fields: dict[str, Any] = {
-        "account": account,
-        "product": account.products[0],
-        "contact_name": "Carol Caller",
-        "contact_phone": "+15551234567",
-        "severity": 1,
-        "category": "phone",
-        "subject": "Complete outage at Acme",
-        "description": "Voicemail: our whole datacentre is down since 8am",
-        "status": TicketStatus.OPEN,
-        "outcome": TicketOutcome.CONNECTED,
-        "created_at": T0,
-    }
-    fields.update(overrides)
-    ticket = Ticket(**fields)
-    session.add(ticket)
-    session.flush()
-    start = fields["created_at"]
-    call = Call(
-        call_sid=f"CA{ticket.id:032d}",
-        ticket_id=ticket.id,
-        from_number=fields["contact_phone"] or "",
-        to_number="+15005550006",
-        status="completed",
-        started_at=start,
-        ended_at=start + timedelta(seconds=300),
-        duration_seconds=300,
-    )
-    session.add(call)
-    session.flush()
-
-    def event(offset: int, kind: str, **detail: Any) -> None:
-        session.add(
-            CallEvent(
-                ticket_id=ticket.id,
-                call_id=call.id,
-                at=start + timedelta(seconds=offset),
-                kind=kind,
-                detail=detail,
-            )
-        )
-
-    event(0, "call_started", caller=fields["contact_phone"])
-    event(9, "pin_failed", outcome="unknown", digits="12345678")
-    event(14, "pin_ok", pin_kind="standing", account="Acme Corp")
-    event(15, "entitlement", entitled=True, reason=None)
-    event(20, "severity", severity=1)
-    event(
-        22,
-        "ring_attempt",
-        engineer="Bob",
-        started="09:00:22",
-        ended="09:00:42",
-        result="no-answer",
-        seconds=20,
-    )
-    event(
-        23,
-        "ring_attempt",
-        engineer="Dana",
-        started="09:00:23",
-        ended="09:00:31",
-        result="accepted",
-        seconds=8,
-    )
-    event(31, "accepted", engineer="Dana")
-    event(32, "bridged", engineer="Dana")
-    event(300, "call_completed", duration=300)
-    event(301, "vendor_custom_step", widget="blue")
-    session.add(
-        Notification(
-            ticket_id=ticket.id,
-            kind="ticket_sms",
-            channel=NotificationChannel.SMS,
-            recipient=fields["contact_phone"] or "+15550000000",
-            status=NotificationStatus.DELIVERED,
-            created_at=start + timedelta(seconds=33),
-            sent_at=start + timedelta(seconds=35),
-        )
-    )
-    session.commit()
-    return ticket
+        attempt = ringing.attempts_of(session, call)[0]
+        engineer_flow.engineer_leg_status(session, attempt, CallStatus.RINGING, at(21))
+        length = 60
+        if accepted:
+            engineer_flow.engineer_leg_status(session, attempt, CallStatus.IN_PROGRESS, at(28))
+            engineer_flow.engineer_answered(session, attempt, at(28))
+            engineer_flow.engineer_pressed(session, attempt, "1", at(32))
+            length = 300
+        flow.on_status(session, call, CallStatus.COMPLETED, length, at(length))
+        session.flush()
+        ticket = call.ticket
+        deliver_follow_ups(session, ticket)
+        session.commit()
+        return ticket
 
 
 @pytest.fixture
-def call_ticket(session: Session) -> Ticket:
-    return seed_call_ticket(session)
+def call_ticket(app: Flask, session: Session) -> Ticket:
+    return seed_call_ticket(app, session)
 
 
 @pytest.fixture
-def many_tickets(session: Session) -> list[Ticket]:
+def many_tickets(app: Flask, session: Session) -> list[Ticket]:
     """A mix of tickets to search, filter and page through."""
-    seed_call_ticket(session)
+    seed_call_ticket(app, session)
     account = session.query(Account).filter_by(name="Acme Corp").one()
     other = Account(name="Globex")
     session.add(other)

@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from models import Account, CallEvent, NotificationStatus
+from models import Account, NotificationStatus
 from routing.store import load_routing_text
 from tests.dashboard.conftest import PASSWORD
+from tickets import events
+from tickets.calls import record_ticket_event
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -90,10 +92,10 @@ def test_manager_searches_opens_a_ticket_and_changes_its_status(
     assert "61 tickets" in page.inner_text(".result-count")
     shot(page, "02-ticket-list")
 
-    page.fill("input[name=q]", "outage")
+    page.fill("input[name=q]", "service down")
     page.select_option("select[name=severity]", "1")
     page.click("form.filters button[type=submit]")
-    page.wait_for_url(re.compile(r"q=outage"))
+    page.wait_for_url(re.compile(r"q=service"))
     rows = page.locator("table.tickets tbody tr")
     assert rows.count() == 1
     shot(page, "03-search")
@@ -101,7 +103,7 @@ def test_manager_searches_opens_a_ticket_and_changes_its_status(
     rows.first.locator("a").click()
     page.wait_for_selector("#timeline")
     timeline = page.inner_text("#timeline")
-    for label in ("Call started", "PIN accepted", "Engineer rung", "Caller connected"):
+    for label in ("Call started", "PIN accepted", "Engineer rung", "Engineer accepted"):
         assert label in timeline
     assert "12345678" not in page.content()
     shot(page, "04-ticket")
@@ -159,7 +161,7 @@ def test_a_stranger_reaches_nothing_but_the_login_page(page: Any, call_ticket: A
         page.goto(url)
         assert "/dashboard/login" in page.url
         assert page.locator("input[name=password]").count() == 1
-    assert "Complete outage" not in page.content()
+    assert "Severity 1 from Acme" not in page.content()
 
 
 def test_manager_reads_on_call_escalation_and_the_outbox(
@@ -187,19 +189,16 @@ def test_manager_reads_on_call_escalation_and_the_outbox(
         body="Sev-1 hotline ALERT: nobody accepted severity-1 call HL-000001 from Acme Corp.",
     )
     add_note(session, 6, status=NotificationStatus.PENDING, body=None)
-    session.add(
-        CallEvent(
-            ticket_id=call_ticket.id,
-            at=call_ticket.created_at + timedelta(seconds=400),
-            kind="notification_dead",
-            detail={
-                "notification_kind": "nobody_accepted",
-                "channel": "sms",
-                "recipient": "role:managers",
-                "attempts": 5,
-                "error": "TwilioError: 21211 invalid 'To' number",
-            },
-        )
+    dead = events.NotificationDead(
+        notification_id=5,
+        notification_kind="nobody_accepted",
+        channel="sms",
+        recipient="role:managers",
+        attempts=5,
+        error="TwilioError: 21211 invalid 'To' number",
+    )
+    record_ticket_event(
+        session, call_ticket.id, dead, call_ticket.created_at + timedelta(seconds=400)
     )
     session.commit()
 

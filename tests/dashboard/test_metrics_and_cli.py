@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.metrics import compute_metrics, percentile
+from directory import create_account
+from entitlement.pins import issue_pin
+from entitlement.policy import PinPolicy
+from ivr import flow
+from kernel.config import settings_of
+from kernel.twilio_fields import CallStatus
 from models import (
     Notification,
     NotificationChannel,
     NotificationStatus,
-    PinAttempt,
-    PinOutcome,
-    TicketOutcome,
+    PinKind,
+    Ticket,
 )
 from models.users import AuditEntry, User
-from tests.dashboard.conftest import T0, Browser, seed_call_ticket
+from tests.dashboard.conftest import (
+    T0,
+    Browser,
+    deliver_follow_ups,
+    flow_config,
+    seed_call_ticket,
+)
+from tickets.calls import open_call
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -27,22 +40,26 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([float(n) for n in range(1, 11)], 0.9) == 9.0
 
 
-def test_metrics_figures(session: Session) -> None:
-    seed_call_ticket(session)  # sev 1, connected 32 s after the call started
-    unaccepted = seed_call_ticket(
-        session,
-        created_at=T0 + timedelta(hours=1),
-        outcome=TicketOutcome.REFUSED,
-        refusal_reason="not entitled",
-    )
-    for event in list(unaccepted.events):
-        if event.kind in ("accepted", "bridged"):
-            session.delete(event)
+def refused_call(app: Flask, session: Session, start: datetime) -> Ticket:
+    """A caller whose account holds no support licence, refused by the call flow."""
+    with app.app_context():
+        account = create_account(session, "Globex", ["router"])
+        policy = PinPolicy.from_settings(settings_of(app))
+        keys = issue_pin(session, account, PinKind.STANDING, start, policy).keypad_entry
+        call = open_call(session, "CA" + "f" * 32, "+15557654321", "+15005550006", start)
+        flow.on_pin(session, call, keys, start, flow_config(app))
+        flow.on_status(session, call, CallStatus.COMPLETED, 40, start + timedelta(seconds=40))
+        deliver_follow_ups(session, call.ticket)
+        session.commit()
+        return call.ticket
+
+
+def test_metrics_figures(app: Flask, session: Session) -> None:
+    seed_call_ticket(app, session)  # sev 1, the engineer accepted 32 s after the call started
+    seed_call_ticket(app, session, T0 + timedelta(hours=1), accepted=False)  # hung up, ringing
+    refused = refused_call(app, session, T0 + timedelta(hours=2))
     session.add_all(
         [
-            PinAttempt(at=T0, caller_number="+1555", outcome=PinOutcome.UNKNOWN),
-            PinAttempt(at=T0, caller_number="+1555", outcome=PinOutcome.UNKNOWN),
-            PinAttempt(at=T0, caller_number="+1555", outcome=PinOutcome.OK),
             Notification(
                 kind="x",
                 channel=NotificationChannel.SMS,
@@ -65,12 +82,14 @@ def test_metrics_figures(session: Session) -> None:
     assert m.sev1_calls == 2
     assert m.sev1_connect_median == 32.0
     assert m.sev1_unaccepted == 1 and m.sev1_unaccepted_share == 0.5
-    assert m.refused_by_reason == [("not entitled", 1)]
+    assert refused.refusal_reason
+    assert m.refused_by_reason == [(refused.refusal_reason, 1)]
+    # Each severity-1 caller typed one wrong PIN first.
     assert m.pin_failures == [("unknown", 2)]
     assert m.notifications_dead == 1
-    # The delivered SMS of each seeded ticket went in 2 s; the 9-minute one is late.
+    # The calls' follow-ups went out within seconds; the 9-minute one is late.
     assert m.notifications_late == 1
-    assert sum(n for _, n in m.calls_per_day) == 2
+    assert sum(n for _, n in m.calls_per_day) == 3
 
 
 def test_the_metrics_page_draws_charts(as_manager: Browser, call_ticket: Any) -> None:

@@ -9,8 +9,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import CallEvent, Notification, NotificationChannel, NotificationStatus, Ticket
+from models import Notification, NotificationChannel, NotificationStatus, Ticket
+from models.ringing import AttemptStatus
 from tests.dashboard.conftest import T0, Browser
+from tickets import events
+from tickets.calls import record_ticket_event
 
 
 def text_of(html: str) -> str:
@@ -71,9 +74,10 @@ def test_outbox_filters_by_status(
     page = text_of(as_manager.get("/dashboard/outbox?status=dead").data.decode())
     assert "1 notification dead" in page
     assert "dead one" in page and "sent one" not in page
-    assert "Dead 1" in page and "Sent 1" in page and "Delivered 1" in page
+    # The call itself left SMS to the engineer and the caller (delivered), an email (sent).
+    assert "Dead 1" in page and "Sent 2" in page and "Delivered 2" in page
     # An unknown status shows everything rather than failing.
-    assert "3 notifications" in text_of(as_manager.get("/dashboard/outbox?status=x").data.decode())
+    assert "5 notifications" in text_of(as_manager.get("/dashboard/outbox?status=x").data.decode())
     empty = text_of(as_manager.get("/dashboard/outbox?status=failed").data.decode())
     assert "No notifications failed." in empty
 
@@ -94,28 +98,33 @@ def test_outbox_pages_newest_first(as_manager: Browser, session: Session) -> Non
     assert as_manager.get("/dashboard/outbox?page=abc").status_code == 200
 
 
-def event(session: Session, ticket: Ticket, offset: int, kind: str, **detail: Any) -> None:
-    session.add(
-        CallEvent(ticket_id=ticket.id, at=T0 + timedelta(seconds=offset), kind=kind, detail=detail)
-    )
+def event(session: Session, ticket: Ticket, offset: int, payload: events.Payload) -> None:
+    """An event as its writer in the call flow or the worker records it."""
+    record_ticket_event(session, ticket.id, payload, T0 + timedelta(seconds=offset))
 
 
 def test_ticket_timeline_reads_ring_results_and_delivery_failures(
     as_engineer: Browser, session: Session, call_ticket: Ticket
 ) -> None:
-    base = {"engineer": "sam", "engineer_name": "Sam Okafor", "number": "+15005550102"}
+    sam = "+15005550102"
     for offset, result in enumerate(
         ["passed", "no_answer", "busy", "failed", "voicemail", "cancelled"]
     ):
-        event(session, call_ticket, 40 + offset, "ring_attempt", **base, result=result, seconds=7)
-    event(session, call_ticket, 50, "accepted", engineer="sam", engineer_name="Sam Okafor")
-    event(session, call_ticket, 60, "nobody_accepted")
-    event(session, call_ticket, 61, "callback_task", reason="nobody accepted the call")
-    event(
-        session,
-        call_ticket,
-        70,
-        "notification_dead",
+        rung = events.RingAttempt(
+            engineer=sam,
+            engineer_name="Sam Okafor",
+            number=sam,
+            result=AttemptStatus(result).value,
+            step=1,
+            started=T0.isoformat(),
+            ended=T0.isoformat(),
+            seconds=7,
+        )
+        event(session, call_ticket, 40 + offset, rung)
+    event(session, call_ticket, 50, events.Accepted(sam, "Sam Okafor", 7))
+    event(session, call_ticket, 60, events.NobodyAccepted(tried=[sam]))
+    event(session, call_ticket, 61, events.CallbackTask(reason="nobody accepted the call"))
+    dead = events.NotificationDead(
         notification_id=1,
         notification_kind="call_ended",
         channel="sms",
@@ -123,6 +132,7 @@ def test_ticket_timeline_reads_ring_results_and_delivery_failures(
         attempts=5,
         error="TwilioError: 21610 unsubscribed recipient",
     )
+    event(session, call_ticket, 70, dead)
     add_note(
         session,
         2,

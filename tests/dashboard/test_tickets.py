@@ -27,13 +27,13 @@ def test_the_list_shows_newest_first_with_a_count(
 ) -> None:
     html = as_manager.get("/dashboard/tickets/").data
     assert b"61 tickets" in html
-    assert html.index(b"Complete outage at Acme") < html.index(b"Printer jam 0")
+    assert html.index(b"Severity 1 from Acme Corp: service down") < html.index(b"Printer jam 0")
 
 
 @pytest.mark.parametrize(
     ("query", "expected_subject"),
     [
-        ("outage", "Complete outage at Acme"),
+        ("service down", "Severity 1 from Acme Corp: service down"),
         ("PRINTER", "Printer jam 10"),
         ("on fire", "Printer jam 30"),
         ("Globex", "Slow login 1"),
@@ -174,19 +174,20 @@ def test_the_ticket_page_shows_the_whole_timeline(as_engineer: Browser, call_tic
         "PIN refused",
         "PIN accepted",
         "Entitlement checked",
+        "Severity chosen",
+        "Ringing started",
         "Engineer rung",
         "Engineer accepted",
-        "Caller connected",
-        "Call completed",
+        "Call ended",
     ):
         assert label in html
-    # An unknown kind is still shown, generically.
-    assert "Vendor custom step" in html and "blue" in html
-    # Durations: PIN at 14 s, first ring at 22 s, caller bridged to the engineer at 32 s.
+    # Durations: PIN at 14 s, ringing from the severity choice at 20 s, the engineer accepted
+    # (and was bridged) at 32 s, and the call lasted the 300 s Twilio reported.
     assert "<dt>PIN accepted</dt><dd>14 s</dd>" in html
-    assert "<dt>First ring</dt><dd>22 s</dd>" in html
+    assert "<dt>First ring</dt><dd>20 s</dd>" in html
     assert "<dt>Engineer connected</dt><dd>32 s</dd>" in html
-    assert "no-answer" in html and "accepted" in html
+    assert "<dt>Call length</dt><dd>5 min 00 s</dd>" in html
+    assert "accepted" in html
     assert "delivered" in html  # the SMS's delivery state
     assert "entitled" in html
 

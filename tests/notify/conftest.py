@@ -30,7 +30,6 @@ from kernel.services import services_of
 from models import (
     Account,
     Call,
-    CallEvent,
     Contact,
     Notification,
     NotificationStatus,
@@ -41,6 +40,8 @@ from models import (
 from notify.relay import relay_once, sweep_once
 from simulator import Simulator
 from tests.conftest import PUBLIC_BASE_URL, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from tickets import events
+from tickets.calls import record_event
 
 ROOT = Path(__file__).resolve().parents[2]
 # Fast retries and sweeps, and a job timeout short enough that a hung job costs seconds.
@@ -213,15 +214,8 @@ def make_call(
     session.add(call)
     session.flush()
     if engineer is not None:
-        session.add(
-            CallEvent(
-                ticket_id=ticket.id,
-                call_id=call.id,
-                at=now,
-                kind="accepted",
-                detail={"engineer": engineer[0], "engineer_name": engineer[1]},
-            )
-        )
+        accepted = events.Accepted(engineer=engineer[0], engineer_name=engineer[1], seconds=4)
+        record_event(session, call, accepted, now)
         session.flush()
     return call
 

@@ -1,0 +1,296 @@
+"""Every kind of event on a ticket's call timeline, with the typed detail each one carries.
+
+Writers pass one of the payload classes below to `tickets.calls.record_event`; the payload's
+class fixes the event's kind, so a writer cannot pair a kind with the wrong detail. Readers
+turn a stored row back into its payload with `read_event` and use attributes, so mypy checks
+every reader against the writer. The stored JSON keeps the field names as its keys (the same
+keys the rows written before this module have), so old rows read unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, ClassVar, TypeVar
+
+from models import CallEvent
+
+
+class EventKind(str, Enum):
+    """What happened on a call; stored in CallEvent.kind."""
+
+    CALL_STARTED = "call_started"
+    NO_INPUT = "no_input"
+    PIN_FAILED = "pin_failed"
+    LOCKED_OUT = "locked_out"
+    PIN_OK = "pin_ok"
+    ENTITLEMENT = "entitlement"
+    MENU = "menu"
+    MENU_INVALID = "menu_invalid"
+    SEVERITY = "severity"
+    JOINED_TICKET = "joined_ticket"
+    RINGING_STARTED = "ringing_started"
+    RING_ATTEMPT = "ring_attempt"
+    ACCEPTED = "accepted"
+    NOBODY_ACCEPTED = "nobody_accepted"
+    HOLD_ENDED = "hold_ended"
+    RECORDING = "recording"
+    RECORDING_EMPTY = "recording_empty"
+    TRANSCRIPTION = "transcription"
+    RECORDING_STATUS = "recording_status"
+    CALL_ENDED = "call_ended"
+    ABANDONED = "abandoned"
+    CALLBACK_TASK = "callback_task"
+    NOTIFICATION_DEAD = "notification_dead"
+    SMS_WITHHELD = "sms_withheld"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """The detail of one event; each subclass names its kind."""
+
+    KIND: ClassVar[EventKind]
+
+    def to_json(self) -> dict[str, Any]:
+        """The detail as stored in CallEvent.detail."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class CallStarted(Payload):
+    KIND = EventKind.CALL_STARTED
+    caller: str
+
+
+@dataclass(frozen=True)
+class NoInput(Payload):
+    KIND = EventKind.NO_INPUT
+    step: str
+    count: int
+
+
+@dataclass(frozen=True)
+class PinFailed(Payload):
+    KIND = EventKind.PIN_FAILED
+    outcome: str
+
+
+@dataclass(frozen=True)
+class LockedOut(Payload):
+    KIND = EventKind.LOCKED_OUT
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PinOk(Payload):
+    KIND = EventKind.PIN_OK
+    account: str
+    pin_kind: str | None = None
+    elevated_until: str | None = None
+
+
+@dataclass(frozen=True)
+class Entitlement(Payload):
+    KIND = EventKind.ENTITLEMENT
+    entitled: bool
+    reason: str | None = None
+    support_licences: int = 0
+    user_licences: int = 0
+
+
+@dataclass(frozen=True)
+class Menu(Payload):
+    KIND = EventKind.MENU
+    step: str
+    choice: str
+
+
+@dataclass(frozen=True)
+class MenuInvalid(Payload):
+    KIND = EventKind.MENU_INVALID
+    step: str
+
+
+@dataclass(frozen=True)
+class Severity(Payload):
+    KIND = EventKind.SEVERITY
+    severity: int
+
+
+@dataclass(frozen=True)
+class JoinedTicket(Payload):
+    KIND = EventKind.JOINED_TICKET
+    ticket: str
+
+
+@dataclass(frozen=True)
+class RingingStarted(Payload):
+    KIND = EventKind.RINGING_STARTED
+    engineers: int
+
+
+@dataclass(frozen=True)
+class RingAttempt(Payload):
+    """One engineer rung and how it ended (result: a models.ringing.AttemptStatus value)."""
+
+    KIND = EventKind.RING_ATTEMPT
+    engineer: str
+    number: str
+    result: str
+    step: int
+    started: str  # ISO 8601
+    ended: str  # ISO 8601
+    engineer_name: str | None = None
+    seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class Accepted(Payload):
+    """An engineer pressed 1 and was given the caller: the call is connected."""
+
+    KIND = EventKind.ACCEPTED
+    engineer: str
+    engineer_name: str | None = None
+    seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class NobodyAccepted(Payload):
+    KIND = EventKind.NOBODY_ACCEPTED
+    tried: list[str]
+
+
+@dataclass(frozen=True)
+class HoldEnded(Payload):
+    KIND = EventKind.HOLD_ENDED
+    result: str  # a kernel.twilio_fields.QueueResult value
+
+
+@dataclass(frozen=True)
+class Recording(Payload):
+    """A voicemail left: its URL and its length in seconds."""
+
+    KIND = EventKind.RECORDING
+    url: str
+    seconds: int
+
+
+@dataclass(frozen=True)
+class RecordingEmpty(Payload):
+    KIND = EventKind.RECORDING_EMPTY
+
+
+@dataclass(frozen=True)
+class Transcription(Payload):
+    KIND = EventKind.TRANSCRIPTION
+    status: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RecordingStatus(Payload):
+    KIND = EventKind.RECORDING_STATUS
+    status: str
+    url: str
+
+
+@dataclass(frozen=True)
+class CallEnded(Payload):
+    """Twilio reported the call over (status: a kernel.twilio_fields.CallStatus value)."""
+
+    KIND = EventKind.CALL_ENDED
+    status: str
+    seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class Abandoned(Payload):
+    KIND = EventKind.ABANDONED
+    step: str  # the models.CallState value the caller hung up in
+
+
+@dataclass(frozen=True)
+class CallbackTask(Payload):
+    KIND = EventKind.CALLBACK_TASK
+    reason: str
+
+
+@dataclass(frozen=True)
+class NotificationDead(Payload):
+    KIND = EventKind.NOTIFICATION_DEAD
+    notification_id: int
+    notification_kind: str
+    channel: str
+    recipient: str
+    attempts: int
+    error: str
+
+
+@dataclass(frozen=True)
+class SmsWithheld(Payload):
+    KIND = EventKind.SMS_WITHHELD
+    reason: str  # a notify.caller_sms.Withheld value
+
+
+PAYLOADS: dict[EventKind, type[Payload]] = {
+    cls.KIND: cls
+    for cls in (
+        CallStarted,
+        NoInput,
+        PinFailed,
+        LockedOut,
+        PinOk,
+        Entitlement,
+        Menu,
+        MenuInvalid,
+        Severity,
+        JoinedTicket,
+        RingingStarted,
+        RingAttempt,
+        Accepted,
+        NobodyAccepted,
+        HoldEnded,
+        Recording,
+        RecordingEmpty,
+        Transcription,
+        RecordingStatus,
+        CallEnded,
+        Abandoned,
+        CallbackTask,
+        NotificationDead,
+        SmsWithheld,
+    )
+}
+P = TypeVar("P", bound=Payload)
+
+
+def event_kind(raw: str) -> EventKind | None:
+    """The EventKind stored as `raw`, or None for a kind this version does not know."""
+    try:
+        return EventKind(raw)
+    except ValueError:
+        return None
+
+
+def from_json(payload_type: type[P], detail: dict[str, Any] | None) -> P | None:
+    """`detail` as a `payload_type`, or None when a field it needs is missing."""
+    detail = detail or {}
+    names = {f.name for f in dataclasses.fields(payload_type)}
+    try:
+        return payload_type(**{k: v for k, v in detail.items() if k in names})
+    except TypeError:
+        return None
+
+
+def read_event(event: CallEvent) -> Payload | None:
+    """A stored event's typed payload; None for an unknown kind or a malformed detail."""
+    kind = event_kind(event.kind)
+    return None if kind is None else from_json(PAYLOADS[kind], event.detail)
+
+
+def payload_of(event: CallEvent, payload_type: type[P]) -> P | None:
+    """The event's payload when it is of `payload_type`, else None."""
+    if event.kind != payload_type.KIND.value:
+        return None
+    return from_json(payload_type, event.detail)
