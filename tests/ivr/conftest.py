@@ -38,3 +38,26 @@ def inline_dialer(app: Flask) -> None:
     dialer = app.extensions["dialer"]
     dialer.pool.shutdown(wait=True)
     dialer.pool = InlineExecutor()
+
+
+class HeldExecutor:
+    """Keeps the dialer's work without running it: engineer legs stay placed but unanswered."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[Any, tuple[Any, ...]]] = []
+
+    def submit(self, fn: Any, /, *args: Any) -> None:
+        self.held.append((fn, args))
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
+
+@pytest.fixture
+def held_dialer(app: Flask) -> HeldExecutor:
+    """The app's dialer with its REST work held back, so ringing stays where the flow left it."""
+    dialer = app.extensions["dialer"]
+    dialer.pool.shutdown(wait=True)
+    executor = HeldExecutor()
+    dialer.pool = executor
+    return executor
