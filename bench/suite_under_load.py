@@ -39,7 +39,8 @@ def main() -> int:
             times.append(elapsed)
             summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "?"
             failures += result.returncode != 0
-            print(f"run {run:2d}: {elapsed:6.1f} s  exit {result.returncode}  {summary}", flush=True)
+            line = f"run {run:2d}: {elapsed:6.1f} s  exit {result.returncode}  {summary}"
+            print(line, flush=True)
     finally:
         hog.terminate()
     print(f"{args.runs - failures}/{args.runs} runs passed; wall time min {min(times):.1f} s, "
