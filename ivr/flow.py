@@ -29,6 +29,7 @@ from kernel.twilio_fields import CallStatus
 from models import Call, CallEvent, CallState, PinOutcome, Ticket, TicketOutcome
 from notify import triggers
 from routing import ringing
+from routing.last_known import LastKnown
 from routing.store import plan_for_product
 from tickets.calls import has_event, join_open_severity1_ticket, record_event
 
@@ -47,6 +48,8 @@ class FlowConfig:
     emergency_number: str | None
     account_management_number: str | None
     customer_portal: str
+    # Where the ring order of each plan loaded is kept for degraded mode.
+    last_known: LastKnown | None = None
 
 
 def _goodbye_with_ticket(ticket: Ticket, before: str = "") -> Goodbye:
@@ -73,6 +76,11 @@ def _silence(call: Call, retry: Step, session: Session, now: datetime, step: str
 def _take_message(call: Call, now: datetime, preface: str) -> Step:
     call.state = CallState.MESSAGE
     return TakeMessage(preface)
+
+
+def keep_message(ticket: Ticket, now: datetime) -> None:
+    """A message was left for this ticket (also through the fallback's voicemail)."""
+    _set_outcome(ticket, TicketOutcome.MESSAGE, now)
 
 
 def start(session: Session, call: Call, now: datetime) -> Step:
@@ -210,6 +218,9 @@ def start_ringing(session: Session, call: Call, now: datetime, config: FlowConfi
     plan = ringing.plan_as_json(plan_for_product(session, call.ticket.product_id, now))
     if not any(step["targets"] for step in plan) and config.oncall_number:
         plan = ringing.single_number_plan(config.oncall_number)
+    # Degraded mode rings these if the database is unreachable later.
+    if config.last_known is not None:
+        config.last_known.remember([t["phone"] for step in plan for t in step["targets"]])
     progress = ringing.start(session, call, plan, now)
     if progress.exhausted:
         log.error(

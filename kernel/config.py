@@ -162,6 +162,10 @@ class Settings:
     # A dashboard session ends after this long without a request, and this long after sign-in.
     dashboard_idle_minutes: int = 60
     dashboard_session_hours: int = 12
+    # No webhook waits longer than this on PostgreSQL (connect, statement, pool checkout).
+    db_timeout_seconds: float = 2.0
+    # After a database connection failure, requests skip the database for this long.
+    db_breaker_seconds: float = 5.0
 
     notify: NotifySettings = field(default_factory=NotifySettings)  # the NOTIFY_* block above
 
@@ -331,6 +335,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_global_hourly=_int_setting(env, "SMS_GLOBAL_HOURLY", 300, 0, 1000000),
         dashboard_idle_minutes=_int_setting(env, "DASHBOARD_IDLE_MINUTES", 60, 1, 24 * 60),
         dashboard_session_hours=_int_setting(env, "DASHBOARD_SESSION_HOURS", 12, 1, 24 * 30),
+        db_timeout_seconds=_float_setting(env, "DB_TIMEOUT_SECONDS", 2.0, 0.1, 60),
+        db_breaker_seconds=_float_setting(env, "DB_BREAKER_SECONDS", 5.0, 0.1, 600),
         notify=load_notify_settings(env),
     )
 
