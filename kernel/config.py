@@ -166,6 +166,9 @@ class Settings:
     db_timeout_seconds: float = 2.0
     # After a database connection failure, requests skip the database for this long.
     db_breaker_seconds: float = 5.0
+    # A call still open this long after it started is checked against Twilio's REST API.
+    reconcile_after_seconds: float = 600.0
+    reconcile_interval_seconds: float = 60.0
 
     notify: NotifySettings = field(default_factory=NotifySettings)  # the NOTIFY_* block above
 
@@ -337,6 +340,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dashboard_session_hours=_int_setting(env, "DASHBOARD_SESSION_HOURS", 12, 1, 24 * 30),
         db_timeout_seconds=_float_setting(env, "DB_TIMEOUT_SECONDS", 2.0, 0.1, 60),
         db_breaker_seconds=_float_setting(env, "DB_BREAKER_SECONDS", 5.0, 0.1, 600),
+        reconcile_after_seconds=_float_setting(env, "RECONCILE_AFTER_SECONDS", 600.0, 1, 7 * 86400),
+        reconcile_interval_seconds=_float_setting(
+            env, "RECONCILE_INTERVAL_SECONDS", 60.0, 0.5, 86400
+        ),
         notify=load_notify_settings(env),
     )
 
