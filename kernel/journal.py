@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kernel.private_files import private_dir
+from kernel.private_files import private_dir, write_private
 
 JOURNAL_NAME = "webhooks.jsonl"
 TAKEN_PREFIX = "replaying-"
@@ -135,7 +135,7 @@ def mark_done(path: Path, offset: int) -> None:
     """Remember that everything before `offset` in `path` was applied."""
     sidecar = _offset_file(path)
     temporary = sidecar.with_suffix(".tmp")
-    temporary.write_text(str(offset))
+    write_private(temporary, str(offset))
     os.replace(temporary, sidecar)
 
 
