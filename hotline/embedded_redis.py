@@ -104,8 +104,13 @@ class EmbeddedRedis:
         self.start()
         return True
 
-    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
-        """Start the server (AOF on, so queued jobs survive a restart) and wait until it answers."""
+    def start(self, timeout: float = 10.0, *, die_with_us: bool = True) -> EmbeddedRedis:
+        """Start the server (AOF on, so queued jobs survive a restart) and wait until it answers.
+
+        `die_with_us` ties the server's life to the calling thread (Linux's parent-death
+        signal follows the thread that forked): call it from the main thread, or pass False
+        from a short-lived thread and stop the server yourself.
+        """
         # Queued jobs carry phone numbers and ticket details: a 0700 directory, 0600 files.
         tighten_tree(self.directory)
         self.socket_path.unlink(missing_ok=True)
@@ -138,7 +143,7 @@ class EmbeddedRedis:
             # Its AOF, RDB and append-only directory are created readable by us alone.
             umask=0o077,
             # A SIGKILLed parent takes its Redis with it; nothing else would ever stop it.
-            preexec_fn=die_with_parent,
+            preexec_fn=die_with_parent if die_with_us else None,
         )
         write_private(self.owner_path, str(os.getpid()))
         deadline = time.monotonic() + timeout

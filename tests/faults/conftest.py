@@ -293,11 +293,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("what happens when something fails")
     terminalreporter.write_line(
         "| fault | tickets | callers connected | follow-ups sent once | calls ended | "
-        "caller errors | recovered after |"
+        "caller errors | fallback URL used | degraded callers (PIN unchecked) | "
+        "slowest webhook | all settled after the fault |"
     )
-    terminalreporter.write_line("|---|---|---|---|---|---|---|")
+    terminalreporter.write_line("|---|---|---|---|---|---|---|---|---|---|")
     for row in RESULTS:
         terminalreporter.write_line(
             f"| {row['fault']} | {row['tickets']} | {row['connected']} | {row['followups']} "
-            f"| {row['ended']} | {row['errors']} | {row['recovered']:.1f} s |"
+            f"| {row['ended']} | {row['errors']} | {row['fallbacks']} "
+            f"| {row['degraded']} ({row['unverified']}) | {row['slowest']:.0f} ms "
+            f"| {row['recovered']:.1f} s |"
         )
