@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import logging
 
-from flask import request
+from flask import Response, request
 from flask.typing import ResponseReturnValue
 
 from ivr import degraded
-from ivr.views import _url, _xml, bp, degraded_alert, keep_in_journal, put_through
+from ivr.views import (
+    _now,
+    _url,
+    _xml,
+    bp,
+    degraded_alert,
+    keep_in_journal,
+    put_through,
+    replaying,
+)
 from kernel import twilio_fields as fields
+from kernel.db import get_session
 from kernel.signatures import signed_form, twilio_signed
+from models import TicketOutcome
+from tickets.calls import has_event, open_call, record_event
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +51,8 @@ def degraded_dialled() -> ResponseReturnValue:
     """One engineer's ring ended: done if they talked, else the next one."""
     form = signed_form()
     index = fields.counter(request.args.get("next")) or 0
+    if replaying():
+        return _record_dial(index)
     keep_in_journal()  # the ticket's timeline gets the outcome when the database is back
     if form.get("DialCallStatus") == "completed" and form.get("DialBridged", "true") == "true":
         return _xml(degraded.goodbye())
@@ -58,3 +72,27 @@ def degraded_whisper() -> ResponseReturnValue:
 def degraded_accept() -> ResponseReturnValue:
     """The engineer's key at the degraded whisper."""
     return _xml(degraded.accepted(fields.digits(signed_form().get("Digits")) or ""))
+
+
+def _record_dial(index: int) -> Response:
+    """Replayed from the journal: put the degraded-mode ring on the call's ticket, once."""
+    form = signed_form()
+    call_sid = fields.call_sid(form.get("CallSid"))
+    status = fields.free_text(form.get("DialCallStatus"), 32)
+    leg = fields.call_sid(form.get("DialCallSid")) or ""
+    session = get_session()
+    try:
+        now = _now()
+        caller, called = fields.phone_number(form.get("From")), fields.phone_number(form.get("To"))
+        call = open_call(session, call_sid, caller, called, now)
+        if not has_event(session, call, "degraded_dial", attempt=index, leg=leg):
+            record_event(session, call, "degraded_dial", now, attempt=index, status=status, leg=leg)
+            if status == "completed":
+                call.ticket.outcome = TicketOutcome.CONNECTED
+                call.ticket.updated_at = now
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("replayed degraded dial for CallSid %s not stored", call_sid or "-")
+        return Response(status=503)
+    return Response(status=204)

@@ -48,7 +48,8 @@ def _replay_time() -> None:
     g.replayed_at = journal.replayed_at(request.headers.get(journal.REPLAY_HEADER), signature, key)
 
 
-def _replaying() -> bool:
+def replaying() -> bool:
+    """True for a webhook the worker replays from the journal."""
     return g.get("replayed_at") is not None
 
 
@@ -62,7 +63,7 @@ def keep_in_journal() -> bool:
 
     A replayed request is never journaled again: its failure tells the replayer to wait.
     """
-    if _replaying():
+    if replaying():
         return False
     query = request.query_string.decode("latin-1")
     path = request.path + (f"?{query}" if query else "")
@@ -150,7 +151,7 @@ def _known_severity1(webhook: Webhook) -> bool:
 
 def _trouble(webhook: Webhook, call_sid: str, exc: BaseException) -> Response:
     """The answer when a caller's step failed: carry on without the database if it is down."""
-    if _replaying():
+    if replaying():
         return Response(status=503)
     if webhook is Webhook.HOLD:
         return _hold_trouble()
@@ -454,7 +455,7 @@ def fallback() -> ResponseReturnValue:
         fields.counter(form.get("ErrorCode")) or "-",
     )
     endpoint, turn = _failed_step(form.get("ErrorUrl"))
-    if _replaying():
+    if replaying():
         # Replayed from the journal long after the call: only open its ticket, never ring.
         return _caller_webhook(Webhook.VOICE, None)
     if endpoint in RESUMABLE:
@@ -485,7 +486,7 @@ def _fallback_voicemail(call_sid: str) -> Response:
     except Exception as exc:
         session.rollback()
         log.exception("fallback voicemail for CallSid %s not stored", call_sid or "-")
-        if _replaying():
+        if replaying():
             return Response(status=503)
         if not (is_unreachable(exc) and keep_in_journal()):
             log.error("fallback voicemail lost for CallSid %s: %s", call_sid or "-", url or "-")

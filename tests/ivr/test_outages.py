@@ -263,3 +263,22 @@ def test_a_forged_replay_stamp_does_not_backdate_events(
     assert twilio.client.post("/ivr/voice", data=form, headers=headers).status_code == 200
     (event,) = session.scalars(select(CallEvent)).all()
     assert event.at.year > 2001
+
+
+def test_a_degraded_connection_reaches_the_ticket_once_the_database_is_back(
+    app: Flask, twilio: SignedTwilio, customer: Customer, session: Session, tmp_path: Path
+) -> None:
+    severity_url(twilio, customer)
+    app.extensions["last_known"].remember(list(LAST_KNOWN))
+    with database_down(app, tmp_path):
+        root = twiml(twilio.post("/ivr/severity", Digits="1"))
+        action = (root.find("Dial").get("action") or "")[len(BASE) :]  # type: ignore[union-attr]
+        leg = "CA" + "1" * 32
+        done = twiml(twilio.post(action, exact=True, DialCallStatus="completed", DialCallSid=leg))
+        assert "Goodbye" in (done.findtext("Say") or "")
+        twilio.post("/ivr/status", CallStatus="completed", CallDuration="120")
+    assert replay_journal(app) == 2
+    call = call_of(session, twilio)
+    assert call.ticket.outcome is TicketOutcome.CONNECTED and call.state is CallState.ENDED
+    dials = [e.detail for e in call.ticket.events if e.kind == "degraded_dial"]
+    assert dials == [{"attempt": 1, "status": "completed", "leg": leg}]
