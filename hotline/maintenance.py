@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 REPLAY_INTERVAL_SECONDS = 1.0
 # A status Twilio answered us with: replayed later; 403: our auth token changed, never valid.
 UNREPLAYABLE = {400, 403, 404, 405, 413}
+# Rounds an entry may fail while the database answers before it is skipped (a bug, not an outage).
+POISON_ROUNDS = 5
 
 
 def journal_of(app: Flask) -> journal.Journal:
@@ -48,10 +51,16 @@ def _post(client: FlaskClient, app: Flask, path: str, form: dict[str, str], at: 
     return client.post(path, data=form, headers=headers).status_code
 
 
-def replay_journal(app: Flask) -> int:
-    """Apply every journaled webhook in order; stop (and retry later) while the database fails."""
+def replay_journal(app: Flask, refusals: Counter[str] | None = None) -> int:
+    """Apply every journaled webhook in order; stop (and retry later) while the database fails.
+
+    `refusals` counts, across rounds, how often each entry failed while the database
+    answered: an entry that fails POISON_ROUNDS times like that is logged and skipped, so one
+    bad entry cannot hold back every later one.
+    """
     client = app.test_client()
     settings = settings_of(app)
+    refusals = Counter() if refusals is None else refusals
 
     def apply(entry: journal.Entry) -> bool:
         headers = {
@@ -64,7 +73,16 @@ def replay_journal(app: Flask) -> int:
         if status in UNREPLAYABLE:
             log.error("journaled %s refused on replay (%s); skipped", entry.path, status)
             return True
-        return status < 500
+        if status < 500:
+            return True
+        if not app.extensions["db_breaker"].is_open():
+            key = f"{entry.at.isoformat()} {entry.path} {entry.signature}"
+            refusals[key] += 1
+            if refusals[key] >= POISON_ROUNDS:
+                log.error("journaled %s failed %s times with the database up; skipped",
+                          entry.path, refusals[key])  # fmt: skip
+                return True
+        return False
 
     applied = journal.replay(journal_of(app), apply)
     if applied:
@@ -130,10 +148,11 @@ class MaintenanceLoop:
     def run(self) -> None:
         """Loop until stop(); failures are logged and retried on the next round."""
         next_reconcile = 0.0
+        refusals: Counter[str] = Counter()
         interval = settings_of(self.app).reconcile_interval_seconds
         while not self.stopping.is_set():
             try:
-                replay_journal(self.app)
+                replay_journal(self.app, refusals)
                 if time.monotonic() >= next_reconcile:
                     next_reconcile = time.monotonic() + interval
                     reconcile_calls(self.app)

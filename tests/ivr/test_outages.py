@@ -4,6 +4,7 @@ degraded mode without the database, and the journal that loses no callback."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
-from hotline.maintenance import journal_of, replay_journal
+from hotline.maintenance import POISON_ROUNDS, journal_of, replay_journal
 from kernel import journal
 from kernel.db import make_engine
 from models import Call, CallEvent, CallState, RingAttempt, Ticket, TicketOutcome
@@ -282,3 +283,29 @@ def test_a_degraded_connection_reaches_the_ticket_once_the_database_is_back(
     assert call.ticket.outcome is TicketOutcome.CONNECTED and call.state is CallState.ENDED
     dials = [e.detail for e in call.ticket.events if e.kind == "degraded_dial"]
     assert dials == [{"attempt": 1, "status": "completed", "leg": leg}]
+
+
+def test_an_entry_that_fails_with_the_database_up_is_skipped_after_a_few_rounds(
+    app: Flask,
+    client: Any,
+    customer: Customer,
+    session: Session,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = SignedTwilio(client), SignedTwilio(client)
+    first.post("/ivr/voice")
+    second.post("/ivr/voice")
+    with database_down(app, tmp_path):
+        first.post("/ivr/transcription", TranscriptionText="x", TranscriptionStatus="completed")
+        second.post("/ivr/status", CallStatus="completed")
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("a bug, not an outage")
+
+    monkeypatch.setattr("ivr.flow.has_event", broken)
+    refusals: Counter[str] = Counter()
+    for _ in range(POISON_ROUNDS - 1):
+        assert replay_journal(app, refusals) == 0  # held back: maybe the database is flapping
+    assert replay_journal(app, refusals) == 2  # then skipped, and the next entry applied
+    assert call_of(session, second).state is CallState.ENDED
