@@ -100,6 +100,9 @@ class Dialer:
                     from_=settings.hotline_number,
                     url=self._url("ivr.engineer", attempt=attempt.id),
                     method="POST",
+                    # If a web worker dies serving this leg, the same step runs again there.
+                    fallback_url=self._url("ivr.engineer_fallback", attempt=attempt.id),
+                    fallback_method="POST",
                     # Retried by Twilio (#rc) if we answer 5xx: we could not even journal it.
                     status_callback=self._url("ivr.engineer_status", attempt=attempt.id)
                     + STATUS_RETRIES,

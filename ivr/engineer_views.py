@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -108,16 +109,35 @@ def engineer() -> ResponseReturnValue:
     return _engineer_leg(lambda s, attempt: engineer_flow.engineer_answered(s, attempt, _now()))
 
 
-@bp.post("/engineer-answer")
-@twilio_signed
-def engineer_answer() -> ResponseReturnValue:
-    """The engineer pressed a key (or nothing) at the whisper."""
+def _on_engineer_answer() -> Response:
     keys = fields.digits(signed_form().get("Digits"))
     if keys is None:
         return _xml(_render(Goodbye(prompts.WHISPER_NO_KEY)))
     return _engineer_leg(
         lambda s, attempt: engineer_flow.engineer_pressed(s, attempt, keys, _now())
     )
+
+
+@bp.post("/engineer-answer")
+@twilio_signed
+def engineer_answer() -> ResponseReturnValue:
+    """The engineer pressed a key (or nothing) at the whisper."""
+    return _on_engineer_answer()
+
+
+@bp.post("/engineer-fallback")
+@twilio_signed
+def engineer_fallback() -> ResponseReturnValue:
+    """An engineer leg's fallback URL (the web worker died): the same step again, or the whisper.
+
+    The attempt comes from our own URL's query, as on every engineer webhook; its leg check
+    and the call's lock keep a second run from doing anything twice.
+    """
+    error_path = urlsplit(signed_form().get("ErrorUrl") or "").path
+    log.error("engineer fallback used for attempt %s (%s)", request.args.get("attempt"), error_path)
+    if error_path == url_for("ivr.engineer_answer"):
+        return _on_engineer_answer()
+    return _engineer_leg(lambda s, attempt: engineer_flow.engineer_answered(s, attempt, _now()))
 
 
 @bp.post("/engineer-status")

@@ -21,6 +21,7 @@ from hotline.maintenance import POISON_ROUNDS, journal_of, replay_journal
 from kernel import journal
 from kernel.db import make_engine
 from models import Call, CallEvent, CallState, RingAttempt, Ticket, TicketOutcome
+from models.ringing import AttemptStatus
 from simulator import twiml as sim_twiml
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from tests.ivr.conftest import Customer, SignedTwilio
@@ -309,3 +310,46 @@ def test_an_entry_that_fails_with_the_database_up_is_skipped_after_a_few_rounds(
         assert replay_journal(app, refusals) == 0  # held back: maybe the database is flapping
     assert replay_journal(app, refusals) == 2  # then skipped, and the next entry applied
     assert call_of(session, second).state is CallState.ENDED
+
+
+@pytest.mark.usefixtures("inline_dialer")
+def test_an_engineer_whose_accept_lost_its_answer_is_connected_by_the_fallback(
+    client: Any, twilio: SignedTwilio, customer: Customer, session: Session
+) -> None:
+    twilio.post("/ivr/voice")
+    twilio.post("/ivr/pin", Digits=customer.keys)
+    twilio.post("/ivr/severity", Digits="1")
+    session.expire_all()
+    attempt = session.scalars(select(RingAttempt).order_by(RingAttempt.id)).first()
+    assert attempt is not None
+    # As if the leg were live (the inline dialer's REST calls go nowhere) and had answered.
+    leg = SignedTwilio(client)
+    call = call_of(session, twilio)
+    attempt.leg_sid, attempt.status = leg.call_sid, AttemptStatus.ANSWERED
+    call.state, call.ring_step, call.accepted_attempt_id = CallState.RINGING, 0, None
+    session.commit()
+    answer = f"/ivr/engineer-answer?attempt={attempt.id}"
+    # Committed; say its answer never reached Twilio.
+    assert twiml(leg.post(answer, exact=True, Digits="1")).findtext("Dial/Queue")
+    events = session.scalar(select(func.count()).select_from(CallEvent))
+    root = twiml(
+        leg.post(
+            f"/ivr/engineer-fallback?attempt={attempt.id}",
+            exact=True,
+            ErrorUrl=BASE + answer,
+            Digits="1",
+        )
+    )
+    assert root.findtext("Dial/Queue"), ET.tostring(root)
+    assert session.scalar(select(func.count()).select_from(CallEvent)) == events
+    # Another leg's fallback for the same attempt still reaches nobody.
+    other = SignedTwilio(client)
+    root = twiml(
+        other.post(
+            f"/ivr/engineer-fallback?attempt={attempt.id}",
+            exact=True,
+            ErrorUrl=BASE + answer,
+            Digits="1",
+        )
+    )
+    assert root.find("Dial") is None
