@@ -7,6 +7,7 @@ makes and drops its own database there. Without it the suite is skipped with a m
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -34,7 +35,7 @@ from routing.store import load_routing_text
 from simulator import Simulator
 from simulator.parties import Prompt
 from simulator.transport import Form, HttpResponse, HttpTransport
-from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+from tests.conftest import FAULT_RESULTS, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from tests.faults.proxy import CuttableProxy
 from tests.ivr.conftest import Customer, make_customer
 
@@ -283,24 +284,8 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         admin.close()
 
 
-# One row per fault, printed at the end of the run (the README's table comes from these).
-RESULTS: list[dict[str, Any]] = []
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not RESULTS:
-        return
-    terminalreporter.section("what happens when something fails")
-    terminalreporter.write_line(
-        "| fault | tickets | callers connected | follow-ups sent once | calls ended | "
-        "caller errors | fallback URL used | degraded callers (PIN unchecked) | "
-        "slowest webhook | all settled after the fault |"
-    )
-    terminalreporter.write_line("|---|---|---|---|---|---|---|---|---|---|")
-    for row in RESULTS:
-        terminalreporter.write_line(
-            f"| {row['fault']} | {row['tickets']} | {row['connected']} | {row['followups']} "
-            f"| {row['ended']} | {row['errors']} | {row['fallbacks']} "
-            f"| {row['degraded']} ({row['unverified']}) | {row['slowest']:.0f} ms "
-            f"| {row['recovered']:.1f} s |"
-        )
+def record_result(row: dict[str, Any]) -> None:
+    """Keep one fault's row for the table printed at the end of the run (tests/conftest.py)."""
+    FAULT_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with FAULT_RESULTS.open("a") as handle:
+        handle.write(json.dumps(row) + "\n")

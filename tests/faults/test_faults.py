@@ -20,7 +20,7 @@ from sqlalchemy import select
 from models import Call, Notification, NotificationChannel, NotificationStatus
 from simulator import Caller
 from simulator.report import LegReport
-from tests.faults.conftest import RESULTS, Topology, severity1_keys, wait_for
+from tests.faults.conftest import Topology, record_result, severity1_keys, wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
 CALLS = 6
@@ -113,7 +113,7 @@ def settle(
             if call.ticket.account_id is None
         )  # fmt: skip
     refused = [e for e in topo.sim.errors if e.code in REFUSED_TWIML]
-    RESULTS.append(
+    record_result(
         {
             "fault": name,
             "tickets": f"{len(tickets)}/{len(sids)}",
