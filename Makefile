@@ -21,7 +21,7 @@ run: $(STAMP)  ## Start the whole service on embedded defaults (Ctrl-C stops it)
 PYTEST_WORKERS ?= 2
 
 test: $(STAMP)  ## Run the whole test suite (PYTEST_WORKERS=0 runs it in one process).
-	$(BIN)/pytest -p xdist -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -p xdist -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## Lint, format check, type check and the layer contracts.
 	$(BIN)/ruff check .

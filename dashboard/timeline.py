@@ -39,6 +39,7 @@ LABELS = {
     EventKind.CALLBACK_TASK: "Callback needed",
     EventKind.NOTIFICATION_DEAD: "Notification never delivered",
     EventKind.SMS_WITHHELD: "SMS not sent",
+    EventKind.DEGRADED_DIAL: "Rung while the database was down",
 }
 
 # How each ring result reads, and how it colours the timeline.
@@ -161,6 +162,8 @@ def _summary(payload: events.Payload | None) -> tuple[str, str]:
             return f"hung up at {step}", "warn"
         case events.SmsWithheld(reason=reason):
             return reason.replace("_", " "), "warn"
+        case events.DegradedDial(status=status):
+            return f"unchecked caller, {status or 'no result'}", "warn"
     return "", "neutral"
 
 

@@ -58,7 +58,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         HOTLINE=settings,
     )
     app.register_error_handler(HTTPException, _plain_error)
-    db.init_app(app, settings.database_url)
+    db.init_app(
+        app, settings.database_url, settings.db_timeout_seconds, settings.db_breaker_seconds
+    )
     assert settings.redis_url is not None
     queue.init_app(app, settings.redis_url)
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
 import shutil
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import redis
 
-from kernel.private_files import tighten_tree
+from kernel.private_files import tighten_tree, write_private
 
 
 def redis_server_binary() -> str:
@@ -25,13 +30,57 @@ def redis_server_binary() -> str:
         return found
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """In a child about to exec: receive `signum` when the process that started it dies.
+
+    Linux only (elsewhere a no-op): this is what keeps a SIGKILLed `hotline run` from leaving
+    its Redis server or its worker running with nobody to stop them.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signum)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class EmbeddedRedis:
     """A redis-server child process listening on a unix socket in `directory`."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.socket_path = directory / "redis.sock"
+        # The pid of the process that owns the server, so a restart can tell an orphan.
+        self.owner_path = directory / "owner.pid"
         self.process: subprocess.Popen[bytes] | None = None
+
+    def reclaim_orphan(self) -> bool:
+        """Stop a server whose owner died without stopping it; True if there was one."""
+        if not self.is_answering():
+            return False
+        try:
+            owner = int(self.owner_path.read_text().strip())
+        except (OSError, ValueError):
+            owner = 0
+        if owner and _alive(owner):
+            return False  # its owner is running: not an orphan
+        client = redis.Redis(unix_socket_path=str(self.socket_path))
+        with contextlib.suppress(redis.RedisError):
+            client.shutdown(save=True)  # writes its data first; the AOF is already on disk
+        deadline = time.monotonic() + 10
+        while self.is_answering() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return True
 
     @property
     def url(self) -> str:
@@ -55,8 +104,13 @@ class EmbeddedRedis:
         self.start()
         return True
 
-    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
-        """Start the server (AOF on, so queued jobs survive a restart) and wait until it answers."""
+    def start(self, timeout: float = 10.0, *, die_with_us: bool = True) -> EmbeddedRedis:
+        """Start the server (AOF on, so queued jobs survive a restart) and wait until it answers.
+
+        `die_with_us` ties the server's life to the calling thread (Linux's parent-death
+        signal follows the thread that forked): call it from the main thread, or pass False
+        from a short-lived thread and stop the server yourself.
+        """
         # Queued jobs carry phone numbers and ticket details: a 0700 directory, 0600 files.
         tighten_tree(self.directory)
         self.socket_path.unlink(missing_ok=True)
@@ -88,7 +142,10 @@ class EmbeddedRedis:
             start_new_session=True,
             # Its AOF, RDB and append-only directory are created readable by us alone.
             umask=0o077,
+            # A SIGKILLed parent takes its Redis with it; nothing else would ever stop it.
+            preexec_fn=die_with_parent if die_with_us else None,
         )
+        write_private(self.owner_path, str(os.getpid()))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -111,6 +168,7 @@ class EmbeddedRedis:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        self.owner_path.unlink(missing_ok=True)
 
     def __enter__(self) -> EmbeddedRedis:
         return self.start()

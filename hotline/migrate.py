@@ -29,7 +29,7 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 def current_revision(database_url: str) -> str | None:
     """The revision the database is at, or None when it has none."""
 
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, timeout=300)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()

@@ -7,6 +7,8 @@ import ctypes
 import logging
 import signal
 import sys
+import threading
+import time
 from multiprocessing import get_context
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -18,9 +20,16 @@ from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 from sqlalchemy.exc import SQLAlchemyError
 
+from hotline.maintenance import MaintenanceLoop
 from hotline.worker import AppWorker
 from kernel.config import settings_of
-from kernel.queue import NOTIFY_QUEUE, get_queue, get_redis
+from kernel.queue import (
+    HEARTBEAT_EVERY_SECONDS,
+    HEARTBEAT_FIELD,
+    NOTIFY_QUEUE,
+    get_queue,
+    get_redis,
+)
 from kernel.services import services_of
 from notify.relay import RelayLoop, relay_once, sweep_once
 from notify.senders import sms_sender
@@ -39,6 +48,20 @@ class NotifyWorker(AppWorker):
         prepare_forked_child(self.app)
         super().__init__(*args, **kwargs)
 
+    def register_birth(self) -> None:
+        # Extends an RQ method (run once, when the worker's hash is made): jobs run in this
+        # process, so RQ's own heartbeat pauses during a job; this one doesn't, and stops the
+        # moment the process dies, so the sweeper frees its claim in seconds instead of
+        # waiting out NOTIFY_CLAIM_TIMEOUT.
+        super().register_birth()  # type: ignore[no-untyped-call]
+        threading.Thread(target=self._beat, name="heartbeat", daemon=True).start()
+
+    def _beat(self) -> None:
+        while True:
+            with contextlib.suppress(RedisError, OSError):
+                self.connection.hset(self.key, HEARTBEAT_FIELD, str(time.time()))
+            time.sleep(HEARTBEAT_EVERY_SECONDS)
+
 
 class NotifyPool(WorkerPool):
     """RQ's pool of in-process NotifyWorkers on the notify queue, plus the relay process."""
@@ -53,30 +76,47 @@ class NotifyPool(WorkerPool):
         )
         self.app = app
         self.relay: BaseProcess | None = None
+        self.maintenance: BaseProcess | None = None
 
     def start_relay(self) -> None:
-        """Fork the relay process (the pool's process has no threads: forking is safe)."""
+        """Fork the relay and maintenance processes (the pool has no threads: forking is safe)."""
         self.relay = fork_context.Process(target=_relay_main, args=(self.app,), name="notify-relay")
         self.relay.start()
+        self._start_maintenance()
+
+    def _start_maintenance(self) -> None:
+        self.maintenance = fork_context.Process(
+            target=_maintenance_main, args=(self.app,), name="maintenance"
+        )
+        self.maintenance.start()
 
     def check_workers(self, respawn: bool = True) -> None:
-        """RQ's once-a-second check of its workers, extended to restart a dead relay too."""
+        """RQ's once-a-second check of its workers, extended to the relay and maintenance."""
         super().check_workers(respawn)
-        relay = self.relay
-        if respawn and self.status != self.Status.STOPPED and relay and not relay.is_alive():
+        if not respawn or self.status == self.Status.STOPPED:
+            return
+        relay, maintenance = self.relay, self.maintenance
+        if relay and not relay.is_alive():
             log.warning("notify relay exited (%s); restarting it", relay.exitcode)
-            self.start_relay()
+            self.relay = fork_context.Process(
+                target=_relay_main, args=(self.app,), name="notify-relay"
+            )
+            self.relay.start()
+        if maintenance and not maintenance.is_alive():
+            log.warning("maintenance exited (%s); restarting it", maintenance.exitcode)
+            self._start_maintenance()
 
     def stop_relay(self) -> None:
-        """Stop the relay after its current round; kill it if it does not stop."""
-        if self.relay is None:
-            return
-        if self.relay.is_alive():
-            self.relay.terminate()
-            self.relay.join(RELAY_STOP_TIMEOUT)
-        if self.relay.is_alive():
-            self.relay.kill()
-            self.relay.join()
+        """Stop the relay and maintenance after their round; kill them if they do not stop."""
+        for process in (self.relay, self.maintenance):
+            if process is None:
+                continue
+            if process.is_alive():
+                process.terminate()
+                process.join(RELAY_STOP_TIMEOUT)
+            if process.is_alive():
+                process.kill()
+                process.join()
 
 
 def run(app: Flask, count: int) -> None:
@@ -123,6 +163,18 @@ def _relay_main(app: Flask) -> None:
         loop.stop()
 
     # Ctrl-C reaches the relay directly; SIGTERM comes from the pool when it has stopped.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    loop.run()
+
+
+def _maintenance_main(app: Flask) -> None:
+    prepare_forked_child(app)
+    loop = MaintenanceLoop(app)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        loop.stop()
+
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     loop.run()

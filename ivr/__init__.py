@@ -5,11 +5,14 @@ from __future__ import annotations
 from flask import Flask
 
 from ivr import (
+    degraded_views,  # noqa: F401 - adds the degraded-mode webhooks to the blueprint
     engineer_views,  # noqa: F401 - adds the ringing webhooks to the blueprint
     message_status,
 )
 from ivr.dialer import init_app as init_dialer
 from ivr.views import bp
+from kernel.config import settings_of
+from routing.last_known import LastKnown
 
 
 def init_app(app: Flask) -> None:
@@ -17,3 +20,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(message_status.bp)
     init_dialer(app)
+    app.extensions["last_known"] = LastKnown(settings_of(app).data_dir / "last-known-oncall.json")

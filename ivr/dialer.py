@@ -7,6 +7,8 @@ thread pool, so no caller waits on a REST round trip and nothing here needs Redi
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +32,9 @@ LEG_EVENTS = [
     s.value
     for s in (CallStatus.INITIATED, CallStatus.RINGING, CallStatus.ANSWERED, CallStatus.COMPLETED)
 ]
+# Connection overrides (never signed): retry a status callback we answered 5xx, or timed out.
+STATUS_RETRIES = "#rc=3&rp=5xx,ct,rt"
+MANAGER_ALERT_EVERY_SECONDS = 600
 
 
 class Dialer:
@@ -39,6 +44,8 @@ class Dialer:
         self.app = app
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dialer")
         self._client: Client | None = None
+        self._alert_lock = threading.Lock()
+        self._next_alert = 0.0
 
     def carry_out(self, progress: ringing.Progress, call_id: int) -> None:
         """Place and cancel what `progress` says; redirect the caller when nobody is left."""
@@ -62,6 +69,24 @@ class Dialer:
         with self.app.test_request_context("/"):
             return settings_of(self.app).public_base_url + url_for(endpoint, **params)
 
+    def alert_managers(self, text: str) -> None:
+        """SMS MANAGER_PHONES straight through Twilio (no database, no Redis), once a while."""
+        now = time.monotonic()
+        with self._alert_lock:
+            if now < self._next_alert:
+                return
+            self._next_alert = now + MANAGER_ALERT_EVERY_SECONDS
+        for phone in settings_of(self.app).manager_phones:
+            self.pool.submit(self._sms, phone, text)
+
+    def _sms(self, phone: str, text: str) -> None:
+        try:
+            self._rest().messages.create(
+                to=phone, from_=settings_of(self.app).hotline_number, body=text
+            )
+        except Exception as exc:
+            log.error("could not alert manager %s of degraded mode: %s", phone, exc)
+
     def _place(self, attempt_id: int) -> None:
         try:
             self._place_one(attempt_id)
@@ -80,7 +105,12 @@ class Dialer:
                     from_=settings.hotline_number,
                     url=self._url("ivr.engineer", attempt=attempt.id),
                     method="POST",
-                    status_callback=self._url("ivr.engineer_status", attempt=attempt.id),
+                    # If a web worker dies serving this leg, the same step runs again there.
+                    fallback_url=self._url("ivr.engineer_fallback", attempt=attempt.id),
+                    fallback_method="POST",
+                    # Retried by Twilio (#rc) if we answer 5xx: we could not even journal it.
+                    status_callback=self._url("ivr.engineer_status", attempt=attempt.id)
+                    + STATUS_RETRIES,
                     status_callback_event=LEG_EVENTS,
                     status_callback_method="POST",
                     timeout=attempt.ring_timeout_seconds,

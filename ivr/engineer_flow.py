@@ -64,6 +64,14 @@ def engineer_pressed(
     ringing.lock(session, call)
     if call.ended_at is not None or call.state is CallState.ENDED:
         return Goodbye(prompts.CALLER_GONE)
+    if (
+        keys[:1] == "1"
+        and call.state is CallState.CONNECTED
+        and call.accepted_attempt_id == attempt.id
+    ):
+        # This engineer's accept was committed but its answer was lost (the fallback asks
+        # again): connect them, with nothing recorded or sent a second time.
+        return ConnectEngineer(call.id)
     if call.state is not CallState.RINGING or attempt.status not in OUTSTANDING:
         return Goodbye(prompts.WHISPER_TAKEN)
     key = keys[:1]

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
-from flask import Response, request
+from flask import Response, current_app, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from ivr import engineer_flow, prompts
+from ivr import degraded, engineer_flow, prompts
 from ivr.states import Webhook
 from ivr.steps import Goodbye, Step, Then
-from ivr.views import _caller_webhook, _now, _render, _xml, bp, carry_out, split
+from ivr.views import (
+    _caller_webhook,
+    _now,
+    _render,
+    _url,
+    _xml,
+    bp,
+    callback_trouble,
+    carry_out,
+    split,
+)
 from kernel import twilio_fields as fields
+from kernel.breaker import current_breaker
+from kernel.config import settings_of
 from kernel.db import get_session
 from kernel.signatures import signed_form, twilio_signed
 from models.ringing import RingAttempt
-from routing.ringing import Progress
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +81,7 @@ def _engineer_leg(run: Callable[[Session, RingAttempt | None], Step | Then]) -> 
     session = get_session()
     attempt: RingAttempt | None = None
     try:
+        current_breaker().check()
         attempt = _attempt(session)
         with session.no_autoflush:
             step, progress = split(run(session, attempt))
@@ -81,7 +94,12 @@ def _engineer_leg(run: Callable[[Session, RingAttempt | None], Step | Then]) -> 
         session.rollback()
         leg_sid = fields.call_sid(signed_form().get("CallSid")) or "-"
         log.exception("engineer webhook %s failed for CallSid %s", request.path, leg_sid)
-        return _xml(_render(Goodbye(prompts.TECHNICAL_TROUBLE)))
+        # Nothing was written, so the ringing is as it was: keep a willing engineer on the
+        # line and ask again, and only after a minute send them to the hotline's number.
+        attempt_id = fields.positive_id(request.args.get("attempt"))
+        retry = fields.counter(request.args.get("retry")) or 0
+        hotline = settings_of(current_app).hotline_number
+        return _xml(degraded.engineer_stay(_url, attempt_id, retry, hotline))
 
 
 @bp.post("/engineer")
@@ -91,10 +109,7 @@ def engineer() -> ResponseReturnValue:
     return _engineer_leg(lambda s, attempt: engineer_flow.engineer_answered(s, attempt, _now()))
 
 
-@bp.post("/engineer-answer")
-@twilio_signed
-def engineer_answer() -> ResponseReturnValue:
-    """The engineer pressed a key (or nothing) at the whisper."""
+def _on_engineer_answer() -> Response:
     keys = fields.digits(signed_form().get("Digits"))
     if keys is None:
         return _xml(_render(Goodbye(prompts.WHISPER_NO_KEY)))
@@ -103,15 +118,45 @@ def engineer_answer() -> ResponseReturnValue:
     )
 
 
+@bp.post("/engineer-answer")
+@twilio_signed
+def engineer_answer() -> ResponseReturnValue:
+    """The engineer pressed a key (or nothing) at the whisper."""
+    return _on_engineer_answer()
+
+
+@bp.post("/engineer-fallback")
+@twilio_signed
+def engineer_fallback() -> ResponseReturnValue:
+    """An engineer leg's fallback URL (the web worker died): the same step again, or the whisper.
+
+    The attempt comes from our own URL's query, as on every engineer webhook; its leg check
+    and the call's lock keep a second run from doing anything twice.
+    """
+    error_path = urlsplit(signed_form().get("ErrorUrl") or "").path
+    log.error("engineer fallback used for attempt %s (%s)", request.args.get("attempt"), error_path)
+    if error_path == url_for("ivr.engineer_answer"):
+        return _on_engineer_answer()
+    return _engineer_leg(lambda s, attempt: engineer_flow.engineer_answered(s, attempt, _now()))
+
+
 @bp.post("/engineer-status")
 @twilio_signed
 def engineer_status() -> ResponseReturnValue:
     """Status callbacks of an engineer leg: ringing, answered, and how it ended."""
     status = fields.call_status(signed_form().get("CallStatus"))
 
-    def run(session: Session, attempt: RingAttempt | None) -> Then:
-        progress: Progress = engineer_flow.engineer_leg_status(session, attempt, status, _now())
-        return Then(Goodbye(""), progress)
-
-    _engineer_leg(run)
+    session = get_session()
+    try:
+        current_breaker().check()
+        attempt = _attempt(session)
+        with session.no_autoflush:
+            progress = engineer_flow.engineer_leg_status(session, attempt, status, _now())
+        session.commit()
+        if attempt is not None:
+            carry_out(progress, attempt.call_id)
+    except Exception as exc:
+        session.rollback()
+        log.exception("engineer status callback failed for attempt %s", request.args.get("attempt"))
+        return callback_trouble(exc)
     return Response(status=204)

@@ -28,6 +28,7 @@ from kernel.twilio_fields import CallStatus, TranscriptionStatus
 from models import Call, CallState, PinOutcome, Ticket, TicketOutcome
 from notify import triggers
 from routing import ringing
+from routing.last_known import LastKnown
 from routing.ring_plan import RingPlan
 from routing.store import plan_for_product
 from tickets import events
@@ -49,6 +50,8 @@ class FlowConfig:
     emergency_number: str | None
     account_management_number: str | None
     customer_portal: str
+    # Where the ring order of each plan loaded is kept for degraded mode.
+    last_known: LastKnown | None = None
 
 
 def _goodbye_with_ticket(ticket: Ticket, before: str = "") -> Goodbye:
@@ -75,6 +78,11 @@ def _silence(call: Call, retry: Step, session: Session, now: datetime, step: str
 def _take_message(call: Call, now: datetime, preface: str) -> Step:
     call.state = CallState.MESSAGE
     return TakeMessage(preface)
+
+
+def keep_message(ticket: Ticket, now: datetime) -> None:
+    """A message was left for this ticket (also through the fallback's voicemail)."""
+    _set_outcome(ticket, TicketOutcome.MESSAGE, now)
 
 
 def start(session: Session, call: Call, now: datetime) -> Step:
@@ -212,6 +220,9 @@ def start_ringing(session: Session, call: Call, now: datetime, config: FlowConfi
     plan = RingPlan.from_steps(plan_for_product(session, call.ticket.product_id, now))
     if not plan.has_targets and config.oncall_number:
         plan = RingPlan.single_number(config.oncall_number)
+    # Degraded mode rings these if the database is unreachable later.
+    if config.last_known is not None:
+        config.last_known.remember(plan.phones())
     progress = ringing.start(session, call, plan, now)
     if progress.exhausted:
         log.error(

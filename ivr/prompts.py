@@ -43,3 +43,31 @@ WHISPER_TAKEN = "Another engineer has taken this call. Goodbye."
 def spoken_ticket(ticket_id: int) -> str:
     """A ticket number as text-to-speech should read it: 'H L 1 2 3', not 'one hundred...'."""
     return "H L " + " ".join(str(ticket_id))
+
+
+DEGRADED_ASK_SEVERITY = (
+    "We are having technical trouble and cannot check your support PIN right now. "
+    "If service is completely down, press 1 to be put through to the on-call engineer. "
+    "Otherwise, press 2 to leave a message."
+)
+DEGRADED_CONNECTING = (
+    "We are having technical trouble, so your call has no ticket number yet. "
+    "Connecting you to the on-call engineer."
+)
+DEGRADED_NOBODY = (
+    "We are having technical trouble and could not reach an on-call engineer. "
+    "Please leave your name, company and the problem after the tone, and we will call you back."
+)
+DEGRADED_WHISPER = (
+    "Severity 1 call. The hotline's database is down, so the caller's PIN was not checked. "
+    "Press 1 to accept, 2 to pass."
+)
+ENGINEER_STAY = "We are having technical trouble. Please stay on the line."
+ENGINEER_CALL_HOTLINE = (
+    "We are still having technical trouble. Please call the hotline at {number} to take "
+    "the call. Goodbye."
+)
+DEGRADED_MANAGER_ALERT = (
+    "Sev-1 Hotline: the database is unreachable. Callers are in degraded mode (no PIN checks, "
+    "last-known on-call engineers). Calls are journaled and will be ticketed when it is back."
+)

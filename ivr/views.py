@@ -6,24 +6,29 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, g, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from entitlement.policy import PinPolicy
-from ivr import flow, states, twiml
+from ivr import degraded, flow, prompts, states, twiml
 from ivr.dialer import dialer_of
+from ivr.engineer_flow import HOLD_PAUSE_SECONDS
 from ivr.states import Webhook
 from ivr.steps import Goodbye, Restart, Step, Then, Unchanged
+from kernel import journal
 from kernel import twilio_fields as fields
+from kernel.breaker import current_breaker, is_unreachable
 from kernel.config import settings_of
 from kernel.db import get_session
 from kernel.signatures import signed_form, twilio_signed
-from models import Call
+from models import Call, CallState
 from routing.ringing import Progress
-from tickets.calls import find_call, lock_call, open_call
+from tickets import events
+from tickets.calls import events_of, find_call, lock_call, open_call, record_event
 
 bp = Blueprint("ivr", __name__, url_prefix="/ivr")
 log = logging.getLogger(__name__)
@@ -32,7 +37,45 @@ CallerStep = Callable[[Session, Call, datetime], Step | Then | Unchanged]
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    """Now, or for a webhook replayed from the journal the time Twilio first sent it."""
+    at: datetime | None = g.get("replayed_at")
+    return at or datetime.now(UTC)
+
+
+@bp.before_request
+def _replay_time() -> None:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    key = settings_of(current_app).secret_key
+    g.replayed_at = journal.replayed_at(request.headers.get(journal.REPLAY_HEADER), signature, key)
+
+
+def replaying() -> bool:
+    """True for a webhook the worker replays from the journal."""
+    return g.get("replayed_at") is not None
+
+
+def journal_of_app() -> journal.Journal:
+    """The journal of this app's data directory."""
+    return journal.Journal(settings_of(current_app).data_dir / "journal")
+
+
+def keep_in_journal() -> bool:
+    """Write this webhook to the journal for the worker to apply later; False if even that failed.
+
+    A replayed request is never journaled again: its failure tells the replayer to wait.
+    """
+    if replaying():
+        return False
+    query = request.query_string.decode("latin-1")
+    path = request.path + (f"?{query}" if query else "")
+    signature = request.headers.get("X-Twilio-Signature", "")
+    try:
+        journal_of_app().append(journal.entry_of(path, signed_form(), signature, _now()))
+    except OSError:
+        log.exception("could not journal %s; Twilio's retry is its last chance", request.path)
+        return False
+    log.warning("database unreachable: journaled %s for replay", request.path)
+    return True
 
 
 def _url(endpoint: str, **params: Any) -> str:
@@ -74,24 +117,73 @@ def _config() -> flow.FlowConfig:
         emergency_number=settings.emergency_number,
         account_management_number=settings.account_management_number,
         customer_portal=settings.customer_portal_url,
+        last_known=current_app.extensions["last_known"],
     )
 
 
-def _may_reach_a_person(call_sid: str) -> bool:
-    """True for a call already found entitled, or when its state cannot be read at all."""
+def _entitled(call_sid: str) -> bool | None:
+    """Whether the call was found entitled; None when its state cannot be read."""
     try:
+        current_breaker().check()
         with current_app.extensions["sessionmaker"]() as session:
             entitled_at = session.scalar(select(Call.entitled_at).where(Call.call_sid == call_sid))
     except Exception:
-        # The database is down: a severity-1 caller we cannot check still reaches a human.
-        return True
+        return None
     return entitled_at is not None
 
 
-def _fallback_twiml(call_sid: str) -> Response:
+def put_through(index: int = 0, say: str = prompts.DEGRADED_CONNECTING) -> Response:
+    """Degraded mode for a severity-1 caller: the last-known engineers, then EMERGENCY_NUMBER."""
     emergency = settings_of(current_app).emergency_number
-    connect = bool(emergency) and _may_reach_a_person(call_sid)
-    return _xml(twiml.fallback(emergency, False, _url, connect=connect))
+    phones = current_app.extensions["last_known"].recall()
+    return _xml(degraded.put_through(phones, index, emergency, _url, say))
+
+
+def _known_severity1(webhook: Webhook) -> bool:
+    """True when the failed request itself proves an entitled caller who wants an engineer.
+
+    Only a call that passed its PIN and entitlement is ever handed the severity prompt, and
+    only a ringing call is ever queued, so these signed requests need no database to trust.
+    """
+    if webhook is Webhook.SEVERITY:
+        return (_keys() or "")[:1] == "1"
+    return webhook in (Webhook.QUEUE_DONE, Webhook.NO_ENGINEER)
+
+
+def _trouble(webhook: Webhook, call_sid: str, exc: BaseException) -> Response:
+    """The answer when a caller's step failed: carry on without the database if it is down."""
+    if replaying():
+        return Response(status=503)
+    if webhook is Webhook.HOLD:
+        return _hold_trouble()
+    if webhook is Webhook.VOICE and is_unreachable(exc):
+        keep_in_journal()  # the call's ticket appears when the database is back
+    unreachable = is_unreachable(exc)
+    if unreachable and _known_severity1(webhook):
+        return put_through()
+    entitled = None if unreachable else _entitled(call_sid)
+    if entitled is None:
+        degraded_alert()
+        return _xml(degraded.ask_severity(_url))
+    emergency = settings_of(current_app).emergency_number
+    return _xml(twiml.fallback(emergency, False, _url, connect=bool(emergency) and entitled))
+
+
+# A caller held this long while the database is away leaves the queue to be put through.
+HOLD_GIVE_UP_SECONDS = 60
+
+
+def _hold_trouble() -> Response:
+    """A hold-loop turn that failed: silence, never a failure message, to a queued caller."""
+    waited = fields.seconds(signed_form().get("QueueTime"))
+    if waited >= HOLD_GIVE_UP_SECONDS and current_breaker().is_open():
+        return _xml(degraded.leave_queue())
+    return _xml(degraded.keep_holding(HOLD_PAUSE_SECONDS))
+
+
+def degraded_alert() -> None:
+    """Tell the managers, without the database, that callers are in degraded mode."""
+    dialer_of(current_app).alert_managers(prompts.DEGRADED_MANAGER_ALERT)
 
 
 def _token() -> str | None:
@@ -118,23 +210,27 @@ def _voice(session: Session, call_sid: str) -> Response:
     return _xml(document)
 
 
-def _caller_webhook(webhook: Webhook, run: CallerStep | None) -> Response:
+def _caller_webhook(
+    webhook: Webhook, run: CallerStep | None, turn_arg: str | None = None
+) -> Response:
     """Run one step of the caller's call if its state accepts it: once, committed, never a 500.
 
     `run` is None when the request's fields are unusable: then, as for a state the webhook
     does not accept, nothing changes and the answer repeats where the call stands.
+    `turn_arg` is the `turn` of the URL the step was asked on (the fallback passes ErrorUrl's).
     """
     call_sid = fields.call_sid(signed_form().get("CallSid"))
     session = get_session()
     try:
         if not call_sid:
             return _xml(_render(Goodbye("")))
+        current_breaker().check()
         if webhook is Webhook.VOICE:
             return _voice(session, call_sid)
         conditions: list[ColumnElement[bool]] = [Call.state.in_(states.ACCEPTS[webhook])]
         turn_ok = True
         if webhook in states.TURN_CHECKED:
-            turn = fields.counter(request.args.get("turn"))
+            turn = fields.counter(turn_arg)
             turn_ok = turn is not None
             conditions.append(Call.turn == (turn or 0))
         # The conditional UPDATE first: it is the check, the lock, and the turn; then the read.
@@ -167,11 +263,12 @@ def _caller_webhook(webhook: Webhook, run: CallerStep | None) -> Response:
         session.commit()
         carry_out(progress, call.id)
         return _xml(document)
-    except Exception:
+    except Exception as exc:
         session.rollback()
         log.exception("voice webhook %s failed for CallSid %s", request.path, call_sid or "-")
-        # The caller must never hear "an application error": reach a human or keep a message.
-        return _fallback_twiml(call_sid)
+        # The caller must never hear "an application error": carry on, reach a human, or
+        # keep a message; a queued caller only ever hears the hold loop go on.
+        return _trouble(webhook, call_sid, exc)
 
 
 @bp.post("/voice")
@@ -185,61 +282,82 @@ def _keys() -> str | None:
     return fields.digits(signed_form().get("Digits"))
 
 
-@bp.post("/pin")
-@twilio_signed
-def pin() -> ResponseReturnValue:
-    """The caller typed a PIN (or nothing)."""
+def _on_pin(turn: str | None) -> Response:
     keys, config = _keys(), _config()
     if keys is None:
-        return _caller_webhook(Webhook.PIN, None)
+        return _caller_webhook(Webhook.PIN, None, turn)
     return _caller_webhook(
-        Webhook.PIN, lambda s, call, now: flow.on_pin(s, call, keys, now, config)
+        Webhook.PIN, lambda s, call, now: flow.on_pin(s, call, keys, now, config), turn
     )
 
 
-@bp.post("/product")
-@twilio_signed
-def product() -> ResponseReturnValue:
-    """The caller chose a product from the menu (or nothing)."""
+def _on_product(turn: str | None) -> Response:
     keys = _keys()
     if keys is None:
-        return _caller_webhook(Webhook.PRODUCT, None)
+        return _caller_webhook(Webhook.PRODUCT, None, turn)
     return _caller_webhook(
-        Webhook.PRODUCT, lambda s, call, now: flow.on_product(s, call, keys, now)
+        Webhook.PRODUCT, lambda s, call, now: flow.on_product(s, call, keys, now), turn
     )
 
 
-@bp.post("/severity")
-@twilio_signed
-def severity() -> ResponseReturnValue:
-    """The caller said whether service is completely down."""
+def _on_severity(turn: str | None) -> Response:
     keys, config = _keys(), _config()
     if keys is None:
-        return _caller_webhook(Webhook.SEVERITY, None)
+        return _caller_webhook(Webhook.SEVERITY, None, turn)
     return _caller_webhook(
-        Webhook.SEVERITY, lambda s, call, now: flow.on_severity(s, call, keys, now, config)
+        Webhook.SEVERITY, lambda s, call, now: flow.on_severity(s, call, keys, now, config), turn
     )
 
 
-@bp.post("/recorded")
-@twilio_signed
-def recorded() -> ResponseReturnValue:
-    """The caller finished a message (or left none)."""
+def _on_recorded(turn: str | None) -> Response:
     form = signed_form()
     url = fields.recording_url(
         form.get("RecordingUrl"), settings_of(current_app).twilio_api_base_url
     )
     seconds = fields.seconds(form.get("RecordingDuration"))
     return _caller_webhook(
-        Webhook.RECORDED, lambda s, call, now: flow.on_recorded(s, call, url, seconds, now)
+        Webhook.RECORDED, lambda s, call, now: flow.on_recorded(s, call, url, seconds, now), turn
     )
 
 
+@bp.post("/pin")
+@twilio_signed
+def pin() -> ResponseReturnValue:
+    """The caller typed a PIN (or nothing)."""
+    return _on_pin(request.args.get("turn"))
+
+
+@bp.post("/product")
+@twilio_signed
+def product() -> ResponseReturnValue:
+    """The caller chose a product from the menu (or nothing)."""
+    return _on_product(request.args.get("turn"))
+
+
+@bp.post("/severity")
+@twilio_signed
+def severity() -> ResponseReturnValue:
+    """The caller said whether service is completely down."""
+    return _on_severity(request.args.get("turn"))
+
+
+@bp.post("/recorded")
+@twilio_signed
+def recorded() -> ResponseReturnValue:
+    """The caller finished a message (or left none)."""
+    return _on_recorded(request.args.get("turn"))
+
+
 def _callback(run: CallerStep, *conditions: Any) -> ResponseReturnValue:
-    """An asynchronous callback about a known call: record it once, answer 204, never fail."""
+    """An asynchronous callback about a known call: record it once, answer 204, lose nothing.
+
+    When the database can't take it, it goes to the journal (204: it is safe with us); only
+    when even that fails is the answer 503, so that Twilio's retries (#rc) try again.
+    """
     session = get_session()
     call_sid = fields.call_sid(signed_form().get("CallSid"))
     try:
+        current_breaker().check()
         # Callbacks take the call's lock but no turn: they must not outdate the caller's prompt.
         if not call_sid or not lock_call(session, call_sid, *conditions, take_turn=False):
             session.rollback()
@@ -252,10 +370,18 @@ def _callback(run: CallerStep, *conditions: Any) -> ResponseReturnValue:
         _step, progress = split(result.step if isinstance(result, Unchanged) else result)
         session.commit()
         carry_out(progress, call.id)
-    except Exception:
+    except Exception as exc:
         session.rollback()
         log.exception("callback %s failed for CallSid %s", request.path, call_sid or "-")
+        return callback_trouble(exc)
     return Response(status=204)
+
+
+def callback_trouble(exc: BaseException) -> Response:
+    """A callback that failed: journaled (204) when the database is away, else 503."""
+    if is_unreachable(exc) and keep_in_journal():
+        return Response(status=204)
+    return Response(status=503)
 
 
 @bp.post("/transcription")
@@ -296,27 +422,89 @@ def status() -> ResponseReturnValue:
     )
 
 
+RESUMABLE: dict[str, tuple[Webhook, Callable[[str | None], Response]]] = {
+    "ivr.pin": (Webhook.PIN, _on_pin),
+    "ivr.product": (Webhook.PRODUCT, _on_product),
+    "ivr.severity": (Webhook.SEVERITY, _on_severity),
+    "ivr.recorded": (Webhook.RECORDED, _on_recorded),
+}
+
+
+def _failed_step(error_url: str | None) -> tuple[str, str | None]:
+    """The endpoint of the request that failed (from ErrorUrl) and the turn its URL carried."""
+    if not error_url:
+        return "", None
+    parts = urlsplit(error_url)
+    turn = parse_qs(parts.query).get("turn", [None])[0]
+    for endpoint in (*RESUMABLE, "ivr.voice", "ivr.queue_done", "ivr.no_engineer"):
+        if parts.path == url_for(endpoint):
+            return endpoint, turn
+    return "", turn
+
+
 @bp.post("/fallback")
 @twilio_signed
 def fallback() -> ResponseReturnValue:
-    """Twilio's fallback URL: static TwiML, reaching a person only for an entitled call."""
+    """Twilio's fallback URL: carry on from the call's state, as the primary would have."""
     form = signed_form()
     call_sid = fields.call_sid(form.get("CallSid"))
-    recorded_message = request.args.get("recorded") == "1"
-    if recorded_message:
-        log.error(
-            "fallback voicemail from %s (CallSid %s): %s",
-            fields.phone_number(form.get("From")) or "-",
-            call_sid or "-",
-            fields.recording_url(form.get("RecordingUrl")) or "-",
-        )
-    else:
-        log.error(
-            "fallback URL used for CallSid %s: ErrorCode %s",
-            call_sid or "-",
-            fields.counter(form.get("ErrorCode")) or "-",
-        )
-    settings = settings_of(current_app)
-    emergency = settings.emergency_number
-    connect = not recorded_message and bool(emergency) and _may_reach_a_person(call_sid)
-    return _xml(twiml.fallback(emergency, recorded_message, _url, connect=connect))
+    if request.args.get("recorded") == "1":
+        return _fallback_voicemail(call_sid)
+    log.error(
+        "fallback URL used for CallSid %s: ErrorCode %s",
+        call_sid or "-",
+        fields.counter(form.get("ErrorCode")) or "-",
+    )
+    endpoint, turn = _failed_step(form.get("ErrorUrl"))
+    if replaying():
+        # Replayed from the journal long after the call: only open its ticket, never ring.
+        return _caller_webhook(Webhook.VOICE, None)
+    if endpoint in RESUMABLE:
+        # The same step again: its lock, state and turn make it run once, whoever ran first.
+        return RESUMABLE[endpoint][1](turn)
+    if endpoint == "ivr.queue_done":
+        # The queue's action: the caller is no longer held; resume from the state below.
+        return _caller_webhook(Webhook.VOICE, None)
+    if endpoint == "ivr.no_engineer":
+        return _caller_webhook(Webhook.NO_ENGINEER, None)
+    # The Voice URL, or anything else: open the call if it is new, else its current question.
+    return _caller_webhook(Webhook.VOICE, None)
+
+
+def _fallback_voicemail(call_sid: str) -> Response:
+    """A message recorded in degraded mode: on the call's ticket now, or via the journal."""
+    form = signed_form()
+    url = fields.recording_url(
+        form.get("RecordingUrl"), settings_of(current_app).twilio_api_base_url
+    )
+    seconds = fields.seconds(form.get("RecordingDuration"))
+    session = get_session()
+    try:
+        current_breaker().check()
+        if call_sid:
+            keep_voicemail(session, call_sid, url, seconds)
+            session.commit()
+    except Exception as exc:
+        session.rollback()
+        log.exception("fallback voicemail for CallSid %s not stored", call_sid or "-")
+        if replaying():
+            return Response(status=503)
+        if not (is_unreachable(exc) and keep_in_journal()):
+            log.error("fallback voicemail lost for CallSid %s: %s", call_sid or "-", url or "-")
+    return _xml(twiml.fallback(None, True, _url, connect=False))
+
+
+def keep_voicemail(session: Session, call_sid: str, url: str, seconds: int) -> None:
+    """The degraded-mode message becomes the call's ticket's recording (once per URL)."""
+    form = signed_form()
+    now = _now()
+    caller, called = fields.phone_number(form.get("From")), fields.phone_number(form.get("To"))
+    call = open_call(session, call_sid, caller, called, now)
+    if not url:
+        return
+    if any(r.url == url for r in events_of(session, call, events.Recording)):
+        return
+    record_event(session, call, events.Recording(url=url, seconds=seconds, degraded=True), now)
+    flow.keep_message(call.ticket, now)
+    if call.state is not CallState.ENDED:
+        call.state = CallState.FINISHED

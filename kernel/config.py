@@ -162,6 +162,13 @@ class Settings:
     # A dashboard session ends after this long without a request, and this long after sign-in.
     dashboard_idle_minutes: int = 60
     dashboard_session_hours: int = 12
+    # No webhook waits longer than this on PostgreSQL (connect, statement, pool checkout).
+    db_timeout_seconds: float = 2.0
+    # After a database connection failure, requests skip the database for this long.
+    db_breaker_seconds: float = 5.0
+    # A call still open this long after it started is checked against Twilio's REST API.
+    reconcile_after_seconds: float = 600.0
+    reconcile_interval_seconds: float = 60.0
 
     notify: NotifySettings = field(default_factory=NotifySettings)  # the NOTIFY_* block above
 
@@ -331,6 +338,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_global_hourly=_int_setting(env, "SMS_GLOBAL_HOURLY", 300, 0, 1000000),
         dashboard_idle_minutes=_int_setting(env, "DASHBOARD_IDLE_MINUTES", 60, 1, 24 * 60),
         dashboard_session_hours=_int_setting(env, "DASHBOARD_SESSION_HOURS", 12, 1, 24 * 30),
+        db_timeout_seconds=_float_setting(env, "DB_TIMEOUT_SECONDS", 2.0, 0.1, 60),
+        db_breaker_seconds=_float_setting(env, "DB_BREAKER_SECONDS", 5.0, 0.1, 600),
+        reconcile_after_seconds=_float_setting(env, "RECONCILE_AFTER_SECONDS", 600.0, 1, 7 * 86400),
+        reconcile_interval_seconds=_float_setting(
+            env, "RECONCILE_INTERVAL_SECONDS", 60.0, 0.5, 86400
+        ),
         notify=load_notify_settings(env),
     )
 

@@ -9,11 +9,17 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel import breaker
 from kernel.private_files import private_file, tighten
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`, with SQLite tuned for a web app and a worker sharing one file."""
+def make_engine(url: str, timeout: float = 2.0) -> Engine:
+    """An engine for `url`, with SQLite tuned for a web app and a worker sharing one file.
+
+    On a server database nothing waits longer than `timeout` seconds: not the connect, not a
+    statement (PostgreSQL's statement_timeout), not a pool checkout. A webhook that can't
+    reach the database must find out while Twilio still waits for its answer.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 15})
         path = _sqlite_file(url)
@@ -35,7 +41,20 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    connect_args: dict[str, Any] = {}
+    if make_url(url).get_backend_name() == "postgresql":
+        connect_args = {
+            "connect_timeout": max(1, round(timeout)),
+            "options": f"-c statement_timeout={round(timeout * 1000)}",
+        }
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=timeout,
+        connect_args=connect_args,
+    )
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -51,9 +70,10 @@ def _sqlite_files(path: Path) -> tuple[Path, ...]:
     return (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
 
 
-def init_app(app: Flask, url: str) -> None:
+def init_app(app: Flask, url: str, timeout: float = 2.0, breaker_seconds: float = 5.0) -> None:
     """Attach an engine and a session factory to `app`, and close sessions after each request."""
-    engine = make_engine(url)
+    engine = make_engine(url, timeout)
+    breaker.init_app(app, engine, breaker_seconds)
     app.extensions["engine"] = engine
     app.extensions["sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)

@@ -51,3 +51,10 @@ def tighten_tree(directory: Path) -> None:
             path = Path(root) / name
             if not path.is_socket():
                 _chmod(path, FILE_MODE)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, a file only its owner can read (made 0600 before writing)."""
+    private_file(path)
+    tighten(path)
+    path.write_text(text)

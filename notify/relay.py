@@ -7,13 +7,14 @@ import threading
 import time
 from datetime import datetime, timedelta
 
+import redis
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from kernel.queue import NOTIFY_QUEUE, queue_on
+from kernel.queue import NOTIFY_QUEUE, queue_on, worker_seems_dead
 from kernel.services import Services
 from models import Notification, NotificationStatus, utcnow
 from notify.jobs import JOB_FUNCTION
@@ -106,15 +107,23 @@ def sweep_once(services: Services, now: datetime | None = None) -> int:
             select(Notification.id, Notification.job_id, Notification.claimed_at)
             .where(
                 Notification.status == NotificationStatus.ENQUEUED,
-                Notification.enqueued_at < now - timedelta(seconds=tuning.sweep_grace),
+                # A claimed row is checked at once: its worker's heartbeat says if it died.
+                or_(
+                    Notification.enqueued_at < now - timedelta(seconds=tuning.sweep_grace),
+                    Notification.claimed_at.is_not(None),
+                ),
             )
             .order_by(Notification.id)
             .limit(tuning.batch_size)
         ).all()
         for notification_id, job_id, claimed_at in stuck:
-            status = _job_status(redis_client, job_id)
-            claim_expired = claimed_at is not None and claimed_at < now - timedelta(
-                seconds=tuning.claim_timeout
+            status, worker_name = _job_status(redis_client, job_id)
+            claim_expired = claimed_at is not None and (
+                claimed_at < now - timedelta(seconds=tuning.claim_timeout)
+                or (
+                    status is JobStatus.STARTED
+                    and worker_seems_dead(redis_client, worker_name, time.time())
+                )
             )
             if status is not None and status not in GONE and not claim_expired:
                 continue
@@ -140,14 +149,17 @@ def sweep_once(services: Services, now: datetime | None = None) -> int:
     return freed
 
 
-def _job_status(redis_client: object, job_id: str | None) -> JobStatus | None:
+def _job_status(
+    redis_client: redis.Redis, job_id: str | None
+) -> tuple[JobStatus | None, str | None]:
+    """The job's status and the worker running it (None, None when there is no such job)."""
     if job_id is None:
-        return None
+        return None, None
     try:
-        job = Job.fetch(job_id, connection=redis_client, serializer="json")  # type: ignore[arg-type]
+        job = Job.fetch(job_id, connection=redis_client, serializer="json")
     except NoSuchJobError:
-        return None
-    return job.get_status(refresh=False)
+        return None, None
+    return job.get_status(refresh=False), job.worker_name
 
 
 class RelayLoop:

@@ -6,7 +6,7 @@ import email.utils
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
@@ -18,7 +18,7 @@ from simulator.clock import Fetch, Scheduler, Sleep
 from simulator.legs import ENDED, ApiEnd, Goto, Leg, PartyHangup, Redirected
 from simulator.openapi import ApiError, resource_fields
 from simulator.parties import Caller, Engineer
-from simulator.report import CallReport, Recording, SimError, Webhook
+from simulator.report import CallReport, LegReport, Recording, SimError, Webhook
 from simulator.rest import RestServer
 from simulator.rooms import CallQueue, Conference, QueueEntry
 from simulator.transport import HttpTransport, Transport, Webhooks, WsgiApp, WsgiTransport
@@ -197,6 +197,37 @@ class Simulator:
             report.hangup = leg.report.ended_at
             self._shift(report)
         return report
+
+    def call_many(self, callers: Sequence[tuple[Caller, str]]) -> list[LegReport]:
+        """Place several calls at once (caller, from number), run until quiet, report each leg.
+
+        Unlike call(), nothing is shifted or sliced per call: use each LegReport (its status,
+        bridged_with) and the network's webhook_log, errors and messages.
+        """
+        legs = []
+        with self.lock:
+            for caller, from_ in callers:
+                leg = Leg(
+                    self,
+                    "CA" + uuid.uuid4().hex,
+                    "inbound",
+                    from_,
+                    self.hotline_number,
+                    caller,
+                    goto=Goto(self.public_base_url + self.voice_path),
+                    fallback_url=self.public_base_url + self.fallback_path
+                    if self.fallback_path
+                    else None,
+                    status_callback=self.public_base_url + self.status_path,
+                )
+                self.legs[leg.sid] = leg
+                legs.append(leg)
+        for leg, (caller, _from) in zip(legs, callers, strict=True):
+            self.start_leg(leg)
+            if caller.hangup_after is not None:
+                self.sched.spawn(self._hangup_timer(leg, caller.hangup_after), f"hangup {leg.sid}")
+        self.run()
+        return [leg.report for leg in legs]
 
     def run(self) -> None:
         """Run the network until every leg ended and no request is in flight."""

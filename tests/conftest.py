@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,3 +182,33 @@ def runner(app: Flask) -> Any:
             return CliRunner().invoke(cli, list(args), obj=lambda: app, input=input)
 
     return Runner()
+
+
+# The fault suite's rows (tests/faults), written by whichever process ran it and printed here,
+# by the process that reports (the xdist controller collects no tests, so this lives here).
+FAULT_RESULTS = Path(__file__).resolve().parents[1] / ".pytest_cache" / "fault-results.jsonl"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):
+        FAULT_RESULTS.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FAULT_RESULTS.exists():
+        return
+    rows = [json.loads(line) for line in FAULT_RESULTS.read_text().splitlines() if line]
+    terminalreporter.section("what happens when something fails")
+    terminalreporter.write_line(
+        "| fault | tickets | callers connected | follow-ups sent once | calls ended | "
+        "caller errors | fallback URL used | degraded callers (PIN unchecked) | "
+        "slowest webhook | all settled after the fault |"
+    )
+    terminalreporter.write_line("|---|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        terminalreporter.write_line(
+            f"| {row['fault']} | {row['tickets']} | {row['connected']} | {row['followups']} "
+            f"| {row['ended']} | {row['errors']} | {row['fallbacks']} "
+            f"| {row['degraded']} ({row['unverified']}) | {row['slowest']:.0f} ms "
+            f"| {row['recovered']:.1f} s |"
+        )

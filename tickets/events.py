@@ -44,6 +44,7 @@ class EventKind(str, Enum):
     CALLBACK_TASK = "callback_task"
     NOTIFICATION_DEAD = "notification_dead"
     SMS_WITHHELD = "sms_withheld"
+    DEGRADED_DIAL = "degraded_dial"
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,8 @@ class Recording(Payload):
     KIND = EventKind.RECORDING
     url: str
     seconds: int
+    # Taken by the degraded path while the database was unreachable (replayed from the journal).
+    degraded: bool = False
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,16 @@ class SmsWithheld(Payload):
     reason: str  # a notify.caller_sms.Withheld value
 
 
+@dataclass(frozen=True)
+class DegradedDial(Payload):
+    """One ring of the degraded path (database unreachable), replayed onto the ticket."""
+
+    KIND = EventKind.DEGRADED_DIAL
+    attempt: int
+    status: str
+    leg: str
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     cls.KIND: cls
     for cls in (
@@ -260,6 +273,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         CallbackTask,
         NotificationDead,
         SmsWithheld,
+        DegradedDial,
     )
 }
 P = TypeVar("P", bound=Payload)

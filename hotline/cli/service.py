@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -14,8 +16,9 @@ from hotline import migrate, worker_pool
 from hotline.app import create_app
 from hotline.cli.base import cli, current_app_of
 from hotline.devserver import serve
-from hotline.embedded_redis import EmbeddedRedis
+from hotline.embedded_redis import EmbeddedRedis, die_with_parent
 from kernel.config import ConfigError, Settings, load_settings
+from kernel.private_files import private_dir, write_private
 
 
 def _banner(settings: Settings, host: str) -> str:
@@ -61,6 +64,8 @@ def run(host: str) -> None:
     embedded = None
     if settings.redis_url is None:
         embedded = EmbeddedRedis(settings.data_dir / "redis")
+        if embedded.reclaim_orphan():
+            click.echo("Stopped a Redis server left behind by an earlier run that crashed.")
         if embedded.is_answering():
             raise click.ClickException(
                 f"the hotline already seems to be running here (Redis answers at {embedded.url})"
@@ -68,7 +73,15 @@ def run(host: str) -> None:
         embedded.start()
         os.environ["REDIS_URL"] = embedded.url
     # Own session, so Ctrl-C reaches only us; we stop the worker (warm) before Redis.
-    worker = subprocess.Popen([sys.executable, "-m", "hotline", "worker"], start_new_session=True)
+    private_dir(settings.data_dir)
+    reclaim_worker(settings.data_dir / "worker.pid")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "hotline", "worker"],
+        start_new_session=True,
+        # Killed with us: a SIGKILLed `hotline run` leaves no worker behind.
+        preexec_fn=die_with_parent,
+    )
+    write_private(settings.data_dir / "worker.pid", str(worker.pid))
     signal.signal(signal.SIGTERM, _raise_exit)
     try:
         app = create_app()
@@ -84,9 +97,23 @@ def run(host: str) -> None:
                 worker.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 worker.kill()
+        (settings.data_dir / "worker.pid").unlink(missing_ok=True)
         if embedded is not None:
             embedded.stop()
         click.echo("Stopped.")
+
+
+def reclaim_worker(pid_path: Path) -> None:
+    """Stop a `hotline worker` an earlier, crashed `hotline run` left running."""
+    try:
+        pid = int(pid_path.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return
+    if b"hotline" in cmdline and b"worker" in cmdline:
+        click.echo(f"Stopping worker {pid} left behind by an earlier run that crashed.")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
 
 
 @cli.command("worker")

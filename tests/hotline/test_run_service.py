@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
 
@@ -101,3 +102,55 @@ def test_run_serves_a_demo_call_then_stops_everything_on_ctrl_c(tmp_path: Path) 
     assert data_dir.stat().st_mode & 0o777 == 0o700
     for path in data_dir.rglob("*"):
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+def _start_run(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    with (tmp_path / "service.log").open("a") as log:
+        # The child keeps its own copy of the descriptor.
+        service = subprocess.Popen(
+            [sys.executable, "-m", "hotline", "run"],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return service
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    service.kill()
+    raise AssertionError((tmp_path / "service.log").read_text())
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return True
+    return state == "Z"  # a zombie has exited; only its parent's wait is missing
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_no_redis_or_worker_and_a_restart_comes_up(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env.update({"PORT": str(port), "HOTLINE_DATA_DIR": str(tmp_path / "var")})
+    service = _start_run(tmp_path, env, port)
+    data = tmp_path / "var"
+    worker_pid = int((data / "worker.pid").read_text())
+    redis_client = redis.Redis(unix_socket_path=str(data / "redis" / "redis.sock"))
+    redis_pid = int(redis_client.info("server")["process_id"])
+    service.kill()  # SIGKILL: no handler, no atexit, no finally runs
+    service.wait(10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not (_gone(worker_pid) and _gone(redis_pid)):
+        time.sleep(0.1)
+    assert _gone(redis_pid), "the embedded Redis outlived its hotline run"
+    assert _gone(worker_pid), "the worker outlived its hotline run"
+    again = _start_run(tmp_path, env, port)
+    again.send_signal(signal.SIGINT)
+    assert again.wait(30) == 0, (tmp_path / "service.log").read_text()

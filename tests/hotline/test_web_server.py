@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -79,11 +81,14 @@ def procfile_gunicorn(app_config: dict[str, Any], tmp_path: Path) -> Iterator[st
                 time.sleep(0.2)
         yield f"127.0.0.1:{port}"
     finally:
-        process.terminate()
+        # The whole session: `sh -c` may not exec gunicorn, and terminating only the shell
+        # would leave gunicorn running.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 

@@ -351,9 +351,10 @@ def test_a_failing_step_of_a_caller_without_a_pin_takes_a_message_not_a_dial(
     monkeypatch.setattr("ivr.flow.verify_pin", broken)
     root = twiml(twilio.post("/ivr/pin", Digits=customer.keys))
     assert root.find("Dial") is None and root.find("Record") is not None, ET.tostring(root)
-    # Twilio's own fallback URL decides the same way.
+    # Twilio's own fallback URL resumes: the caller in the menus hears the PIN prompt again.
     root = twiml(twilio.post("/ivr/fallback", exact=True, ErrorCode="11200"))
-    assert root.find("Dial") is None and root.find("Record") is not None
+    assert root.find("Dial") is None
+    assert (root.find("Gather").get("action") or "").split("?")[0].endswith("/ivr/pin")
 
 
 def test_a_failing_step_of_an_entitled_caller_reaches_the_emergency_number(
@@ -366,9 +367,14 @@ def test_a_failing_step_of_an_entitled_caller_reaches_the_emergency_number(
         raise RuntimeError("injected fault")
 
     monkeypatch.setattr("ivr.flow.plan_for_product", broken)
+    severity_url = twilio.named["/ivr/severity"]
     root = twiml(twilio.post("/ivr/severity", Digits="1"))
     assert root.findtext("Dial") == EMERGENCY
-    root = twiml(twilio.post("/ivr/fallback", exact=True, ErrorCode="11200"))
+    # The fallback for that request runs the same step again (and meets the same fault).
+    error_url = "https://hotline.test" + severity_url
+    root = twiml(
+        twilio.post("/ivr/fallback", exact=True, ErrorCode="11200", ErrorUrl=error_url, Digits="1")
+    )
     assert root.findtext("Dial") == EMERGENCY
 
 

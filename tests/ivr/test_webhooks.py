@@ -123,4 +123,7 @@ def test_status_callback_for_an_unknown_call_is_accepted_quietly(twilio: SignedT
 def test_fallback_needs_no_database(app: Flask, twilio: SignedTwilio, tmp_path: Any) -> None:
     app.extensions["sessionmaker"] = sessionmaker(make_engine(f"sqlite:///{tmp_path}/x/y.db"))
     root = twiml(twilio.post("/ivr/fallback", ErrorCode="11200", ErrorUrl="https://x/ivr/voice"))
+    # Nothing can be checked: the caller hears why and chooses; 1 puts them through.
+    assert "cannot check your support PIN" in (root.findtext("Gather/Say") or "")
+    root = twiml(twilio.post("/ivr/degraded/choice", Digits="1"))
     assert root.findtext("Dial") == EMERGENCY

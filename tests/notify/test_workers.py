@@ -126,3 +126,27 @@ def test_console_sender_without_twilio_or_smtp(
     assert sim.messages == []
     rows = notifications(session)
     assert all(r.status == NotificationStatus.SENT and r.body for r in rows)
+
+
+def test_a_dead_workers_claim_is_picked_up_in_seconds_not_after_the_claim_timeout(
+    notify_config: dict[str, Any],
+    notify_app: Flask,
+    session: Session,
+    sim: Simulator,
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    # The claim timeout is the production 120 s: only the heartbeat can free the row in time.
+    sim.message_delay = 5.0
+    sim.attach("http://127.0.0.1:9")
+    env = worker_env(notify_config, NOTIFY_CLAIM_TIMEOUT="120", NOTIFY_SWEEP_INTERVAL="1")
+    first = start_worker(env)
+    _calls(session, 1, 0)
+    wait_for(lambda: len(sim.messages) == 1, 20, "the message to reach the API")
+    first.kill_all()
+    killed_at = time.monotonic()
+    sim.message_delay = 0.0
+    second = start_worker(env)
+    wait_for(lambda: notifications(session)[0].status in DONE, 15, "picked up after the kill")
+    assert time.monotonic() - killed_at < 15
+    second.stop()
+    assert len(sim.messages) == 1
