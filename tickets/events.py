@@ -178,6 +178,13 @@ class Recording(Payload):
     # Taken by the degraded path while the database was unreachable (replayed from the journal).
     degraded: bool = False
 
+    def to_json(self) -> dict[str, Any]:
+        """The detail as stored; `degraded` only where it is true, as rows always had it."""
+        detail = super().to_json()
+        if not self.degraded:
+            del detail["degraded"]
+        return detail
+
 
 @dataclass(frozen=True)
 class RecordingEmpty(Payload):
