@@ -74,6 +74,7 @@ def _config() -> flow.FlowConfig:
         emergency_number=settings.emergency_number,
         account_management_number=settings.account_management_number,
         customer_portal=settings.customer_portal_url,
+        severity_targets=dict(settings.severity_target_minutes),
     )
 
 
