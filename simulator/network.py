@@ -18,7 +18,7 @@ from simulator.clock import Fetch, Scheduler, Sleep
 from simulator.legs import ENDED, ApiEnd, Goto, Leg, PartyHangup, Redirected
 from simulator.openapi import ApiError, resource_fields
 from simulator.parties import Caller, Engineer
-from simulator.report import CallReport, Recording, SimError, Webhook
+from simulator.report import CallReport, LegReport, Recording, SimError, Webhook
 from simulator.rest import RestServer
 from simulator.rooms import CallQueue, Conference, QueueEntry
 from simulator.transport import HttpTransport, Transport, Webhooks, WsgiApp, WsgiTransport
@@ -197,6 +197,32 @@ class Simulator:
             report.hangup = leg.report.ended_at
             self._shift(report)
         return report
+
+    def place(self, caller: Caller, *, from_: str, to: str | None = None) -> LegReport:
+        """Start another inbound call while `call()` runs (from a listener); its caller's report.
+
+        Only the call `call()` placed gets a CallReport; a call placed here shares the network
+        (and the hold queues, engineers and REST API) and is reported by its caller's leg.
+        """
+        with self.lock:
+            leg = Leg(
+                self,
+                "CA" + uuid.uuid4().hex,
+                "inbound",
+                from_,
+                to or self.hotline_number,
+                caller,
+                goto=Goto(self.public_base_url + self.voice_path),
+                fallback_url=self.public_base_url + self.fallback_path
+                if self.fallback_path
+                else None,
+                status_callback=self.public_base_url + self.status_path,
+            )
+            self.legs[leg.sid] = leg
+        leg.task = self.sched.spawn(leg.main(), f"inbound {leg.sid}")
+        if caller.hangup_after is not None:
+            self.sched.spawn(self._hangup_timer(leg, caller.hangup_after), f"hangup {leg.sid}")
+        return leg.report
 
     def run(self) -> None:
         """Run the network until every leg ended and no request is in flight."""
