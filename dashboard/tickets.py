@@ -18,10 +18,17 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
 from dashboard.outbox import message_text
-from dashboard.queries import SORTS, filter_choices, filtered, parse_filter, ticket_page
+from dashboard.queries import (
+    SORTS,
+    call_figures,
+    filter_choices,
+    filtered,
+    parse_filter,
+    ticket_page,
+)
 from dashboard.security import current_user, login_required, manager_required
 from dashboard.ticket_actions import TicketActionError, add_note, change_status
-from dashboard.timeline import build_timeline
+from dashboard.timeline import build_timeline, format_seconds
 from dashboard.web import page_blueprint, sentence
 from kernel.db import get_session
 from models import Notification, Ticket, TicketStatus
@@ -44,6 +51,10 @@ CSV_COLUMNS = [
     "contact_phone",
     "subject",
     "refusal_reason",
+    "calls",
+    "answered_by",
+    "seconds_to_first_ring",
+    "seconds_to_connect",
 ]
 
 
@@ -59,6 +70,7 @@ def index() -> str:
         flt=flt,
         page=page,
         choices=filter_choices(session),
+        fmt=format_seconds,
     )
 
 
@@ -78,7 +90,10 @@ def export_csv() -> Response:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     # Read in one go, not with a server-side cursor: the response outlives the request's session.
-    for ticket in session.scalars(stmt):
+    tickets = session.scalars(stmt).all()
+    figures = call_figures(session, [ticket.id for ticket in tickets])
+    for ticket in tickets:
+        figure = figures[ticket.id]
         row = [
             ticket.number,
             ticket.created_at.isoformat(),
@@ -92,6 +107,10 @@ def export_csv() -> Response:
             ticket.contact_phone,
             ticket.subject,
             ticket.refusal_reason,
+            str(figure.calls),
+            figure.answered_by,
+            _number(figure.seconds_to_first_ring),
+            _number(figure.seconds_to_connect),
         ]
         # Every cell, not just the free-text ones: names come from customers and admins too.
         writer.writerow([defuse_cell(value) for value in row])
@@ -100,6 +119,10 @@ def export_csv() -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=tickets.csv"},
     )
+
+
+def _number(value: int | None) -> str:
+    return "" if value is None else str(value)
 
 
 def defuse_cell(value: str | None) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from dashboard.api import schemas
 from dashboard.api.base import api_user, bp, fail, token_required
 from dashboard.api.operations import operation
-from dashboard.queries import ticket_page
+from dashboard.queries import call_figures, ticket_page
 from dashboard.ticket_actions import TicketActionError, add_note, change_status
 from kernel.db import get_session
 from models import Notification, Ticket
@@ -24,7 +24,7 @@ def list_tickets(query: schemas.TicketQuery) -> schemas.TicketPage:
     """Tickets matching the same search and filters as the dashboard list."""
     page = ticket_page(get_session(), query.to_filter())
     return schemas.TicketPage(
-        tickets=[schemas.TicketSummary.of(t) for t in page.tickets],
+        tickets=[schemas.TicketSummary.of(t, page.figures[t.id]) for t in page.tickets],
         total=page.total,
         total_is_capped=page.capped,
         page=page.page,
@@ -64,6 +64,7 @@ def _full(ticket: Ticket) -> schemas.Ticket:
             .where(Notification.ticket_id == ticket.id)
             .order_by(Notification.created_at, Notification.id)
         ),
+        figures=call_figures(session, [ticket.id])[ticket.id],
     )
 
 
