@@ -39,6 +39,7 @@ LABELS = {
     EventKind.CALLBACK_TASK: "Callback needed",
     EventKind.NOTIFICATION_DEAD: "Notification never delivered",
     EventKind.SMS_WITHHELD: "SMS not sent",
+    EventKind.ALERT_REACHED_NOBODY: "Alert reached nobody",
 }
 
 # How each ring result reads, and how it colours the timeline.
@@ -161,6 +162,11 @@ def _summary(payload: events.Payload | None) -> tuple[str, str]:
             return f"hung up at {step}", "warn"
         case events.SmsWithheld(reason=reason):
             return reason.replace("_", " "), "warn"
+        case events.AlertReachedNobody(channel=channel, notification_kind=kind, setting=setting):
+            return (
+                f"{channel.upper()} {kind.replace('_', ' ')} sent to nobody: {setting} is not set",
+                "bad",
+            )
     return "", "neutral"
 
 

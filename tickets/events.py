@@ -44,6 +44,7 @@ class EventKind(str, Enum):
     CALLBACK_TASK = "callback_task"
     NOTIFICATION_DEAD = "notification_dead"
     SMS_WITHHELD = "sms_withheld"
+    ALERT_REACHED_NOBODY = "alert_reached_nobody"
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,17 @@ class SmsWithheld(Payload):
     reason: str  # a notify.caller_sms.Withheld value
 
 
+@dataclass(frozen=True)
+class AlertReachedNobody(Payload):
+    """A role alert (managers) with nobody configured behind the role: nothing was sent."""
+
+    KIND = EventKind.ALERT_REACHED_NOBODY
+    notification_id: int
+    notification_kind: str
+    channel: str
+    setting: str  # the setting that names nobody, e.g. MANAGER_PHONES
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     cls.KIND: cls
     for cls in (
@@ -260,6 +272,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         CallbackTask,
         NotificationDead,
         SmsWithheld,
+        AlertReachedNobody,
     )
 }
 P = TypeVar("P", bound=Payload)
