@@ -24,7 +24,13 @@ from dashboard.queries import (
     CallFigures,
     TicketFilter,
 )
-from dashboard.ticket_actions import MAX_NOTE_LENGTH, NoteKind
+from dashboard.ticket_actions import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_NOTE_LENGTH,
+    MAX_SUBJECT_LENGTH,
+    NoteKind,
+    TicketField,
+)
 from dashboard.timeline import HIDDEN_KEYS
 from entitlement import Entitlement, PinSummary
 from entitlement import IssuedPin as IssuedPinValue
@@ -36,7 +42,7 @@ from models import (
     TicketOutcome,
     TicketStatus,
 )
-from models.users import TicketNote, TicketStatusChange
+from models.users import TicketFieldChange, TicketNote, TicketStatusChange
 
 PIN_SHOWN_ONCE = "Shown once: it is stored only as a hash."
 
@@ -249,6 +255,26 @@ class StatusChange(Shape):
         return cls(from_=change.from_status, to=change.to_status, by=change.username, at=change.at)
 
 
+class FieldChange(Shape):
+    """Who changed which detail of a ticket from what to what, when."""
+
+    field: TicketField
+    old: str
+    new: str
+    by: str
+    at: datetime
+
+    @classmethod
+    def of(cls, change: TicketFieldChange) -> FieldChange:
+        return cls(
+            field=TicketField(change.field),
+            old=change.old_value,
+            new=change.new_value,
+            by=change.username,
+            at=change.at,
+        )
+
+
 class Notification(Shape):
     """A notification and its delivery state."""
 
@@ -285,6 +311,7 @@ class Ticket(TicketSummary):
     events: list[CallEvent]
     notes: list[Note]
     status_changes: list[StatusChange]
+    field_changes: list[FieldChange]
     notifications: list[Notification]
 
     @classmethod
@@ -295,6 +322,7 @@ class Ticket(TicketSummary):
         changes: Iterable[TicketStatusChange],
         notifications: Iterable[db.Notification],
         figures: CallFigures,
+        field_changes: Iterable[TicketFieldChange] = (),
     ) -> Ticket:
         """The whole ticket; its events come from the ticket, the rest as given in order."""
         return cls(
@@ -304,6 +332,7 @@ class Ticket(TicketSummary):
             events=[CallEvent.of(e) for e in ticket.events],
             notes=[Note.of(n) for n in notes],
             status_changes=[StatusChange.of(c) for c in changes],
+            field_changes=[FieldChange.of(c) for c in field_changes],
             notifications=[Notification.of(n) for n in notifications],
         )
 
@@ -369,6 +398,31 @@ class TicketUpdate(Input):
     """Change a ticket's status (the only field the API lets you change)."""
 
     status: TicketStatus
+
+
+class TicketDetailsUpdate(Input):
+    """Change a ticket's severity, category, subject or description (each change recorded)."""
+
+    severity: int | None = Field(default=None, ge=1, le=4)
+    category: str | None = Field(default=None, description="One of the dashboard's categories.")
+    subject: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SUBJECT_LENGTH),
+        ]
+        | None
+    ) = None
+    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH)] | None = None
+
+    def wanted(self) -> dict[TicketField, str]:
+        """The fields given, as the text edit_fields takes."""
+        given = {
+            TicketField.SEVERITY: None if self.severity is None else str(self.severity),
+            TicketField.CATEGORY: self.category,
+            TicketField.SUBJECT: self.subject,
+            TicketField.DESCRIPTION: self.description,
+        }
+        return {field: value for field, value in given.items() if value is not None}
 
 
 class NoteCreate(Input):
