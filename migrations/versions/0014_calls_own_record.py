@@ -34,6 +34,11 @@ CALL_OUTCOMES = (
 
 
 def upgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite" and bind.exec_driver_sql("PRAGMA foreign_keys").scalar():
+        # Copying `calls` with foreign keys on would delete every event and ring attempt that
+        # cascades from it; migrations/env.py turns them off for the run.
+        raise RuntimeError("run this migration with SQLite foreign keys off (migrations/env.py)")
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.add_column(sa.Column("product_id", sa.Integer(), nullable=True))
         batch_op.add_column(
@@ -69,7 +74,7 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
-    with op.batch_alter_table("tickets", schema=None) as batch_op:
+    with op.batch_alter_table("tickets", schema=None, recreate="never") as batch_op:
         batch_op.add_column(sa.Column("response_due_at", sa.DateTime(), nullable=True))
     op.create_table(
         "ticket_field_changes",
