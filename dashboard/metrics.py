@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import render_template, request
@@ -18,6 +18,7 @@ from kernel.db import get_session
 from models import (
     Call,
     CallEvent,
+    CallOutcome,
     Notification,
     NotificationStatus,
     PinAttempt,
@@ -39,6 +40,9 @@ class Metrics:
     """Every figure on the metrics page, over `days` days ending `now`."""
 
     days: int
+    # The first day the ticket figures count (tickets created from its midnight, UTC): the
+    # ticket list filtered `from` this day shows exactly the tickets behind each figure.
+    first_day: date | None = None
     calls_per_day: list[tuple[date, int]] = field(default_factory=list)
     sev1_calls: int = 0
     sev1_connect_median: float | None = None
@@ -73,11 +77,13 @@ def compute_metrics(session: Session, now: datetime, days: int = 30) -> Metrics:
     for (started,) in session.execute(select(Call.started_at).where(Call.started_at >= since)):
         counts[started.date()] = counts.get(started.date(), 0) + 1
     first_day = since.date() + timedelta(days=1)
+    metrics.first_day = first_day
     metrics.calls_per_day = [
         (first_day + timedelta(days=i), counts.get(first_day + timedelta(days=i), 0))
         for i in range(days)
     ]
 
+    since = datetime.combine(first_day, time(), UTC)
     sev1 = session.execute(
         select(Ticket.id, Ticket.created_at).where(Ticket.severity == 1, Ticket.created_at >= since)
     ).all()
@@ -115,7 +121,16 @@ def compute_metrics(session: Session, now: datetime, days: int = 30) -> Metrics:
     ]
     metrics.sev1_connect_median = statistics.median(waits) if waits else None
     metrics.sev1_connect_p90 = percentile(waits, 0.9)
-    metrics.sev1_unaccepted = metrics.sev1_calls - len(connected)
+    # Nobody accepted: no call of the ticket was connected (the list's answered=no).
+    answered = select(Call.ticket_id).where(Call.outcome == CallOutcome.CONNECTED)
+    metrics.sev1_unaccepted = (
+        session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.severity == 1, Ticket.created_at >= since, Ticket.id.not_in(answered))
+        )
+        or 0
+    )
 
     metrics.refused_by_reason = [
         (reason or "no reason recorded", count)
@@ -158,6 +173,19 @@ def compute_metrics(session: Session, now: datetime, days: int = 30) -> Metrics:
     return metrics
 
 
+def ticket_links(figures: Metrics) -> dict[str, dict[str, Any]]:
+    """The ticket-list filters behind each figure (query-string arguments)."""
+    since = {"from": figures.first_day.isoformat()} if figures.first_day else {}
+    return {
+        "sev1": {"severity": 1, **since},
+        "sev1_connected": {"severity": 1, "answered": "yes", **since},
+        "sev1_unaccepted": {"severity": 1, "answered": "no", **since},
+        "sev1_missed": {"severity": 1, "outcome": "missed", **since},
+        "refused": {"outcome": "refused", **since},
+        "calls": dict(since),
+    }
+
+
 def bar_chart(points: list[tuple[Any, int]], width: int = 720, height: int = 160) -> dict[str, Any]:
     """Geometry of an SVG bar chart for `points` (label, value), drawn by the template."""
     top = max((value for _, value in points), default=0) or 1
@@ -189,6 +217,7 @@ def metrics() -> str:
     return render_template(
         "dashboard/metrics.html",
         m=figures,
+        links=ticket_links(figures),
         calls_chart=bar_chart([(d.strftime("%d %b"), n) for d, n in figures.calls_per_day]),
         fmt=format_seconds,
     )

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from models import Account, Product, Ticket, TicketOutcome, TicketStatus, parse_ticket_number
+from models import (
+    Account,
+    Call,
+    CallOutcome,
+    Product,
+    Ticket,
+    TicketOutcome,
+    TicketStatus,
+    parse_ticket_number,
+)
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -19,6 +29,7 @@ COUNT_CAP = 1000
 # Deep offsets are slow and nobody reads page 400; narrow the search instead.
 MAX_PAGE = 200
 MAX_TICKET_ID = 2**31 - 1
+FIGURES_CHUNK = 500
 
 SORTS: dict[str, tuple[Any, ...]] = {
     "newest": (Ticket.created_at.desc(), Ticket.id.desc()),
@@ -26,6 +37,13 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "severity": (Ticket.severity.asc(), Ticket.created_at.desc(), Ticket.id.desc()),
     "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
 }
+
+
+class Answered(str, Enum):
+    """Whether any call of the ticket reached an engineer."""
+
+    YES = "yes"
+    NO = "no"
 
 
 class FilterError(ValueError):
@@ -43,6 +61,7 @@ class TicketFilter:
     product_id: int | None = None
     account_id: int | None = None
     outcome: TicketOutcome | None = None
+    answered: Answered | None = None
     date_from: date | None = None
     date_to: date | None = None
     sort: str = "newest"
@@ -60,6 +79,7 @@ class TicketFilter:
             "product": self.product_id,
             "account": self.account_id,
             "outcome": self.outcome.value if self.outcome else None,
+            "answered": self.answered.value if self.answered else None,
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None,
             "sort": self.sort if self.sort != "newest" else None,
@@ -106,6 +126,10 @@ def parse_filter(args: Mapping[str, str]) -> TicketFilter:
     if outcome and outcome not in {o.value for o in TicketOutcome}:
         errors.append("outcome must be one of " + ", ".join(o.value for o in TicketOutcome))
         outcome = None
+    answered = (args.get("answered") or "").strip() or None
+    if answered and answered not in {a.value for a in Answered}:
+        errors.append("answered must be yes or no")
+        answered = None
     sort = args.get("sort") or "newest"
     if sort not in SORTS:
         errors.append("sort must be one of " + ", ".join(SORTS))
@@ -118,6 +142,7 @@ def parse_filter(args: Mapping[str, str]) -> TicketFilter:
         product_id=_int(args.get("product"), "product", errors),
         account_id=_int(args.get("account"), "account", errors),
         outcome=TicketOutcome(outcome) if outcome else None,
+        answered=Answered(answered) if answered else None,
         date_from=_date(args.get("from"), "from", errors),
         date_to=_date(args.get("to"), "to", errors),
         sort=sort,
@@ -132,7 +157,7 @@ def _escape_like(text: str) -> str:
 
 
 def _search_clause(session: Session, q: str) -> Any:
-    """Match the keyword in the ticket's text, account, caller number or number."""
+    """Match the keyword in the ticket's text, account, answering engineer, caller or number."""
     pattern = f"%{_escape_like(q)}%"
     # Account ids are looked up first: a literal id list keeps every OR arm index-backed.
     account_ids = session.scalars(
@@ -145,6 +170,10 @@ def _search_clause(session: Session, q: str) -> Any:
     ]
     if account_ids:
         clauses.append(Ticket.account_id.in_(account_ids))
+    # Searching an engineer's name finds the tickets whose calls they answered.
+    clauses.append(
+        Ticket.id.in_(select(Call.ticket_id).where(Call.answered_by.ilike(pattern, escape="\\")))
+    )
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 3 and set(q) <= set("+0123456789 -()."):
         clauses.append(Ticket.contact_phone.like(f"%{digits}%"))
@@ -172,12 +201,58 @@ def filtered(session: Session, flt: TicketFilter) -> Select[Ticket]:
         stmt = stmt.where(Ticket.account_id == flt.account_id)
     if flt.outcome:
         stmt = stmt.where(Ticket.outcome == flt.outcome)
+    if flt.answered is not None:
+        connected = select(Call.ticket_id).where(Call.outcome == CallOutcome.CONNECTED)
+        if flt.answered is Answered.YES:
+            stmt = stmt.where(Ticket.id.in_(connected))
+        else:
+            stmt = stmt.where(Ticket.id.not_in(connected))
     if flt.date_from:
         stmt = stmt.where(Ticket.created_at >= datetime.combine(flt.date_from, time(), UTC))
     if flt.date_to:
         end = datetime.combine(flt.date_to, time(), UTC) + timedelta(days=1)
         stmt = stmt.where(Ticket.created_at < end)
     return stmt
+
+
+@dataclass(frozen=True)
+class CallFigures:
+    """What a ticket's calls add up to in the list: how many, who answered, how fast."""
+
+    calls: int = 0
+    answered_by: str | None = None
+    seconds_to_first_ring: int | None = None
+    seconds_to_connect: int | None = None
+
+
+def call_figures(session: Session, ticket_ids: Iterable[int]) -> dict[int, CallFigures]:
+    """The call figures of each ticket in `ticket_ids` (one query for the whole page).
+
+    Times are per call, from that call's start: the first call that rang gives the time to
+    first ring, the first call an engineer took gives the time to connect.
+    """
+    ids = list(ticket_ids)
+    by_ticket: dict[int, list[Call]] = {ticket_id: [] for ticket_id in ids}
+    # In chunks: a CSV export asks for tens of thousands of tickets at once.
+    for start in range(0, len(ids), FIGURES_CHUNK):
+        chunk = ids[start : start + FIGURES_CHUNK]
+        rows = session.scalars(
+            select(Call).where(Call.ticket_id.in_(chunk)).order_by(Call.started_at, Call.id)
+        )
+        for call in rows:
+            by_ticket[call.ticket_id].append(call)
+    figures = {}
+    for ticket_id, calls in by_ticket.items():
+        rang = [c.seconds_to_first_ring for c in calls if c.seconds_to_first_ring is not None]
+        taken = [c.seconds_to_connect for c in calls if c.seconds_to_connect is not None]
+        names = list(dict.fromkeys(c.answered_by for c in calls if c.answered_by))
+        figures[ticket_id] = CallFigures(
+            calls=len(calls),
+            answered_by=", ".join(names) or None,
+            seconds_to_first_ring=rang[0] if rang else None,
+            seconds_to_connect=taken[0] if taken else None,
+        )
+    return figures
 
 
 @dataclass(frozen=True)
@@ -189,6 +264,7 @@ class TicketPage:
     capped: bool
     page: int
     per_page: int
+    figures: dict[int, CallFigures] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -211,6 +287,7 @@ def ticket_page(session: Session, flt: TicketFilter) -> TicketPage:
     ).all()
     return TicketPage(
         tickets=list(rows),
+        figures=call_figures(session, [ticket.id for ticket in rows]),
         total=min(total, COUNT_CAP),
         capped=total > COUNT_CAP,
         page=flt.page,
@@ -223,6 +300,7 @@ def filter_choices(session: Session) -> dict[str, Any]:
     return {
         "statuses": [s.value for s in TicketStatus],
         "outcomes": [o.value for o in TicketOutcome],
+        "answered": [a.value for a in Answered],
         "products": session.execute(select(Product.id, Product.name).order_by(Product.name)).all(),
         "accounts": session.execute(select(Account.id, Account.name).order_by(Account.name)).all(),
         "categories": session.scalars(

@@ -1,13 +1,15 @@
-"""Changing a ticket: its status and its conversation, recorded with who and when."""
+"""Changing a ticket: its status, its details and its conversation, recorded with who and when."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 
 from sqlalchemy.orm import Session
 
 from models import Ticket, TicketStatus, utcnow
-from models.users import TicketNote, TicketStatusChange, User
+from models.users import TicketFieldChange, TicketNote, TicketStatusChange, User
+from tickets.severity import CATEGORIES, SEVERITIES
 
 
 class NoteKind(str, Enum):
@@ -17,8 +19,19 @@ class NoteKind(str, Enum):
     MESSAGE = "message"
 
 
+class TicketField(str, Enum):
+    """The details staff may edit on a ticket."""
+
+    SEVERITY = "severity"
+    CATEGORY = "category"
+    SUBJECT = "subject"
+    DESCRIPTION = "description"
+
+
 NOTE_KINDS = tuple(kind.value for kind in NoteKind)
 MAX_NOTE_LENGTH = 10_000
+MAX_SUBJECT_LENGTH = 300
+MAX_DESCRIPTION_LENGTH = 20_000
 
 
 class TicketActionError(ValueError):
@@ -71,3 +84,73 @@ def add_note(
     session.add(note)
     session.flush()
     return note
+
+
+def edit_fields(
+    session: Session, ticket: Ticket, wanted: Mapping[TicketField, str], user: User
+) -> list[TicketFieldChange]:
+    """Set the ticket's details to `wanted`, recording each change; nothing changes on an error.
+
+    Every value is checked before any is applied, so a form with one bad field changes nothing.
+    """
+    # Only what changes is checked: a ticket keeps a category from before the list existed.
+    values = {
+        field: _checked(field, raw)
+        for field, raw in wanted.items()
+        if raw.strip() != _current(ticket, field)
+    }
+    now = utcnow()
+    changes = []
+    for field, value in values.items():
+        old = _current(ticket, field)
+        if old == value:
+            continue
+        changes.append(
+            TicketFieldChange(
+                ticket_id=ticket.id,
+                user_id=user.id,
+                username=user.username,
+                field=field.value,
+                old_value=old,
+                new_value=value,
+                at=now,
+            )
+        )
+        if field is TicketField.SEVERITY:
+            ticket.severity = int(value)
+        else:
+            setattr(ticket, field.value, value)
+    if changes:
+        ticket.updated_at = now
+        session.add_all(changes)
+        session.flush()
+    return changes
+
+
+def _current(ticket: Ticket, field: TicketField) -> str:
+    if field is TicketField.SEVERITY:
+        return str(ticket.severity or "")
+    return str(getattr(ticket, field.value) or "")
+
+
+def _checked(field: TicketField, raw: str) -> str:
+    """The value to store for `field`, or a TicketActionError saying what is wrong with it."""
+    value = raw.strip()
+    match field:
+        case TicketField.SEVERITY:
+            if value not in {str(severity) for severity in SEVERITIES}:
+                raise TicketActionError("severity must be 1, 2, 3 or 4")
+        case TicketField.CATEGORY:
+            if value not in CATEGORIES:
+                raise TicketActionError("category must be one of " + ", ".join(CATEGORIES))
+        case TicketField.SUBJECT:
+            if not value:
+                raise TicketActionError("the subject is empty")
+            if len(value) > MAX_SUBJECT_LENGTH:
+                raise TicketActionError(f"a subject can be at most {MAX_SUBJECT_LENGTH} characters")
+        case TicketField.DESCRIPTION:
+            if len(value) > MAX_DESCRIPTION_LENGTH:
+                raise TicketActionError(
+                    f"a description can be at most {MAX_DESCRIPTION_LENGTH} characters"
+                )
+    return value

@@ -18,14 +18,28 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
 from dashboard.outbox import message_text
-from dashboard.queries import SORTS, filter_choices, filtered, parse_filter, ticket_page
+from dashboard.queries import (
+    SORTS,
+    call_figures,
+    filter_choices,
+    filtered,
+    parse_filter,
+    ticket_page,
+)
 from dashboard.security import current_user, login_required, manager_required
-from dashboard.ticket_actions import TicketActionError, add_note, change_status
-from dashboard.timeline import build_timeline
+from dashboard.ticket_actions import (
+    TicketActionError,
+    TicketField,
+    add_note,
+    change_status,
+    edit_fields,
+)
+from dashboard.timeline import build_timeline, format_seconds
 from dashboard.web import page_blueprint, sentence
 from kernel.db import get_session
 from models import Notification, Ticket, TicketStatus
-from models.users import TicketNote, TicketStatusChange
+from models.users import TicketFieldChange, TicketNote, TicketStatusChange
+from tickets.severity import CATEGORIES
 
 bp = page_blueprint("dashboard_tickets", __name__, url_prefix="/dashboard/tickets")
 
@@ -44,6 +58,10 @@ CSV_COLUMNS = [
     "contact_phone",
     "subject",
     "refusal_reason",
+    "calls",
+    "answered_by",
+    "seconds_to_first_ring",
+    "seconds_to_connect",
 ]
 
 
@@ -59,6 +77,7 @@ def index() -> str:
         flt=flt,
         page=page,
         choices=filter_choices(session),
+        fmt=format_seconds,
     )
 
 
@@ -78,7 +97,10 @@ def export_csv() -> Response:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     # Read in one go, not with a server-side cursor: the response outlives the request's session.
-    for ticket in session.scalars(stmt):
+    tickets = session.scalars(stmt).all()
+    figures = call_figures(session, [ticket.id for ticket in tickets])
+    for ticket in tickets:
+        figure = figures[ticket.id]
         row = [
             ticket.number,
             ticket.created_at.isoformat(),
@@ -92,6 +114,10 @@ def export_csv() -> Response:
             ticket.contact_phone,
             ticket.subject,
             ticket.refusal_reason,
+            str(figure.calls),
+            figure.answered_by,
+            _number(figure.seconds_to_first_ring),
+            _number(figure.seconds_to_connect),
         ]
         # Every cell, not just the free-text ones: names come from customers and admins too.
         writer.writerow([defuse_cell(value) for value in row])
@@ -100,6 +126,10 @@ def export_csv() -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=tickets.csv"},
     )
+
+
+def _number(value: int | None) -> str:
+    return "" if value is None else str(value)
 
 
 def defuse_cell(value: str | None) -> str:
@@ -141,9 +171,17 @@ def show(ticket_id: int) -> str:
         .where(TicketStatusChange.ticket_id == ticket.id)
         .order_by(TicketStatusChange.at, TicketStatusChange.id)
     ).all()
+    field_changes = session.scalars(
+        select(TicketFieldChange)
+        .where(TicketFieldChange.ticket_id == ticket.id)
+        .order_by(TicketFieldChange.at, TicketFieldChange.id)
+    ).all()
     return render_template(
         "dashboard/ticket.html",
         ticket=ticket,
+        field_changes=field_changes,
+        categories=sorted({*CATEGORIES, ticket.category}),
+        fmt=format_seconds,
         timeline=build_timeline(ticket),
         notifications=notifications,
         messages={n.id: message_text(n) for n in notifications},
@@ -187,3 +225,29 @@ def new_note(ticket_id: int) -> Response:
         return redirect(url_for(".show", ticket_id=ticket_id))
     session.commit()
     return redirect(url_for(".show", ticket_id=ticket_id, _anchor="conversation"))
+
+
+@bp.post("/<int:ticket_id>/details")
+@login_required
+def edit_details(ticket_id: int) -> Response:
+    """Change the ticket's severity, category, subject or description (each change recorded)."""
+    session = get_session()
+    ticket = session.get(Ticket, ticket_id) or abort(404)
+    user = current_user()
+    assert user is not None
+    wanted = {
+        field: request.form[field.value] for field in TicketField if field.value in request.form
+    }
+    # An unknown severity stays unknown until someone picks one.
+    if wanted.get(TicketField.SEVERITY) == "" and ticket.severity is None:
+        del wanted[TicketField.SEVERITY]
+    try:
+        changes = edit_fields(session, ticket, wanted, user)
+    except TicketActionError as exc:
+        flash(sentence(str(exc)), "error")
+        return redirect(url_for(".show", ticket_id=ticket_id))
+    session.commit()
+    if changes:
+        names = ", ".join(change.field for change in changes)
+        flash(f"{ticket.number}: {names} changed.", "ok")
+    return redirect(url_for(".show", ticket_id=ticket_id))

@@ -40,6 +40,7 @@ LABELS = {
     EventKind.NOTIFICATION_DEAD: "Notification never delivered",
     EventKind.SMS_WITHHELD: "SMS not sent",
     EventKind.DEGRADED_DIAL: "Rung while the database was down",
+    EventKind.ALERT_REACHED_NOBODY: "Alert reached nobody",
 }
 
 # How each ring result reads, and how it colours the timeline.
@@ -164,6 +165,11 @@ def _summary(payload: events.Payload | None) -> tuple[str, str]:
             return reason.replace("_", " "), "warn"
         case events.DegradedDial(status=status):
             return f"unchecked caller, {status or 'no result'}", "warn"
+        case events.AlertReachedNobody(channel=channel, notification_kind=kind, setting=setting):
+            return (
+                f"{channel.upper()} {kind.replace('_', ' ')} sent to nobody: {setting} is not set",
+                "bad",
+            )
     return "", "neutral"
 
 

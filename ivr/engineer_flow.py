@@ -21,12 +21,13 @@ from ivr.steps import (
     Whisper,
 )
 from kernel.twilio_fields import CallStatus, QueueResult
-from models import Call, CallState, TicketOutcome
+from models import Call, CallOutcome, CallState
 from models.ringing import OUTSTANDING, AttemptStatus, RingAttempt
 from notify import triggers
 from routing import ringing
 from tickets import events
 from tickets.calls import record_event
+from tickets.outcome import set_call_outcome
 
 HOLD_MESSAGE_EVERY_SECONDS = 20
 HOLD_PAUSE_SECONDS = 15
@@ -98,9 +99,9 @@ def _accepted(
         seconds=ringing.seconds_ringing(attempt),
     )
     record_event(session, call, accepted, now)
-    ticket = call.ticket
-    ticket.outcome = TicketOutcome.CONNECTED
-    ticket.updated_at = now
+    call.answered_by = attempt.engineer_name or attempt.phone
+    call.connected_at = now
+    set_call_outcome(call, CallOutcome.CONNECTED, now)
     triggers.engineer_accepted(session, call, attempt.phone, attempt.engineer_name, now)
     return ringing.others_to_cancel(session, call, attempt, now)
 

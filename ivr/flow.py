@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from ivr.steps import (
     AskPin,
     AskProduct,
     AskSeverity,
+    AskSeverityDetail,
     Goodbye,
     HoldForEngineers,
     Silence,
@@ -25,7 +26,7 @@ from ivr.steps import (
     Transfer,
 )
 from kernel.twilio_fields import CallStatus, TranscriptionStatus
-from models import Call, CallState, PinOutcome, Ticket, TicketOutcome
+from models import Call, CallOutcome, CallState, PinOutcome, Ticket
 from notify import triggers
 from routing import ringing
 from routing.last_known import LastKnown
@@ -34,6 +35,8 @@ from routing.store import plan_for_product
 from tickets import events
 from tickets.calls import events_of, has_event, join_open_severity1_ticket, record_event
 from tickets.events import EventKind
+from tickets.outcome import set_call_outcome
+from tickets.severity import SEVERITY_WITHOUT_ANSWER, duration_words, set_response_due
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +55,13 @@ class FlowConfig:
     customer_portal: str
     # Where the ring order of each plan loaded is kept for degraded mode.
     last_known: LastKnown | None = None
+    # Response targets in minutes by severity (2-4), for messages.
+    severity_targets: dict[int, int] = field(default_factory=dict)
 
 
 def _goodbye_with_ticket(ticket: Ticket, before: str = "") -> Goodbye:
     text = prompts.TICKET_AND_SMS.format(ticket=prompts.spoken_ticket(ticket.id))
     return Goodbye(f"{before} {text}".strip())
-
-
-def _set_outcome(ticket: Ticket, outcome: TicketOutcome, now: datetime) -> None:
-    # A refusal stays a refusal even when the caller then leaves a message.
-    if ticket.outcome is None or outcome is TicketOutcome.CONNECTED:
-        ticket.outcome = outcome
-    ticket.updated_at = now
 
 
 def _silence(call: Call, retry: Step, session: Session, now: datetime, step: str) -> Step:
@@ -80,9 +78,9 @@ def _take_message(call: Call, now: datetime, preface: str) -> Step:
     return TakeMessage(preface)
 
 
-def keep_message(ticket: Ticket, now: datetime) -> None:
-    """A message was left for this ticket (also through the fallback's voicemail)."""
-    _set_outcome(ticket, TicketOutcome.MESSAGE, now)
+def keep_message(call: Call, now: datetime) -> None:
+    """A message was left on this call (also through the fallback's voicemail)."""
+    set_call_outcome(call, CallOutcome.MESSAGE, now)
 
 
 def start(session: Session, call: Call, now: datetime) -> Step:
@@ -102,7 +100,7 @@ def on_pin(session: Session, call: Call, keys: str, now: datetime, config: FlowC
             # Locked out (perhaps by someone else guessing from this number): the caller can't
             # reach an engineer, but can still leave a message, and the ticket says why.
             ticket.refusal_reason = f"locked out: {check.message or 'too many wrong PINs'}"
-            _set_outcome(ticket, TicketOutcome.REFUSED, now)
+            set_call_outcome(call, CallOutcome.REFUSED, now)
             record_event(session, call, events.LockedOut(reason=check.message), now)
             preface = f"{check.message or ''} {prompts.LEAVE_MESSAGE_AFTER_REFUSAL}".strip()
             return _take_message(call, now, preface)
@@ -116,6 +114,9 @@ def on_pin(session: Session, call: Call, keys: str, now: datetime, config: FlowC
     ticket.account = account
     call.account_id = account.id
     call.pin_accepted_at = now
+    call.pin_kind = check.pin_kind
+    # The call keeps its own grant: if it joins another ticket, the grant goes with it.
+    call.elevated_access_until = check.elevated_until
     contact = account.technical_contact()
     ticket.contact_name = contact.name if contact else None
     grant_elevated_access(ticket, check)
@@ -143,12 +144,13 @@ def on_pin(session: Session, call: Call, keys: str, now: datetime, config: FlowC
         reason = f"We can't open a support call: {verdict.reason}."
         ticket.refusal_reason = verdict.reason
         ticket.subject = f"Refused call from {account.name}: not entitled"
-        _set_outcome(ticket, TicketOutcome.REFUSED, now)
         if config.account_management_number:
             call.state = CallState.TRANSFERRED
+            set_call_outcome(call, CallOutcome.TRANSFERRED, now)
             return Transfer(
                 f"{reason} {prompts.TRANSFER_ACCOUNT_MANAGEMENT}", config.account_management_number
             )
+        set_call_outcome(call, CallOutcome.REFUSED, now)
         return _take_message(call, now, f"{reason} {prompts.LEAVE_MESSAGE_AFTER_REFUSAL}")
     call.entitled_at = now
     call.silent_prompts = 0
@@ -156,7 +158,7 @@ def on_pin(session: Session, call: Call, keys: str, now: datetime, config: FlowC
         call.state = CallState.PRODUCT
         return AskProduct(tuple(product.name for product in account.products))
     if account.products:
-        ticket.product = account.products[0]
+        ticket.product = call.product = account.products[0]
     call.state = CallState.SEVERITY
     return AskSeverity()
 
@@ -176,8 +178,8 @@ def on_product(session: Session, call: Call, keys: str, now: datetime) -> Step:
             call.state = CallState.SEVERITY
             return AskSeverity(prompts.INVALID_CHOICE)
         return AskProduct(names, prompts.INVALID_CHOICE)
-    ticket.product = products[choice - 1]
-    record_event(session, call, events.Menu(step="product", choice=ticket.product.name), now)
+    ticket.product = call.product = products[choice - 1]
+    record_event(session, call, events.Menu(step="product", choice=call.product.name), now)
     call.silent_prompts = 0
     call.state = CallState.SEVERITY
     return AskSeverity()
@@ -186,29 +188,58 @@ def on_product(session: Session, call: Call, keys: str, now: datetime) -> Step:
 def on_severity(
     session: Session, call: Call, keys: str, now: datetime, config: FlowConfig
 ) -> Step | Then:
-    """1: ring the on-call engineers while the caller holds; 2: take a message."""
+    """1: ring the on-call engineers while the caller holds; 2: ask how bad, then a message."""
+    if call.state is CallState.SEVERITY_DETAIL:
+        return on_severity_detail(session, call, keys, now, config)
     ticket = call.ticket
     if not keys.strip():
         return _silence(call, AskSeverity(prompts.NO_INPUT_MENU), session, now, "severity")
     if keys[0] not in "12":
         record_event(session, call, events.MenuInvalid(step="severity"), now)
         return AskSeverity(prompts.INVALID_CHOICE)
-    severity = int(keys[0])
-    record_event(session, call, events.Severity(severity=severity), now)
+    if keys[0] == "2":
+        call.silent_prompts = 0
+        call.state = CallState.SEVERITY_DETAIL
+        return AskSeverityDetail()
+    record_event(session, call, events.Severity(severity=1), now)
     account_name = ticket.account.name if ticket.account else "unknown caller"
-    if severity == 2:
-        ticket.severity = 2
-        ticket.subject = f"Severity 2 from {account_name}"
-        return _take_message(call, now, prompts.LEAVE_MESSAGE)
     if ticket.account is not None:
         joined = join_open_severity1_ticket(session, call, ticket.account, now)
         if joined is not None:
-            ticket = joined
-            record_event(session, call, events.JoinedTicket(ticket=ticket.number), now)
+            record_event(session, call, events.JoinedTicket(ticket=joined.number), now)
+            # The joined incident keeps its subject and product; this call keeps its own.
+            return start_ringing(session, call, now, config)
     ticket.severity = 1
     ticket.subject = f"Severity 1 from {account_name}: service down"
     ticket.updated_at = now
     return start_ringing(session, call, now, config)
+
+
+def on_severity_detail(
+    session: Session, call: Call, keys: str, now: datetime, config: FlowConfig
+) -> Step:
+    """2: seriously degraded; 3: a question or minor problem; then a message with its target."""
+    key = keys.strip()[:1]
+    if key and key not in "23":
+        record_event(session, call, events.MenuInvalid(step="severity_detail"), now)
+        return AskSeverityDetail(prompts.INVALID_CHOICE)
+    if not key:
+        call.silent_prompts += 1
+        record_event(
+            session, call, events.NoInput(step="severity_detail", count=call.silent_prompts), now
+        )
+        if call.silent_prompts <= MAX_SILENT_PROMPTS:
+            return AskSeverityDetail(prompts.NO_INPUT_MENU)
+    severity = int(key) if key else SEVERITY_WITHOUT_ANSWER
+    record_event(session, call, events.Severity(severity=severity), now)
+    ticket = call.ticket
+    account_name = ticket.account.name if ticket.account else "unknown caller"
+    ticket.severity = severity
+    ticket.subject = f"Severity {severity} from {account_name}"
+    ticket.updated_at = now
+    due = set_response_due(ticket, config.severity_targets, severity, now)
+    target = duration_words(round((due - now).total_seconds() / 60))
+    return _take_message(call, now, prompts.LEAVE_MESSAGE_WITH_TARGET.format(target=target))
 
 
 def start_ringing(session: Session, call: Call, now: datetime, config: FlowConfig) -> Step | Then:
@@ -217,7 +248,8 @@ def start_ringing(session: Session, call: Call, now: datetime, config: FlowConfi
         # The state machine never gets here without both; if it ever did, nobody is rung.
         log.error("refused to ring for call %s: no accepted PIN and entitlement", call.call_sid)
         return _take_message(call, now, prompts.LEAVE_MESSAGE)
-    plan = RingPlan.from_steps(plan_for_product(session, call.ticket.product_id, now))
+    # This call's own product: a second caller joining an incident is rung by its own policy.
+    plan = RingPlan.from_steps(plan_for_product(session, call.product_id, now))
     if not plan.has_targets and config.oncall_number:
         plan = RingPlan.single_number(config.oncall_number)
     # Degraded mode rings these if the database is unreachable later.
@@ -239,6 +271,7 @@ def nobody_answered(session: Session, call: Call, now: datetime) -> Step:
     if not has_event(session, call, EventKind.NOBODY_ACCEPTED):
         tried = ringing.plan_phones(call)
         record_event(session, call, events.NobodyAccepted(tried=tried), now)
+        set_call_outcome(call, CallOutcome.MISSED, now)
         triggers.nobody_accepted(session, call, now, engineer_phones=tried)
     return _take_message(call, now, prompts.NOBODY_ANSWERED)
 
@@ -251,11 +284,10 @@ def on_recorded(
     call.state = CallState.FINISHED
     if not recording_url or seconds == 0:
         record_event(session, call, events.RecordingEmpty(), now)
-        if ticket.outcome is None:
-            ticket.updated_at = now
+        ticket.updated_at = now
         return _goodbye_with_ticket(ticket, prompts.NO_MESSAGE_HEARD)
     record_event(session, call, events.Recording(url=recording_url, seconds=seconds), now)
-    _set_outcome(ticket, TicketOutcome.MESSAGE, now)
+    set_call_outcome(call, CallOutcome.MESSAGE, now)
     return _goodbye_with_ticket(ticket, "Thank you.")
 
 
@@ -281,20 +313,20 @@ def on_status(
     progress = ringing.Progress()
     if call.ring_plan is not None:
         ringing.lock(session, call)
-    if ringing.is_ringing(call):
+    hung_up_ringing = ringing.is_ringing(call)
+    if hung_up_ringing:
         progress = ringing.cancel_all(session, call, now)
         reason = "The caller hung up while engineers were being rung: call them back."
         record_event(session, call, events.CallbackTask(reason=reason), now)
     call.status = status.value
     call.ended_at = now
     call.duration_seconds = duration
-    ticket = call.ticket
     record_event(
         session, call, events.CallEnded(status=status.value, seconds=call.duration_seconds), now
     )
-    if ticket.outcome is None:
-        ticket.outcome = TicketOutcome.ABANDONED
-        ticket.updated_at = now
+    if call.outcome is None:
+        abandoned = CallOutcome.ABANDONED_RINGING if hung_up_ringing else CallOutcome.ABANDONED
+        set_call_outcome(call, abandoned, now)
         record_event(session, call, events.Abandoned(step=call.state.value), now)
     call.state = CallState.ENDED
     triggers.call_ended(session, call, now)

@@ -11,6 +11,13 @@ ASK_PRODUCT_ITEM = "For {product}, press {key}."
 NO_INPUT_MENU = "I didn't hear a choice."
 INVALID_CHOICE = "That isn't one of the choices."
 ASK_SEVERITY = "If service is completely down, press 1. Otherwise, press 2."
+ASK_SEVERITY_DETAIL = (
+    "If work is seriously degraded, press 2. For a question or minor problem, press 3."
+)
+LEAVE_MESSAGE_WITH_TARGET = (
+    "Support will respond within {target}. "
+    "Please describe the problem after the tone, then press any key."
+)
 CONNECTING = "Connecting you to the on-call engineer."
 LEAVE_MESSAGE = "Please describe the problem after the tone, then press any key."
 LEAVE_MESSAGE_AFTER_REFUSAL = "You can leave a message after the tone, then press any key."

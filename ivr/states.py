@@ -15,6 +15,7 @@ from ivr.steps import (
     AskPin,
     AskProduct,
     AskSeverity,
+    AskSeverityDetail,
     Goodbye,
     HoldForEngineers,
     HoldMusic,
@@ -42,7 +43,7 @@ ACCEPTS: dict[Webhook, frozenset[CallState]] = {
     Webhook.VOICE: frozenset(),
     Webhook.PIN: frozenset({CallState.PIN}),
     Webhook.PRODUCT: frozenset({CallState.PRODUCT}),
-    Webhook.SEVERITY: frozenset({CallState.SEVERITY}),
+    Webhook.SEVERITY: frozenset({CallState.SEVERITY, CallState.SEVERITY_DETAIL}),
     Webhook.RECORDED: frozenset({CallState.MESSAGE}),
     Webhook.HOLD: frozenset({CallState.RINGING}),
     Webhook.QUEUE_DONE: frozenset({CallState.RINGING, CallState.CONNECTED}),
@@ -68,6 +69,8 @@ def safe_step(call: Call, webhook: Webhook) -> Step:
             return AskProduct(names)
         case CallState.SEVERITY:
             return AskSeverity()
+        case CallState.SEVERITY_DETAIL:
+            return AskSeverityDetail()
         case CallState.RINGING:
             return HoldForEngineers(call.id)
         case CallState.MESSAGE:

@@ -31,6 +31,13 @@ class AskSeverity:
 
 
 @dataclass(frozen=True)
+class AskSeverityDetail:
+    """Not down: ask whether work is seriously degraded (2) or it is a question (3)."""
+
+    preface: str = ""
+
+
+@dataclass(frozen=True)
 class TakeMessage:
     """Record a message (up to two minutes, transcribed) after `preface`."""
 
@@ -101,6 +108,7 @@ Step = (
     AskPin
     | AskProduct
     | AskSeverity
+    | AskSeverityDetail
     | TakeMessage
     | HoldForEngineers
     | HoldMusic

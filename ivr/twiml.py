@@ -11,6 +11,7 @@ from ivr.steps import (
     AskPin,
     AskProduct,
     AskSeverity,
+    AskSeverityDetail,
     ConnectEngineer,
     Goodbye,
     HoldForEngineers,
@@ -70,6 +71,9 @@ def render(step: Step, url: UrlFor, pin_length: int) -> str:
             _gather(response, url("ivr.product"), 1, _join(preface, *menu))
         case AskSeverity(preface=preface):
             _gather(response, url("ivr.severity"), 1, _join(preface, prompts.ASK_SEVERITY))
+        case AskSeverityDetail(preface=preface):
+            # The same webhook: the call's state says which question was asked.
+            _gather(response, url("ivr.severity"), 1, _join(preface, prompts.ASK_SEVERITY_DETAIL))
         case TakeMessage(preface=preface):
             response.say(preface)
             response.record(

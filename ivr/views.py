@@ -118,6 +118,7 @@ def _config() -> flow.FlowConfig:
         account_management_number=settings.account_management_number,
         customer_portal=settings.customer_portal_url,
         last_known=current_app.extensions["last_known"],
+        severity_targets=dict(settings.severity_target_minutes),
     )
 
 
@@ -505,6 +506,6 @@ def keep_voicemail(session: Session, call_sid: str, url: str, seconds: int) -> N
     if any(r.url == url for r in events_of(session, call, events.Recording)):
         return
     record_event(session, call, events.Recording(url=url, seconds=seconds, degraded=True), now)
-    flow.keep_message(call.ticket, now)
+    flow.keep_message(call, now)
     if call.state is not CallState.ENDED:
         call.state = CallState.FINISHED

@@ -169,6 +169,8 @@ class Settings:
     # A call still open this long after it started is checked against Twilio's REST API.
     reconcile_after_seconds: float = 600.0
     reconcile_interval_seconds: float = 60.0
+    # Minutes within which support responds to a message, by severity (2, 3 and 4).
+    severity_target_minutes: tuple[tuple[int, int], ...] = ((2, 240), (3, 1440), (4, 4320))
 
     notify: NotifySettings = field(default_factory=NotifySettings)  # the NOTIFY_* block above
 
@@ -176,6 +178,10 @@ class Settings:
     def home_region(self) -> str:
         """The ISO region of the hotline's own number; caller IDs without '+' are read in it."""
         return _home_region(self.hotline_number)
+
+    def severity_target(self, severity: int) -> int:
+        """Minutes within which support responds to a message of `severity` (2 to 4)."""
+        return dict(self.severity_target_minutes).get(severity, DEFAULT_SEVERITY_TARGETS[4])
 
     @property
     def is_production(self) -> bool:
@@ -215,6 +221,30 @@ def _minutes_setting(
             f"e.g. 1,5,15,60; got {raw!r}"
         )
     return tuple(int(part) for part in parts)
+
+
+DEFAULT_SEVERITY_TARGETS = {2: 240, 3: 1440, 4: 4320}
+
+
+def _severity_targets(env: Mapping[str, str], name: str) -> tuple[tuple[int, int], ...]:
+    """Response targets like "2=240,3=1440,4=4320" (minutes); unnamed severities keep defaults."""
+    raw = env.get(name, "").strip()
+    targets = dict(DEFAULT_SEVERITY_TARGETS)
+    if not raw:
+        return tuple(targets.items())
+    problem = (
+        f"{name} must be severity=minutes pairs for severities 2 to 4 with minutes from 1 to "
+        f"43200, e.g. 2=240,3=1440,4=4320; got {raw!r}"
+    )
+    for part in raw.split(","):
+        severity, _, minutes = part.strip().partition("=")
+        severity, minutes = severity.strip(), minutes.strip()
+        if not (severity in ("2", "3", "4") and minutes.isascii() and minutes.isdigit()):
+            raise ConfigError(problem)
+        if not 0 < int(minutes) <= 43200:
+            raise ConfigError(problem)
+        targets[int(severity)] = int(minutes)
+    return tuple(sorted(targets.items()))
 
 
 def _regions_setting(
@@ -344,6 +374,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reconcile_interval_seconds=_float_setting(
             env, "RECONCILE_INTERVAL_SECONDS", 60.0, 0.5, 86400
         ),
+        severity_target_minutes=_severity_targets(env, "SEVERITY_TARGET_MINUTES"),
         notify=load_notify_settings(env),
     )
 

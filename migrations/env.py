@@ -30,8 +30,15 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "", timeout=300)
-    with engine.begin() as conn:
-        _run(conn)
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # A batch migration copies a table and drops the old one; with foreign keys on, the
+            # drop deletes every row that cascades from it (a call's events, say). SQLite only
+            # takes this pragma outside a transaction, so before the migrations' one begins.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        with conn.begin():
+            _run(conn)
     engine.dispose()
 
 

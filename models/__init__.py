@@ -5,6 +5,7 @@ from models.base import Base, UTCDateTime, utcnow
 from models.counters import RateCounter
 from models.engineers import Engineer
 from models.enums import (
+    CallOutcome,
     CallState,
     LicenceKind,
     NotificationChannel,
@@ -25,6 +26,7 @@ from models.users import (
     CalendarFeed,
     DashboardSession,
     LoginAttempt,
+    TicketFieldChange,
     TicketNote,
     TicketStatusChange,
     User,
@@ -40,6 +42,7 @@ __all__ = [
     "CalendarFeed",
     "Call",
     "CallEvent",
+    "CallOutcome",
     "CallState",
     "Contact",
     "DashboardSession",
@@ -60,6 +63,7 @@ __all__ = [
     "RoutingConfigVersion",
     "SupportPin",
     "Ticket",
+    "TicketFieldChange",
     "TicketNote",
     "TicketOutcome",
     "TicketStatus",

@@ -34,10 +34,26 @@ class TicketStatus(str, Enum):
 
 
 class TicketOutcome(str, Enum):
+    """A ticket's headline outcome, derived from its calls' outcomes (tickets.outcome)."""
+
     CONNECTED = "connected"
+    MISSED = "missed"  # severity 1 and no engineer accepted
+    ABANDONED_RINGING = "abandoned_ringing"  # the caller hung up while engineers were rung
     MESSAGE = "message"
     REFUSED = "refused"
     ABANDONED = "abandoned"
+
+
+class CallOutcome(str, Enum):
+    """How one call ended, whatever the other calls on its ticket did."""
+
+    CONNECTED = "connected"  # an engineer accepted the caller
+    MISSED = "missed"  # severity 1: every engineer was rung and nobody accepted
+    ABANDONED_RINGING = "abandoned_ringing"  # hung up while engineers were being rung
+    ABANDONED = "abandoned"  # hung up in the menus
+    MESSAGE = "message"  # left a message
+    REFUSED = "refused"  # PIN locked out or account not entitled
+    TRANSFERRED = "transferred"  # not entitled, handed to account management
 
 
 class CallState(str, Enum):
@@ -46,6 +62,7 @@ class CallState(str, Enum):
     PIN = "pin"  # greeted, asked for the support PIN
     PRODUCT = "product"  # PIN accepted and entitled: which product?
     SEVERITY = "severity"  # PIN accepted and entitled: is service completely down?
+    SEVERITY_DETAIL = "severity_detail"  # not down: seriously degraded, or a question?
     RINGING = "ringing"  # on hold while engineers are rung
     CONNECTED = "connected"  # an engineer accepted the caller
     MESSAGE = "message"  # asked to leave a message
@@ -66,6 +83,8 @@ class NotificationStatus(str, Enum):
     DELIVERED = "delivered"
     FAILED = "failed"
     DEAD = "dead"
+    # A role alert with nobody configured behind the role: nothing was sent to anyone.
+    NO_RECIPIENT = "no_recipient"
 
 
 def enum_column(enum_class: type[Enum]) -> Any:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.accounts import Account, Product
 from models.base import Base, UTCDateTime, utcnow
-from models.enums import CallState, TicketOutcome, TicketStatus, enum_column
+from models.enums import CallOutcome, CallState, PinKind, TicketOutcome, TicketStatus, enum_column
 
 TICKET_PREFIX = "HL-"
 _TICKET_NUMBER = re.compile(r"^\s*(?:HL-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
@@ -50,6 +50,8 @@ class Ticket(Base):
     refusal_reason: Mapped[str | None] = mapped_column(Text)
     # Set when the caller used a privileged PIN: support staff may see more data until then.
     elevated_access_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Support responds to a severity 2-4 message by then (the severity's response target).
+    response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -99,11 +101,38 @@ class Call(Base):
     ring_step: Mapped[int | None] = mapped_column(Integer)
     ring_step_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_attempt_id: Mapped[int | None] = mapped_column(Integer)
+    # This call's own record, whichever ticket it joined: the product it chose (and is rung
+    # for), its PIN's kind and the elevated access a privileged PIN granted, how it ended,
+    # who answered, when the first engineer phone rang and when an engineer took the caller.
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    pin_kind: Mapped[PinKind | None] = mapped_column(enum_column(PinKind))
+    elevated_access_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[CallOutcome | None] = mapped_column(enum_column(CallOutcome))
+    answered_by: Mapped[str | None] = mapped_column(String(200), index=True)
+    first_ring_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
 
     ticket: Mapped[Ticket] = relationship(back_populates="calls")
+    product: Mapped[Product | None] = relationship()
+
+    @property
+    def seconds_to_first_ring(self) -> int | None:
+        """Seconds from the call's start to the first engineer phone ringing."""
+        return _seconds(self.started_at, self.first_ring_at)
+
+    @property
+    def seconds_to_connect(self) -> int | None:
+        """Seconds from the call's start to an engineer taking the caller."""
+        return _seconds(self.started_at, self.connected_at)
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return max(0, round((end - start).total_seconds()))
 
 
 class CallEvent(Base):

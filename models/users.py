@@ -157,6 +157,21 @@ class TicketStatusChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class TicketFieldChange(Base):
+    """A staff edit of one ticket field (severity, category, subject, description)."""
+
+    __tablename__ = "ticket_field_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    username: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str] = mapped_column(Text, default="")
+    new_value: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # Trigram indexes make "contains" search fast on PostgreSQL; elsewhere they are plain indexes.
 TICKET_SEARCH_INDEXES = [
     Index(

@@ -16,7 +16,7 @@ from notify.outbox import MANAGERS, add_notification
 from notify.render import render
 from notify.senders import PermanentError, email_sender, sms_sender
 from tickets.calls import record_ticket_event
-from tickets.events import NotificationDead
+from tickets.events import AlertReachedNobody, NotificationDead
 
 log = logging.getLogger(__name__)
 OPEN = (NotificationStatus.PENDING, NotificationStatus.ENQUEUED)
@@ -197,8 +197,20 @@ def _fan_out(services: Services, session: Session, row: Notification, now: datet
             )
             print("\n".join(f"  {line}" for line in message.body.splitlines()), flush=True)
         row.subject, row.body = message.subject, message.body
-        _finish_parent(session, row, "console:no-managers", now)
-        return "sent to console: no managers configured"
+        setting = "MANAGER_PHONES" if row.channel == NotificationChannel.SMS else "MANAGER_EMAILS"
+        if row.ticket_id is not None:
+            # The ticket says so: a green "sent" would hide that no manager heard of it.
+            unsent = AlertReachedNobody(
+                notification_id=row.id,
+                notification_kind=row.kind,
+                channel=row.channel.value,
+                setting=setting,
+            )
+            record_ticket_event(session, row.ticket_id, unsent, now)
+        _finish_parent(
+            session, row, "console:no-managers", now, status=NotificationStatus.NO_RECIPIENT
+        )
+        return f"reached nobody: {setting} is not set"
     key = row.dedupe_key or f"notification-{row.id}"
     for target in targets:
         add_notification(
@@ -215,12 +227,18 @@ def _fan_out(services: Services, session: Session, row: Notification, now: datet
     return f"fanned out to {len(targets)} manager(s)"
 
 
-def _finish_parent(session: Session, row: Notification, provider_id: str, now: datetime) -> None:
+def _finish_parent(
+    session: Session,
+    row: Notification,
+    provider_id: str,
+    now: datetime,
+    status: NotificationStatus = NotificationStatus.SENT,
+) -> None:
     done = session.execute(
         update(Notification)
         .where(Notification.id == row.id, Notification.status.in_(OPEN))
         .values(
-            status=NotificationStatus.SENT,
+            status=status,
             provider_id=provider_id,
             sent_at=now,
             subject=row.subject,

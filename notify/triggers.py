@@ -12,20 +12,24 @@ from sqlalchemy.orm import Session
 from kernel.config import Settings
 from kernel.phones import caller_e164
 from kernel.services import current_settings
-from models import Call, CallEvent, Notification, NotificationChannel, Ticket, TicketOutcome
+from models import Call, CallEvent, CallOutcome, Notification, NotificationChannel, Ticket
 from notify import caller_sms
 from notify.outbox import MANAGERS, add_notification
 from tickets import events
 from tickets.calls import has_event, record_event
 from tickets.events import EventKind
+from tickets.severity import duration_words, target_minutes
 
 # What the caller is told to expect after leaving a message.
 CALLBACK_MINUTES = 30
 OUTCOME_TEXT = {
-    TicketOutcome.CONNECTED: "connected to an engineer",
-    TicketOutcome.MESSAGE: "message left",
-    TicketOutcome.REFUSED: "not taken",
-    TicketOutcome.ABANDONED: "ended before we could help",
+    CallOutcome.CONNECTED: "connected to an engineer",
+    CallOutcome.MISSED: "no engineer accepted; message taken",
+    CallOutcome.ABANDONED_RINGING: "hung up while engineers were rung",
+    CallOutcome.MESSAGE: "message left",
+    CallOutcome.REFUSED: "not taken",
+    CallOutcome.TRANSFERRED: "transferred to account management",
+    CallOutcome.ABANDONED: "ended before we could help",
 }
 
 
@@ -150,37 +154,49 @@ def _record_withheld(
 def _ticket_context(
     session: Session, ticket: Ticket, call: Call, settings: Settings
 ) -> dict[str, Any]:
-    accepted = _accepted_event(session, ticket, call)
-    outcome = ticket.outcome.value if ticket.outcome else TicketOutcome.ABANDONED.value
+    """What the templates say about one call: its own outcome, engineer and number.
+
+    Several calls can share a ticket; each caller is told what happened on their own call,
+    and alerts give the number of the caller they are about.
+    """
+    accepted = _accepted_event(session, call)
+    outcome = call.outcome or CallOutcome.ABANDONED
     duration = call.duration_seconds
+    caller = call.from_number if textable(call.from_number) else None
+    # A severity 2-4 message is answered within its target; every other promise is 30 minutes.
+    callback_minutes = (
+        target_minutes(dict(settings.severity_target_minutes), ticket.severity)
+        if ticket.severity and ticket.severity > 1
+        else CALLBACK_MINUTES
+    )
     return {
         "ticket": ticket.number,
         "ticket_id": ticket.id,
         "ticket_url": f"{settings.public_base_url}/dashboard/tickets/{ticket.id}",
         "account": ticket.account.name if ticket.account else None,
         "contact_name": ticket.contact_name,
-        "callback_number": ticket.contact_phone
-        or (call.from_number if textable(call.from_number) else None),
-        "caller": call.from_number if textable(call.from_number) else None,
+        "callback_number": caller or ticket.contact_phone,
+        "caller": caller,
         "subject": ticket.subject,
         "severity": ticket.severity,
-        "outcome": outcome,
-        "outcome_text": OUTCOME_TEXT.get(TicketOutcome(outcome), outcome),
+        "outcome": outcome.value,
+        "outcome_text": OUTCOME_TEXT.get(outcome, outcome.value),
         "refusal_reason": ticket.refusal_reason,
-        "engineer_name": accepted.engineer_name if accepted else None,
+        "engineer_name": (accepted.engineer_name if accepted else None) or call.answered_by,
         "engineer": accepted.engineer if accepted else None,
-        "callback_minutes": CALLBACK_MINUTES,
+        "callback_minutes": callback_minutes,
+        "respond_within": duration_words(callback_minutes),
         "contact_point": settings.account_management_number or settings.customer_portal_url,
         "started_at": call.started_at.isoformat() if call.started_at else None,
         "duration": f"{duration // 60} min {duration % 60} s" if duration is not None else "-",
     }
 
 
-def _accepted_event(session: Session, ticket: Ticket, call: Call) -> events.Accepted | None:
-    # The latest acceptance on this ticket; the call flow records it with the engineer's name.
+def _accepted_event(session: Session, call: Call) -> events.Accepted | None:
+    # This call's own acceptance: another call on the ticket may have reached someone else.
     row = session.scalars(
         select(CallEvent)
-        .where(CallEvent.ticket_id == ticket.id, CallEvent.kind == EventKind.ACCEPTED.value)
+        .where(CallEvent.call_id == call.id, CallEvent.kind == EventKind.ACCEPTED.value)
         .order_by(CallEvent.at.desc(), CallEvent.id.desc())
         .limit(1)
     ).first()

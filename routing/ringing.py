@@ -221,6 +221,7 @@ def record_leg_status(
     if status is CallStatus.RINGING and attempt.status is AttemptStatus.QUEUED:
         attempt.status = AttemptStatus.RINGING
         attempt.ringing_at = now
+        call.first_ring_at = call.first_ring_at or now
         return False
     if status is CallStatus.IN_PROGRESS and attempt.status in (
         AttemptStatus.QUEUED,
@@ -228,6 +229,8 @@ def record_leg_status(
     ):
         attempt.status = AttemptStatus.ANSWERED
         attempt.answered_at = now
+        # A phone that answered without a ringing callback first rang by now at the latest.
+        call.first_ring_at = call.first_ring_at or now
         return False
     if not status.final or attempt.status not in OUTSTANDING:
         # Callbacks repeat and cross: the first final word on an attempt stands.

@@ -198,36 +198,49 @@ class Simulator:
             self._shift(report)
         return report
 
+    def _inbound_leg(self, caller: Caller, from_: str, to: str | None = None) -> Leg:
+        """A new inbound leg to the hotline's Voice URL, registered on the network (under lock)."""
+        leg = Leg(
+            self,
+            "CA" + uuid.uuid4().hex,
+            "inbound",
+            from_,
+            to or self.hotline_number,
+            caller,
+            goto=Goto(self.public_base_url + self.voice_path),
+            fallback_url=self.public_base_url + self.fallback_path if self.fallback_path else None,
+            status_callback=self.public_base_url + self.status_path,
+        )
+        self.legs[leg.sid] = leg
+        return leg
+
     def call_many(self, callers: Sequence[tuple[Caller, str]]) -> list[LegReport]:
         """Place several calls at once (caller, from number), run until quiet, report each leg.
 
         Unlike call(), nothing is shifted or sliced per call: use each LegReport (its status,
         bridged_with) and the network's webhook_log, errors and messages.
         """
-        legs = []
         with self.lock:
-            for caller, from_ in callers:
-                leg = Leg(
-                    self,
-                    "CA" + uuid.uuid4().hex,
-                    "inbound",
-                    from_,
-                    self.hotline_number,
-                    caller,
-                    goto=Goto(self.public_base_url + self.voice_path),
-                    fallback_url=self.public_base_url + self.fallback_path
-                    if self.fallback_path
-                    else None,
-                    status_callback=self.public_base_url + self.status_path,
-                )
-                self.legs[leg.sid] = leg
-                legs.append(leg)
+            legs = [self._inbound_leg(caller, from_) for caller, from_ in callers]
         for leg, (caller, _from) in zip(legs, callers, strict=True):
             self.start_leg(leg)
             if caller.hangup_after is not None:
                 self.sched.spawn(self._hangup_timer(leg, caller.hangup_after), f"hangup {leg.sid}")
         self.run()
         return [leg.report for leg in legs]
+
+    def place(self, caller: Caller, *, from_: str, to: str | None = None) -> LegReport:
+        """Start another inbound call while `call()` runs (from a listener); its caller's report.
+
+        Only the call `call()` placed gets a CallReport; a call placed here shares the network
+        (and the hold queues, engineers and REST API) and is reported by its caller's leg.
+        """
+        with self.lock:
+            leg = self._inbound_leg(caller, from_, to)
+        leg.task = self.sched.spawn(leg.main(), f"inbound {leg.sid}")
+        if caller.hangup_after is not None:
+            self.sched.spawn(self._hangup_timer(leg, caller.hangup_after), f"hangup {leg.sid}")
+        return leg.report
 
     def run(self) -> None:
         """Run the network until every leg ended and no request is in flight."""

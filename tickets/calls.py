@@ -119,13 +119,19 @@ def record_ticket_event(
 def join_open_severity1_ticket(
     session: Session, call: Call, account: Account, now: datetime
 ) -> Ticket | None:
-    """Move `call` onto the account's open severity-1 ticket from the last 30 minutes, if any."""
+    """Move `call` onto the account's unsolved severity-1 ticket of the last 30 minutes, if any.
+
+    The call stays its own record: its product (it is rung by its own product's policy), its
+    outcome and texts. What it brings to the incident, it adds: a privileged PIN's elevated
+    access is granted on the joined ticket too.
+    """
     earlier = session.scalar(
         select(Ticket)
         .where(
             Ticket.account_id == account.id,
             Ticket.severity == 1,
-            Ticket.status == TicketStatus.OPEN,
+            # Any state short of solved: an acknowledged incident is still the same incident.
+            Ticket.status != TicketStatus.SOLVED,
             Ticket.created_at >= now - JOIN_WINDOW,
             Ticket.id != call.ticket_id,
         )
@@ -146,4 +152,10 @@ def join_open_severity1_ticket(
     session.expire(earlier, ["events"])
     session.expire(provisional, ["events", "calls"])
     session.delete(provisional)
+    grant = call.elevated_access_until
+    if grant is not None and (
+        earlier.elevated_access_until is None or earlier.elevated_access_until < grant
+    ):
+        earlier.elevated_access_until = grant
+    earlier.updated_at = now
     return earlier

@@ -45,6 +45,7 @@ class EventKind(str, Enum):
     NOTIFICATION_DEAD = "notification_dead"
     SMS_WITHHELD = "sms_withheld"
     DEGRADED_DIAL = "degraded_dial"
+    ALERT_REACHED_NOBODY = "alert_reached_nobody"
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,17 @@ class DegradedDial(Payload):
     leg: str
 
 
+@dataclass(frozen=True)
+class AlertReachedNobody(Payload):
+    """A role alert (managers) with nobody configured behind the role: nothing was sent."""
+
+    KIND = EventKind.ALERT_REACHED_NOBODY
+    notification_id: int
+    notification_kind: str
+    channel: str
+    setting: str  # the setting that names nobody, e.g. MANAGER_PHONES
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     cls.KIND: cls
     for cls in (
@@ -281,6 +293,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         NotificationDead,
         SmsWithheld,
         DegradedDial,
+        AlertReachedNobody,
     )
 }
 P = TypeVar("P", bound=Payload)

@@ -15,8 +15,22 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 import models as db
-from dashboard.queries import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE, SORTS, TicketFilter
-from dashboard.ticket_actions import MAX_NOTE_LENGTH, NoteKind
+from dashboard.queries import (
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    SORTS,
+    Answered,
+    CallFigures,
+    TicketFilter,
+)
+from dashboard.ticket_actions import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_NOTE_LENGTH,
+    MAX_SUBJECT_LENGTH,
+    NoteKind,
+    TicketField,
+)
 from dashboard.timeline import HIDDEN_KEYS
 from entitlement import Entitlement, PinSummary
 from entitlement import IssuedPin as IssuedPinValue
@@ -28,7 +42,7 @@ from models import (
     TicketOutcome,
     TicketStatus,
 )
-from models.users import TicketNote, TicketStatusChange
+from models.users import TicketFieldChange, TicketNote, TicketStatusChange
 
 PIN_SHOWN_ONCE = "Shown once: it is stored only as a hash."
 
@@ -97,14 +111,26 @@ class TicketSummary(Shape):
     product: ProductRef | None
     contact_name: str | None
     contact_phone: str | None
+    missed: bool = Field(description="Severity 1 and no engineer accepted any of its calls.")
+    calls: int = Field(description="How many calls the ticket holds.")
+    answered_by: str | None = Field(description="Engineers who took its calls, comma-separated.")
+    seconds_to_first_ring: int | None = Field(
+        description="From the start of its first call that rang to an engineer phone ringing."
+    )
+    seconds_to_connect: int | None = Field(
+        description="From the start of its first answered call to an engineer taking it."
+    )
+    response_due_at: datetime | None = Field(
+        description="Severity 2-4 messages: support responds by then (the severity's target)."
+    )
 
     @classmethod
-    def of(cls, ticket: db.Ticket) -> TicketSummary:
-        """The summary of a ticket (its account and product loaded)."""
-        return cls(**_summary_fields(ticket))
+    def of(cls, ticket: db.Ticket, figures: CallFigures) -> TicketSummary:
+        """The summary of a ticket (its account and product loaded) with its call figures."""
+        return cls(**_summary_fields(ticket, figures))
 
 
-def _summary_fields(ticket: db.Ticket) -> dict[str, Any]:
+def _summary_fields(ticket: db.Ticket, figures: CallFigures) -> dict[str, Any]:
     account, product = ticket.account, ticket.product
     return {
         "id": ticket.id,
@@ -121,7 +147,46 @@ def _summary_fields(ticket: db.Ticket) -> dict[str, Any]:
         "product": ProductRef(id=product.id, code=product.code) if product else None,
         "contact_name": ticket.contact_name,
         "contact_phone": ticket.contact_phone,
+        "missed": ticket.outcome is db.TicketOutcome.MISSED,
+        "calls": figures.calls,
+        "answered_by": figures.answered_by,
+        "seconds_to_first_ring": figures.seconds_to_first_ring,
+        "seconds_to_connect": figures.seconds_to_connect,
+        "response_due_at": ticket.response_due_at,
     }
+
+
+class CallRecord(Shape):
+    """One call on a ticket, with its own outcome and figures."""
+
+    id: int
+    caller: str
+    started_at: datetime
+    ended_at: datetime | None
+    product: ProductRef | None
+    pin_kind: db.PinKind | None
+    outcome: db.CallOutcome | None
+    answered_by: str | None
+    seconds_to_first_ring: int | None
+    seconds_to_connect: int | None
+    elevated_access_until: datetime | None
+
+    @classmethod
+    def of(cls, call: db.Call) -> CallRecord:
+        product = call.product
+        return cls(
+            id=call.id,
+            caller=call.from_number,
+            started_at=call.started_at,
+            ended_at=call.ended_at,
+            product=ProductRef(id=product.id, code=product.code) if product else None,
+            pin_kind=call.pin_kind,
+            outcome=call.outcome,
+            answered_by=call.answered_by,
+            seconds_to_first_ring=call.seconds_to_first_ring,
+            seconds_to_connect=call.seconds_to_connect,
+            elevated_access_until=call.elevated_access_until,
+        )
 
 
 class TicketPage(Shape):
@@ -190,6 +255,26 @@ class StatusChange(Shape):
         return cls(from_=change.from_status, to=change.to_status, by=change.username, at=change.at)
 
 
+class FieldChange(Shape):
+    """Who changed which detail of a ticket from what to what, when."""
+
+    field: TicketField
+    old: str
+    new: str
+    by: str
+    at: datetime
+
+    @classmethod
+    def of(cls, change: TicketFieldChange) -> FieldChange:
+        return cls(
+            field=TicketField(change.field),
+            old=change.old_value,
+            new=change.new_value,
+            by=change.username,
+            at=change.at,
+        )
+
+
 class Notification(Shape):
     """A notification and its delivery state."""
 
@@ -222,9 +307,11 @@ class Ticket(TicketSummary):
     """One ticket with its timeline, conversation, status history and notifications."""
 
     description: str
+    call_records: list[CallRecord]
     events: list[CallEvent]
     notes: list[Note]
     status_changes: list[StatusChange]
+    field_changes: list[FieldChange]
     notifications: list[Notification]
 
     @classmethod
@@ -234,14 +321,18 @@ class Ticket(TicketSummary):
         notes: Iterable[TicketNote],
         changes: Iterable[TicketStatusChange],
         notifications: Iterable[db.Notification],
+        figures: CallFigures,
+        field_changes: Iterable[TicketFieldChange] = (),
     ) -> Ticket:
         """The whole ticket; its events come from the ticket, the rest as given in order."""
         return cls(
-            **_summary_fields(ticket),
+            **_summary_fields(ticket, figures),
             description=ticket.description,
+            call_records=[CallRecord.of(call) for call in ticket.calls],
             events=[CallEvent.of(e) for e in ticket.events],
             notes=[Note.of(n) for n in notes],
             status_changes=[StatusChange.of(c) for c in changes],
+            field_changes=[FieldChange.of(c) for c in field_changes],
             notifications=[Notification.of(n) for n in notifications],
         )
 
@@ -275,6 +366,9 @@ class TicketQuery(Input):
     product: int | None = Field(default=None, ge=1, description="Product id")
     account: int | None = Field(default=None, ge=1, description="Account id")
     outcome: TicketOutcome | None = None
+    answered: Answered | None = Field(
+        default=None, description="yes: an engineer took one of its calls; no: none did."
+    )
     date_from: date | None = Field(default=None, alias="from")
     date_to: date | None = Field(default=None, alias="to")
     sort: Sort = "newest"
@@ -291,6 +385,7 @@ class TicketQuery(Input):
             product_id=self.product,
             account_id=self.account,
             outcome=self.outcome,
+            answered=self.answered,
             date_from=self.date_from,
             date_to=self.date_to,
             sort=self.sort,
@@ -303,6 +398,31 @@ class TicketUpdate(Input):
     """Change a ticket's status (the only field the API lets you change)."""
 
     status: TicketStatus
+
+
+class TicketDetailsUpdate(Input):
+    """Change a ticket's severity, category, subject or description (each change recorded)."""
+
+    severity: int | None = Field(default=None, ge=1, le=4)
+    category: str | None = Field(default=None, description="One of the dashboard's categories.")
+    subject: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SUBJECT_LENGTH),
+        ]
+        | None
+    ) = None
+    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH)] | None = None
+
+    def wanted(self) -> dict[TicketField, str]:
+        """The fields given, as the text edit_fields takes."""
+        given = {
+            TicketField.SEVERITY: None if self.severity is None else str(self.severity),
+            TicketField.CATEGORY: self.category,
+            TicketField.SUBJECT: self.subject,
+            TicketField.DESCRIPTION: self.description,
+        }
+        return {field: value for field, value in given.items() if value is not None}
 
 
 class NoteCreate(Input):

@@ -8,11 +8,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from dashboard.api import schemas
 from dashboard.api.base import api_user, bp, fail, token_required
 from dashboard.api.operations import operation
-from dashboard.queries import ticket_page
-from dashboard.ticket_actions import TicketActionError, add_note, change_status
+from dashboard.queries import call_figures, ticket_page
+from dashboard.ticket_actions import TicketActionError, add_note, change_status, edit_fields
 from kernel.db import get_session
 from models import Notification, Ticket
-from models.users import TicketNote, TicketStatusChange
+from models.users import TicketFieldChange, TicketNote, TicketStatusChange
 
 
 @bp.get("/tickets")
@@ -24,7 +24,7 @@ def list_tickets(query: schemas.TicketQuery) -> schemas.TicketPage:
     """Tickets matching the same search and filters as the dashboard list."""
     page = ticket_page(get_session(), query.to_filter())
     return schemas.TicketPage(
-        tickets=[schemas.TicketSummary.of(t) for t in page.tickets],
+        tickets=[schemas.TicketSummary.of(t, page.figures[t.id]) for t in page.tickets],
         total=page.total,
         total_is_capped=page.capped,
         page=page.page,
@@ -64,6 +64,12 @@ def _full(ticket: Ticket) -> schemas.Ticket:
             .where(Notification.ticket_id == ticket.id)
             .order_by(Notification.created_at, Notification.id)
         ),
+        figures=call_figures(session, [ticket.id])[ticket.id],
+        field_changes=session.scalars(
+            select(TicketFieldChange)
+            .where(TicketFieldChange.ticket_id == ticket.id)
+            .order_by(TicketFieldChange.at, TicketFieldChange.id)
+        ),
     )
 
 
@@ -86,6 +92,25 @@ def update_ticket(ticket_id: int, body: schemas.TicketUpdate) -> schemas.Ticket:
         change_status(session, ticket, body.status.value, api_user())
     except TicketActionError as exc:
         fail(400, "invalid ticket update", {"status": str(exc)})
+    session.commit()
+    return _full(ticket)
+
+
+@bp.patch("/tickets/<int:ticket_id>/details")
+@token_required
+@operation(
+    "Change a ticket's severity, category, subject or description",
+    responses={200: schemas.Ticket},
+    body=schemas.TicketDetailsUpdate,
+)
+def update_ticket_details(ticket_id: int, body: schemas.TicketDetailsUpdate) -> schemas.Ticket:
+    """Change the details given; each change is recorded with who and when."""
+    session = get_session()
+    ticket = _ticket(ticket_id)
+    try:
+        edit_fields(session, ticket, body.wanted(), api_user())
+    except TicketActionError as exc:
+        fail(400, "invalid ticket details", {"details": str(exc)})
     session.commit()
     return _full(ticket)
 

@@ -40,6 +40,7 @@ ENDPOINTS = [
     ("GET", "/api/v1/tickets"),
     ("GET", "/api/v1/tickets/1"),
     ("PATCH", "/api/v1/tickets/1"),
+    ("PATCH", "/api/v1/tickets/1/details"),
     ("POST", "/api/v1/tickets/1/notes"),
     ("GET", "/api/v1/accounts"),
     ("GET", "/api/v1/accounts/1"),

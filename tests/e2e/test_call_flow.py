@@ -59,12 +59,47 @@ def test_severity1_caller_is_connected_to_the_engineer_who_accepts(
 def test_severity2_caller_leaves_a_transcribed_message_and_hears_the_ticket_number(
     phone: Simulator, customer: Customer, session: Session
 ) -> None:
-    call = phone.call(Caller(keys=[customer.keys, "2"], message="Reports are slow since noon."))
+    call = phone.call(
+        Caller(keys=[customer.keys, "2", "2"], message="Reports are slow since noon.")
+    )
     ticket = only_ticket(session)
     assert f"Your ticket number is H L {' '.join(str(ticket.id))}." in call.heard_text
     assert ticket.outcome is TicketOutcome.MESSAGE and ticket.severity == 2
     assert ticket.description == "Reports are slow since noon."
     assert {"recording", "transcription", "recording_status"} <= set(event_kinds(ticket))
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "severity", "target"),
+    [("2", 2, "4 hours"), ("3", 3, "1 day"), (None, 3, "1 day")],
+    ids=["degraded", "question", "no-answer"],
+)
+def test_not_down_asks_one_follow_up_and_records_its_severity_with_the_response_target(
+    phone: Simulator,
+    customer: Customer,
+    session: Session,
+    follow_up: str | None,
+    severity: int,
+    target: str,
+) -> None:
+    call = phone.call(Caller(keys=[customer.keys, "2", follow_up, follow_up]))
+    assert not call.failed, call.errors
+    assert (
+        "If work is seriously degraded, press 2. For a question or minor problem, press 3."
+        in call.heard_text
+    )
+    assert f"Support will respond within {target}." in call.heard_text
+    assert call.legs == []  # nobody is rung for a message
+    ticket = only_ticket(session)
+    assert ticket.severity == severity
+    assert ticket.outcome is TicketOutcome.MESSAGE
+    assert ticket.response_due_at is not None
+    hours = {"4 hours": 4, "1 day": 24}[target]
+    assert ticket.response_due_at - ticket.created_at == pytest.approx(
+        timedelta(hours=hours), abs=timedelta(minutes=5)
+    )
+    [sms] = session.scalars(select(Notification).where(Notification.kind == "call_ended")).all()
+    assert sms.payload["respond_within"] == target
 
 
 def test_wrong_pin_is_asked_again_then_accepted(
@@ -207,7 +242,10 @@ def test_hang_up_leaves_an_abandoned_ticket_at_that_step(
         caller = Caller(keys=scripted, hangup_at_gather=gather)
     phone.call(caller)
     ticket = only_ticket(session)
-    assert ticket.outcome is TicketOutcome.ABANDONED
+    # Hanging up while engineers ring is told apart: someone has to call that caller back.
+    expected = TicketOutcome.ABANDONED_RINGING if step == "ringing" else TicketOutcome.ABANDONED
+    assert ticket.outcome is expected
+    assert [call.outcome.value for call in ticket.calls if call.outcome] == [expected.value]
     abandoned = [event for event in ticket.events if event.kind == "abandoned"]
     assert [event.detail["step"] for event in abandoned] == [step]
 
@@ -230,7 +268,7 @@ def test_nobody_answering_the_oncall_number_leads_to_a_message(
     assert "We could not reach an on-call engineer." in call.heard_text
     assert "An engineer will call you back within 30 minutes." in call.heard_text
     ticket = only_ticket(session)
-    assert ticket.outcome is TicketOutcome.MESSAGE
+    assert ticket.outcome is TicketOutcome.MISSED
     # The configured number is tried twice before the caller is asked for a message.
     results = [e.detail["result"] for e in ticket.events if e.kind == "ring_attempt"]
     assert results == ["no_answer", "no_answer"]
@@ -242,7 +280,8 @@ def test_voicemail_answering_the_oncall_number_never_takes_the_call(
     phone.engineers = {ONCALL: Engineer.voicemail_box(after=1)}
     call = phone.call(Caller(keys=[customer.keys, "1"]))
     assert call.connected_party != "voicemail"
-    assert only_ticket(session).outcome is TicketOutcome.MESSAGE
+    # Nobody accepted a severity-1 call: missed, not just another message.
+    assert only_ticket(session).outcome is TicketOutcome.MISSED
 
 
 def test_second_severity1_call_within_30_minutes_joins_the_open_ticket(

@@ -158,7 +158,7 @@ def test_nobody_answering_through_every_repeat_takes_a_message_and_alerts(
     ]
     assert "An engineer will call you back within 30 minutes." in call.heard_text
     ticket = ticket_of(session)
-    assert ticket.outcome is TicketOutcome.MESSAGE
+    assert ticket.outcome is TicketOutcome.MISSED
     assert "nobody_accepted" in [event.kind for event in ticket.events]
     alerts = session.scalars(
         select(Notification.recipient).where(Notification.kind == "nobody_accepted")
@@ -195,7 +195,7 @@ def test_caller_hanging_up_mid_ring_cancels_every_engineer_call(
     for number in (ANA, BEN):
         assert call.leg_to(number).status == "canceled"
     ticket = ticket_of(session)
-    assert ticket.outcome is TicketOutcome.ABANDONED
+    assert ticket.outcome is TicketOutcome.ABANDONED_RINGING
     kinds = [event.kind for event in ticket.events]
     assert "callback_task" in kinds
     assert [e.detail["step"] for e in ticket.events if e.kind == "abandoned"] == ["ringing"]

@@ -158,3 +158,19 @@ def test_max_content_length_defaults_to_one_megabyte(tmp_path: Path) -> None:
     assert load_settings({"HOTLINE_DATA_DIR": str(tmp_path)}).max_content_length == 1024 * 1024
     custom = load_settings({"HOTLINE_DATA_DIR": str(tmp_path), "MAX_CONTENT_LENGTH": "65536"})
     assert custom.max_content_length == 65536
+
+
+def test_severity_targets_default_and_override_per_severity(tmp_path: Path) -> None:
+    default = load_settings({"HOTLINE_DATA_DIR": str(tmp_path)})
+    assert [default.severity_target(s) for s in (2, 3, 4)] == [240, 1440, 4320]
+    settings = load_settings(
+        {"HOTLINE_DATA_DIR": str(tmp_path), "SEVERITY_TARGET_MINUTES": " 2=60 , 4=10080"}
+    )
+    # Severities not named keep their defaults.
+    assert [settings.severity_target(s) for s in (2, 3, 4)] == [60, 1440, 10080]
+
+
+@pytest.mark.parametrize("value", ["2=0", "1=30", "5=30", "2=abc", "2:240", "2=99999"])
+def test_bad_severity_targets_name_the_setting(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match=r"^SEVERITY_TARGET_MINUTES must be severity=minutes"):
+        load_settings({"HOTLINE_DATA_DIR": str(tmp_path), "SEVERITY_TARGET_MINUTES": value})

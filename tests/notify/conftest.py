@@ -30,6 +30,7 @@ from kernel.services import services_of
 from models import (
     Account,
     Call,
+    CallOutcome,
     Contact,
     Notification,
     NotificationStatus,
@@ -210,6 +211,9 @@ def make_call(
         started_at=now,
         ended_at=now,
         duration_seconds=125,
+        # Each call carries its own outcome (the ticket's is derived from its calls).
+        outcome=CallOutcome(outcome.value) if outcome else None,
+        answered_by=engineer[1] if engineer else None,
     )
     session.add(call)
     session.flush()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from dashboard.timeline import build_timeline
 from entitlement.alerts import PIN_FAILURE_BURST, PRIVILEGED_PIN_USED, alert_managers
 from kernel.services import services_of
 from models import NotificationStatus, TicketOutcome, utcnow
@@ -118,6 +120,32 @@ def test_nobody_accepted_alerts_managers_and_on_call_engineers(
         assert "nobody accepted" in body and call.ticket.number in body
     (mail,) = smtp[0].messages
     assert mail["To"] == "boss@example.test" and "nobody accepted" in mail["Subject"]
+
+
+@pytest.mark.parametrize("notify_overrides", [{"MANAGER_PHONES": "", "MANAGER_EMAILS": ""}])
+def test_an_alert_with_no_manager_configured_says_on_the_ticket_that_it_reached_nobody(
+    notify_app: Flask, session: Session, sim: Simulator, smtp: tuple[SmtpSink, str]
+) -> None:
+    call = make_call(session, TicketOutcome.MESSAGE)
+    triggers.nobody_accepted(session, call, utcnow(), engineer_phones=["+15550000001"])
+    session.commit()
+    drain(notify_app)
+    rows = {(n.channel.value, n.recipient): n for n in notifications(session)}
+    assert rows["sms", "role:managers"].status is NotificationStatus.NO_RECIPIENT
+    assert rows["email", "role:managers"].status is NotificationStatus.NO_RECIPIENT
+    # The engineer is still texted.
+    assert rows["sms", "+15550000001"].status in (
+        NotificationStatus.SENT,
+        NotificationStatus.DELIVERED,
+    )
+    assert smtp[0].messages == []
+    session.expire_all()
+    timeline = build_timeline(call.ticket)
+    unsent = [e for e in timeline.entries if e.kind == "alert_reached_nobody"]
+    assert sorted(e.summary for e in unsent) == [
+        "EMAIL nobody accepted sent to nobody: MANAGER_EMAILS is not set",
+        "SMS nobody accepted sent to nobody: MANAGER_PHONES is not set",
+    ]
 
 
 def test_pin_alerts_written_by_entitlement_reach_managers(
