@@ -25,9 +25,10 @@ from ivr.views import (
 from kernel import twilio_fields as fields
 from kernel.db import get_session
 from kernel.signatures import signed_form, twilio_signed
-from models import TicketOutcome
+from models import CallOutcome
 from tickets import events
 from tickets.calls import events_of, open_call, record_event
+from tickets.outcome import set_call_outcome
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,7 @@ def _record_dial(index: int) -> Response:
             payload = events.DegradedDial(attempt=index, status=status, leg=leg)
             record_event(session, call, payload, now)
             if status == fields.CallStatus.COMPLETED.value:
-                call.ticket.outcome = TicketOutcome.CONNECTED
-                call.ticket.updated_at = now
+                set_call_outcome(call, CallOutcome.CONNECTED, now)
         session.commit()
     except Exception:
         session.rollback()
