@@ -39,6 +39,10 @@ LABELS = {
     EventKind.CALLBACK_TASK: "Callback needed",
     EventKind.NOTIFICATION_DEAD: "Notification never delivered",
     EventKind.SMS_WITHHELD: "SMS not sent",
+    EventKind.TASK_ESCALATED: "Callback escalated",
+    EventKind.TASK_OVERDUE: "Task overdue: managers alerted",
+    EventKind.TASK_DONE: "Task done",
+    EventKind.ASSIGNED: "Assigned",
 }
 
 # How each ring result reads, and how it colours the timeline.
@@ -161,6 +165,14 @@ def _summary(payload: events.Payload | None) -> tuple[str, str]:
             return f"hung up at {step}", "warn"
         case events.SmsWithheld(reason=reason):
             return reason.replace("_", " "), "warn"
+        case events.TaskEscalated(notified=notified):
+            return f"not acknowledged in time: {notified} more engineer(s) texted", "warn"
+        case events.TaskOverdue():
+            return "past its due time and not done", "bad"
+        case events.TaskDone(by=by, resolution=resolution):
+            return f"{by}: {resolution}", "good"
+        case events.Assigned(assignee=assignee, by=by):
+            return f"to {assignee or 'nobody'} by {by}", "neutral"
     return "", "neutral"
 
 

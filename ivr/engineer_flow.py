@@ -25,7 +25,7 @@ from models import Call, CallState, TicketOutcome
 from models.ringing import OUTSTANDING, AttemptStatus, RingAttempt
 from notify import triggers
 from routing import ringing
-from tickets import events
+from tickets import events, ownership
 from tickets.calls import record_event
 
 HOLD_MESSAGE_EVERY_SECONDS = 20
@@ -93,6 +93,9 @@ def _accepted(
     ticket = call.ticket
     ticket.outcome = TicketOutcome.CONNECTED
     ticket.updated_at = now
+    # Who accepts owns it: the ticket is theirs, acknowledged, whoever had it before.
+    engineer = ownership.engineer_actor(session, attempt.engineer_id, attempt.engineer_name)
+    ownership.take(session, ticket, engineer, now)
     triggers.engineer_accepted(session, call, attempt.phone, attempt.engineer_name, now)
     return ringing.others_to_cancel(session, call, attempt, now)
 

@@ -24,9 +24,10 @@ from ivr.steps import (
     Then,
     Transfer,
 )
+from kernel.services import current_settings
 from kernel.twilio_fields import CallStatus, TranscriptionStatus
 from models import Call, CallState, PinOutcome, Ticket, TicketOutcome
-from notify import triggers
+from notify import task_alerts, triggers
 from routing import ringing
 from routing.ring_plan import RingPlan
 from routing.store import plan_for_product
@@ -229,6 +230,9 @@ def nobody_answered(session: Session, call: Call, now: datetime) -> Step:
         tried = ringing.plan_phones(call)
         record_event(session, call, events.NobodyAccepted(tried=tried), now)
         triggers.nobody_accepted(session, call, now, engineer_phones=tried)
+        task_alerts.callback_promised(
+            session, call, "nobody accepted the severity-1 call", now, current_settings()
+        )
     return _take_message(call, now, prompts.NOBODY_ANSWERED)
 
 
@@ -245,6 +249,10 @@ def on_recorded(
         return _goodbye_with_ticket(ticket, prompts.NO_MESSAGE_HEARD)
     record_event(session, call, events.Recording(url=recording_url, seconds=seconds), now)
     _set_outcome(ticket, TicketOutcome.MESSAGE, now)
+    if call.entitled_at is not None:
+        # Only an entitled caller's message puts a promise on the engineers' phones; a callback
+        # already promised on this call covers the message too.
+        task_alerts.message_left(session, call, now, current_settings())
     return _goodbye_with_ticket(ticket, "Thank you.")
 
 
@@ -272,8 +280,8 @@ def on_status(
         ringing.lock(session, call)
     if ringing.is_ringing(call):
         progress = ringing.cancel_all(session, call, now)
-        reason = "The caller hung up while engineers were being rung: call them back."
-        record_event(session, call, events.CallbackTask(reason=reason), now)
+        reason = "the caller hung up while engineers were being rung"
+        task_alerts.callback_promised(session, call, reason, now, current_settings())
     call.status = status.value
     call.ended_at = now
     call.duration_seconds = duration

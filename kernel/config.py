@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from flask import Flask
@@ -25,6 +26,7 @@ DEFAULT_MAX_CONTENT_LENGTH = 1024 * 1024
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 # Without real Twilio credentials, outgoing calls go to the local phone simulator (hotline call).
 DEFAULT_SIMULATOR_PORT = 8010
+DEFAULT_SEVERITY_TARGETS = {1: 30, 2: 240, 3: 1440, 4: 4320}
 
 
 class ConfigError(Exception):
@@ -162,6 +164,16 @@ class Settings:
     # A dashboard session ends after this long without a request, and this long after sign-in.
     dashboard_idle_minutes: int = 60
     dashboard_session_hours: int = 12
+    # Response target per severity (minutes): a message's task is due this long after it was left.
+    severity_target_minutes: dict[int, int] = field(
+        default_factory=lambda: dict(DEFAULT_SEVERITY_TARGETS)
+    )
+    # The promise made to a caller nobody took: "an engineer will call you back within 30 minutes".
+    callback_due_minutes: int = 30
+    # An open task not acknowledged by then escalates to the policy's next level.
+    task_reminder_minutes: int = 10
+    # Dates in customers' messages are in their account's time zone, else this one.
+    hotline_timezone: str = "UTC"
 
     notify: NotifySettings = field(default_factory=NotifySettings)  # the NOTIFY_* block above
 
@@ -208,6 +220,40 @@ def _minutes_setting(
             f"e.g. 1,5,15,60; got {raw!r}"
         )
     return tuple(int(part) for part in parts)
+
+
+def _severity_targets_setting(env: Mapping[str, str], name: str) -> dict[int, int]:
+    """SEVERITY_TARGET_MINUTES: "1=30,2=240,3=1440,4=4320"; unnamed severities keep defaults."""
+    raw = env.get(name, "").strip()
+    targets = dict(DEFAULT_SEVERITY_TARGETS)
+    if not raw:
+        return targets
+    problem = (
+        f"{name} must be severity=minutes pairs for severities 1-4 with minutes from 1 to "
+        f"525600, e.g. 1=30,2=240,3=1440,4=4320; got {raw!r}"
+    )
+    for part in raw.split(","):
+        severity, _, minutes = part.strip().partition("=")
+        severity, minutes = severity.strip(), minutes.strip()
+        if not (severity.isascii() and severity.isdigit() and minutes.isascii()):
+            raise ConfigError(problem)
+        if not minutes.isdigit() or int(severity) not in targets:
+            raise ConfigError(problem)
+        if not 0 < int(minutes) <= 525600:
+            raise ConfigError(problem)
+        targets[int(severity)] = int(minutes)
+    return targets
+
+
+def _timezone_setting(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone such as Europe/Paris; got {raw!r}"
+        ) from None
+    return raw
 
 
 def _regions_setting(
@@ -332,6 +378,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dashboard_idle_minutes=_int_setting(env, "DASHBOARD_IDLE_MINUTES", 60, 1, 24 * 60),
         dashboard_session_hours=_int_setting(env, "DASHBOARD_SESSION_HOURS", 12, 1, 24 * 30),
         notify=load_notify_settings(env),
+        severity_target_minutes=_severity_targets_setting(env, "SEVERITY_TARGET_MINUTES"),
+        callback_due_minutes=_int_setting(env, "CALLBACK_DUE_MINUTES", 30, 1, 1440),
+        task_reminder_minutes=_int_setting(env, "TASK_REMINDER_MINUTES", 10, 1, 1440),
+        hotline_timezone=_timezone_setting(env, "HOTLINE_TIMEZONE", "UTC"),
     )
 
 

@@ -44,6 +44,10 @@ class EventKind(str, Enum):
     CALLBACK_TASK = "callback_task"
     NOTIFICATION_DEAD = "notification_dead"
     SMS_WITHHELD = "sms_withheld"
+    TASK_ESCALATED = "task_escalated"
+    TASK_OVERDUE = "task_overdue"
+    TASK_DONE = "task_done"
+    ASSIGNED = "assigned"
 
 
 @dataclass(frozen=True)
@@ -233,6 +237,38 @@ class SmsWithheld(Payload):
     reason: str  # a notify.caller_sms.Withheld value
 
 
+@dataclass(frozen=True)
+class TaskEscalated(Payload):
+    """Nobody acknowledged a task by its reminder time: the next level was texted."""
+
+    KIND = EventKind.TASK_ESCALATED
+    task_id: int
+    notified: int
+
+
+@dataclass(frozen=True)
+class TaskOverdue(Payload):
+    """A task passed its due time undone: managers were alerted."""
+
+    KIND = EventKind.TASK_OVERDUE
+    task_id: int
+
+
+@dataclass(frozen=True)
+class TaskDone(Payload):
+    KIND = EventKind.TASK_DONE
+    task_id: int
+    by: str
+    resolution: str
+
+
+@dataclass(frozen=True)
+class Assigned(Payload):
+    KIND = EventKind.ASSIGNED
+    assignee: str | None
+    by: str
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     cls.KIND: cls
     for cls in (
@@ -260,6 +296,10 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         CallbackTask,
         NotificationDead,
         SmsWithheld,
+        TaskEscalated,
+        TaskOverdue,
+        TaskDone,
+        Assigned,
     )
 }
 P = TypeVar("P", bound=Payload)
