@@ -165,9 +165,8 @@ class Settings:
     dashboard_idle_minutes: int = 60
     dashboard_session_hours: int = 12
     # Response target per severity (minutes): a message's task is due this long after it was left.
-    severity_target_minutes: dict[int, int] = field(
-        default_factory=lambda: dict(DEFAULT_SEVERITY_TARGETS)
-    )
+    # (severity, minutes) pairs, severities 1-4: a tuple keeps Settings hashable.
+    severity_target_minutes: tuple[tuple[int, int], ...] = tuple(DEFAULT_SEVERITY_TARGETS.items())
     # The promise made to a caller nobody took: "an engineer will call you back within 30 minutes".
     callback_due_minutes: int = 30
     # An open task not acknowledged by then escalates to the policy's next level.
@@ -176,6 +175,11 @@ class Settings:
     hotline_timezone: str = "UTC"
 
     notify: NotifySettings = field(default_factory=NotifySettings)  # the NOTIFY_* block above
+
+    def target_minutes(self, severity: int | None) -> int:
+        """The response target for `severity`; an unknown severity gets the lowest's (4)."""
+        targets = dict(self.severity_target_minutes)
+        return targets.get(severity or 0, targets[max(targets)])
 
     @property
     def home_region(self) -> str:
@@ -222,12 +226,12 @@ def _minutes_setting(
     return tuple(int(part) for part in parts)
 
 
-def _severity_targets_setting(env: Mapping[str, str], name: str) -> dict[int, int]:
+def _severity_targets_setting(env: Mapping[str, str], name: str) -> tuple[tuple[int, int], ...]:
     """SEVERITY_TARGET_MINUTES: "1=30,2=240,3=1440,4=4320"; unnamed severities keep defaults."""
     raw = env.get(name, "").strip()
     targets = dict(DEFAULT_SEVERITY_TARGETS)
     if not raw:
-        return targets
+        return tuple(targets.items())
     problem = (
         f"{name} must be severity=minutes pairs for severities 1-4 with minutes from 1 to "
         f"525600, e.g. 1=30,2=240,3=1440,4=4320; got {raw!r}"
@@ -242,7 +246,7 @@ def _severity_targets_setting(env: Mapping[str, str], name: str) -> dict[int, in
         if not 0 < int(minutes) <= 525600:
             raise ConfigError(problem)
         targets[int(severity)] = int(minutes)
-    return targets
+    return tuple(targets.items())
 
 
 def _timezone_setting(env: Mapping[str, str], name: str, default: str) -> str:

@@ -37,12 +37,11 @@ def callback_promised(
 
 def message_left(session: Session, call: Call, now: datetime, settings: Settings) -> Task | None:
     """A message was left: a task to respond within the severity's target."""
-    targets = settings.severity_target_minutes
-    severity = call.ticket.severity if call.ticket.severity in targets else max(targets)
-    assert severity is not None
-    minutes = targets[severity]
+    severity = call.ticket.severity
+    minutes = settings.target_minutes(severity)
+    title = f"respond to a severity-{severity} message" if severity else "respond to a message"
     return _open(
-        session, call, TaskKind.RESPOND, f"respond to a severity-{severity} message",
+        session, call, TaskKind.RESPOND, title,
         "a message was left", timedelta(minutes=minutes), now, settings,
     )  # fmt: skip
 

@@ -125,7 +125,8 @@ def join_open_severity1_ticket(
         .where(
             Ticket.account_id == account.id,
             Ticket.severity == 1,
-            Ticket.status == TicketStatus.OPEN,
+            # Acknowledged is still unsolved: the engineer who took it is on the incident.
+            Ticket.status.in_((TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)),
             Ticket.created_at >= now - JOIN_WINDOW,
             Ticket.id != call.ticket_id,
         )
