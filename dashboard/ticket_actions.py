@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from models import Ticket, TicketStatus, utcnow
 from models.users import TicketNote, TicketStatusChange, User
+from tickets.ownership import Actor, set_status
 
 
 class NoteKind(str, Enum):
@@ -32,21 +33,14 @@ def change_status(
     try:
         status = TicketStatus(raw_status)
     except ValueError:
-        raise TicketActionError("status must be open, pending or solved") from None
-    if ticket.status is status:
-        return None
-    change = TicketStatusChange(
-        ticket_id=ticket.id,
-        user_id=user.id,
-        username=user.username,
-        from_status=ticket.status,
-        to_status=status,
-        at=utcnow(),
-    )
-    ticket.status = status
-    session.add(change)
-    session.flush()
-    return change
+        names = ", ".join(s.value for s in TicketStatus)
+        raise TicketActionError(f"status must be one of {names}") from None
+    return set_status(session, ticket, status, actor_of(user), utcnow())
+
+
+def actor_of(user: User) -> Actor:
+    """A dashboard user as the actor of a ticket change (history shows their username)."""
+    return Actor(name=user.username, user_id=user.id, engineer_id=user.engineer_id)
 
 
 def add_note(

@@ -50,11 +50,14 @@ def assign(
     """Make `assignee` (None: nobody) the ticket's owner; None when nothing changes."""
     user_id = assignee.user_id if assignee else None
     engineer_id = assignee.engineer_id if assignee else None
-    if (ticket.assignee_user_id, ticket.assignee_engineer_id) == (user_id, engineer_id):
+    name = assignee.name if assignee else None
+    # The name counts too: an engineer rung by ONCALL_NUMBER alone has no Engineer row.
+    current = (ticket.assignee_user_id, ticket.assignee_engineer_id, ticket.assignee_name)
+    if current == (user_id, engineer_id, name):
         return None
     ticket.assignee_user_id = user_id
     ticket.assignee_engineer_id = engineer_id
-    ticket.assignee_name = assignee.name if assignee else None
+    ticket.assignee_name = name
     ticket.updated_at = now
     row = TicketAssignment(
         ticket_id=ticket.id, assignee_name=ticket.assignee_name, by_name=by.name, at=now
@@ -69,7 +72,7 @@ def assign(
 
 def acknowledge(session: Session, ticket: Ticket, by: Actor, now: datetime) -> bool:
     """Acknowledge an open ticket (it gets `by` as owner if it has none); False if not open."""
-    if ticket.assignee_user_id is None and ticket.assignee_engineer_id is None:
+    if ticket.assignee_name is None:
         assign(session, ticket, by, by, now)
     if ticket.status is not TicketStatus.OPEN:
         return False

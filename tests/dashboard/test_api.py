@@ -138,14 +138,13 @@ def test_update_status(client: FlaskClient, engineer_token: str, call_ticket: An
     response = client.patch(url, json={"status": "solved"}, headers=bearer(engineer_token))
     assert response.status_code == 200
     assert response.json["status"] == "solved"
-    assert response.json["status_changes"] == [
-        {
-            "from": "open",
-            "to": "solved",
-            "by": "erik",
-            "at": response.json["status_changes"][0]["at"],
-        }
-    ]
+    # First the accepting engineer acknowledged it by phone, then erik solved it.
+    assert response.json["status_changes"][-1] == {
+        "from": "acknowledged",
+        "to": "solved",
+        "by": "erik",
+        "at": response.json["status_changes"][-1]["at"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -332,7 +331,8 @@ def test_malformed_json_is_a_400(
         headers=bearer(engineer_token),
     )
     assert response.status_code == 400
-    assert call_ticket.status is TicketStatus.OPEN
+    # Unchanged: still as the engineer who accepted the call left it.
+    assert call_ticket.status is TicketStatus.ACKNOWLEDGED
 
 
 @pytest.mark.parametrize(
