@@ -6,8 +6,10 @@ from enum import Enum
 
 from sqlalchemy.orm import Session
 
+from kernel.services import current_settings
 from models import Ticket, TicketStatus, utcnow
 from models.users import TicketNote, TicketStatusChange, User
+from notify.customer_updates import status_changed
 from tickets.ownership import Actor, set_status
 
 
@@ -27,15 +29,19 @@ class TicketActionError(ValueError):
 
 
 def change_status(
-    session: Session, ticket: Ticket, raw_status: str, user: User
+    session: Session, ticket: Ticket, raw_status: str, user: User, question: str = ""
 ) -> TicketStatusChange | None:
-    """Move the ticket to `raw_status`, recording the change; None when already there."""
+    """Move the ticket to `raw_status`, recording the change and telling the customer when it
+    is solved or waits on them; None when already there."""
     try:
         status = TicketStatus(raw_status)
     except ValueError:
         names = ", ".join(s.value for s in TicketStatus)
         raise TicketActionError(f"status must be one of {names}") from None
-    return set_status(session, ticket, status, actor_of(user), utcnow())
+    change = set_status(session, ticket, status, actor_of(user), utcnow())
+    if change is not None:
+        status_changed(session, ticket, change, current_settings(), question)
+    return change
 
 
 def actor_of(user: User) -> Actor:

@@ -197,7 +197,8 @@ def set_status(ticket_id: int) -> Response:
     user = current_user()
     assert user is not None
     try:
-        change = change_status(session, ticket, request.form.get("status", ""), user)
+        question = request.form.get("question", "")[:2000]
+        change = change_status(session, ticket, request.form.get("status", ""), user, question)
     except TicketActionError as exc:
         flash(sentence(str(exc)), "error")
         return redirect(url_for(".show", ticket_id=ticket_id))
