@@ -305,6 +305,12 @@ class TicketUpdate(Input):
     status: TicketStatus
 
 
+class TicketAssign(Input):
+    """Give a ticket to a dashboard user (their id), or to nobody (null)."""
+
+    user_id: Annotated[int, Field(ge=1)] | None
+
+
 class NoteCreate(Input):
     """A note (or a message) to add to a ticket's conversation."""
 

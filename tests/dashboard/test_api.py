@@ -41,6 +41,9 @@ ENDPOINTS = [
     ("GET", "/api/v1/tickets/1"),
     ("PATCH", "/api/v1/tickets/1"),
     ("POST", "/api/v1/tickets/1/notes"),
+    ("POST", "/api/v1/tickets/1/take"),
+    ("POST", "/api/v1/tickets/1/acknowledge"),
+    ("POST", "/api/v1/tickets/1/assign"),
     ("GET", "/api/v1/accounts"),
     ("GET", "/api/v1/accounts/1"),
     ("GET", "/api/v1/accounts/1/licences"),
@@ -452,3 +455,32 @@ def test_a_response_the_document_forbids_is_caught(
 ) -> None:
     with pytest.raises(AssertionError, match="not as the OpenAPI document says"):
         _check(operation, status, body, app)
+
+
+def test_take_assign_and_acknowledge_through_the_api(
+    client: FlaskClient,
+    engineer_token: str,
+    manager: Any,
+    engineer_user: Any,
+    call_ticket: Any,
+    session: Session,
+) -> None:
+    url = f"/api/v1/tickets/{call_ticket.id}"
+    taken = client.post(f"{url}/take", headers=bearer(engineer_token))
+    assert taken.status_code == 200
+    session.refresh(call_ticket)
+    assert call_ticket.assignee_user_id == engineer_user.id
+    # Already acknowledged by the engineer who accepted the call: a conflict, nothing changes.
+    assert client.post(f"{url}/acknowledge", headers=bearer(engineer_token)).status_code == 409
+    moved = client.post(
+        f"{url}/assign", json={"user_id": manager.id}, headers=bearer(engineer_token)
+    )
+    assert moved.status_code == 200
+    session.refresh(call_ticket)
+    assert call_ticket.assignee_name == "maria"
+    bad = client.post(f"{url}/assign", json={"user_id": 99999}, headers=bearer(engineer_token))
+    assert bad.status_code == 400 and "user_id" in bad.get_data(as_text=True)
+    nobody = client.post(f"{url}/assign", json={"user_id": None}, headers=bearer(engineer_token))
+    assert nobody.status_code == 200
+    session.refresh(call_ticket)
+    assert call_ticket.assignee_name is None
