@@ -135,3 +135,33 @@ def claim_timer(session: Session, task: Task) -> TaskStage | None:
         return None
     session.refresh(task)
     return following
+
+
+def begin_callback(session: Session, task: Task, by: str, now: datetime) -> bool:
+    """Count a callback being placed for an open task (it counts as acknowledged); False if done."""
+    moved = session.execute(
+        update(Task)
+        .where(Task.id == task.id, Task.state.in_(OPEN_STATES))
+        .values(
+            callback_attempts=Task.callback_attempts + 1,
+            callback_call_sid=None,
+            state=TaskState.ACKNOWLEDGED,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(task)
+    if cast(CursorResult[Any], moved).rowcount != 1:
+        return False
+    if task.acknowledged_at is None:  # the UPDATE holds the row: nobody else writes these now
+        task.acknowledged_at, task.acknowledged_by = now, by[:200]
+    return True
+
+
+def callback_leg(session: Session, task_id: int | None, call_sid: str | None) -> Task | None:
+    """The open task a callback webhook speaks for: its leg, once known, must be this CallSid."""
+    task = session.get(Task, task_id) if task_id is not None else None
+    if task is None or task.state not in OPEN_STATES or task.callback_attempts == 0:
+        return None
+    if call_sid is None or task.callback_call_sid not in (None, call_sid):
+        return None
+    return task

@@ -6,16 +6,20 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.users import create_user
 from kernel.services import services_of
-from models import Task, TaskKind, TaskStage, TaskState, Ticket, TicketStatus
+from models import Engineer as EngineerRow
+from models import Task, TaskKind, TaskStage, TaskState, Ticket, TicketStatus, UserRole
 from notify import task_alerts
 from notify.relay import relay_once
 from simulator import Caller, Engineer, Simulator
+from tests.dashboard.conftest import PASSWORD, Browser, sign_in
 from tests.e2e.test_ringing import ANA, BEN, SCHEDULE_THEN_BEN, customer, load, severity1
-from tests.factories import Customer
+from tests.factories import Customer, SignedTwilio
 from tests.notify.conftest import FAST_ENV, MANAGER_EMAILS, MANAGER_PHONES, drain
 from tickets import tasks
 
@@ -151,3 +155,63 @@ def test_a_timer_killed_before_its_commit_fires_once_after_the_restart(
     assert fired == 1
     relay_at(app, at)
     assert len([t for t in texts_to(phone, BEN) if "ESCALATED" in t]) == 1
+
+
+def signed_in_engineer(client: FlaskClient, session: Session, phone_number: str) -> Browser:
+    """Ana's dashboard login, linked to her Engineer row (made by the routing configuration)."""
+    engineer = session.scalars(select(EngineerRow).where(EngineerRow.phone == phone_number)).one()
+    create_user(session, "ana", "Ana Lima", PASSWORD, UserRole.ENGINEER, engineer.id)
+    session.commit()
+    assert sign_in(client, "ana").status_code == 302
+    return Browser(client)
+
+
+def test_call_back_from_the_dashboard_rings_the_engineer_then_bridges_the_customer(
+    app: Flask, phone: Simulator, customer: Customer, session: Session, client: FlaskClient
+) -> None:
+    load(app, SCHEDULE_THEN_BEN)
+    phone.engineers = {ANA: Engineer.no_answer(), BEN: Engineer.no_answer()}
+    phone.call(severity1(customer))
+    task = the_task(session)
+    assert task.callback_number is not None
+    browser = signed_in_engineer(client, session, ANA)
+    phone.engineers = {ANA: Engineer.accepts(after=2), task.callback_number: Engineer.accepts()}
+    url = f"/dashboard/tickets/{task.ticket_id}/tasks/{task.id}/callback"
+    assert browser.post(url).status_code == 302
+    phone.run()
+    legs = [leg for leg in phone.legs.values() if leg.direction == "outbound-api"]
+    assert ANA in [leg.to for leg in legs]
+    done = the_task(session)
+    assert done.state is TaskState.DONE and done.callback_attempts == 1
+    assert done.resolution is not None and "called back" in done.resolution
+    assert done.acknowledged_by == "ana"
+
+
+def test_a_callback_nobody_answers_leaves_the_task_open(
+    app: Flask, phone: Simulator, customer: Customer, session: Session, client: FlaskClient
+) -> None:
+    load(app, SCHEDULE_THEN_BEN)
+    phone.engineers = {ANA: Engineer.no_answer(), BEN: Engineer.no_answer()}
+    phone.call(severity1(customer))
+    task = the_task(session)
+    assert task.callback_number is not None
+    browser = signed_in_engineer(client, session, ANA)
+    phone.engineers = {ANA: Engineer.accepts(after=2), task.callback_number: Engineer.no_answer()}
+    browser.post(f"/dashboard/tickets/{task.ticket_id}/tasks/{task.id}/callback")
+    phone.run()
+    still = the_task(session)
+    assert still.state is TaskState.ACKNOWLEDGED and still.callback_attempts == 1
+
+
+def test_a_signed_request_for_a_callback_nobody_placed_closes_nothing(
+    app: Flask, phone: Simulator, customer: Customer, session: Session, client: FlaskClient
+) -> None:
+    load(app, SCHEDULE_THEN_BEN)
+    phone.engineers = {ANA: Engineer.no_answer(), BEN: Engineer.no_answer()}
+    phone.call(severity1(customer))
+    task = the_task(session)
+    forger = SignedTwilio(client)
+    for path in (f"/ivr/callback?task={task.id}", f"/ivr/callback-done?task={task.id}"):
+        response = forger.post(path, DialCallStatus="completed")
+        assert response.status_code == 200 and b"<Dial" not in response.data
+    assert the_task(session).state is TaskState.OPEN
