@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from dashboard import accounts, admin, auth, engineers, metrics, outbox, schedules, tickets
+from dashboard import (
+    accounts,
+    admin,
+    auth,
+    callbacks,  # noqa: F401 - adds the Call back button's route to tickets.bp
+    engineers,
+    metrics,
+    outbox,
+    schedules,
+    tickets,
+)
 from dashboard.api import bp as api_bp
 from dashboard.security import csrf_token, current_user
 from dashboard.server_session import ServerSessionInterface, session_limits

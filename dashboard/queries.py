@@ -68,6 +68,9 @@ class TicketFilter:
     page: int = 1
     per_page: int = PAGE_SIZE
     errors: list[str] = field(default_factory=list)
+    # "My tickets": owned by this user or by the engineer this user is (set by the page, not args).
+    mine_user_id: int | None = None
+    mine_engineer_id: int | None = None
 
     def args(self, **overrides: Any) -> dict[str, Any]:
         """The query-string arguments that reproduce this filter (for links and CSV)."""
@@ -121,7 +124,7 @@ def parse_filter(args: Mapping[str, str]) -> TicketFilter:
     status = args.get("status") or None
     outcome = args.get("outcome") or None
     if status and status not in {s.value for s in TicketStatus}:
-        errors.append("status must be open, pending or solved")
+        errors.append("status must be one of " + ", ".join(s.value for s in TicketStatus))
         status = None
     if outcome and outcome not in {o.value for o in TicketOutcome}:
         errors.append("outcome must be one of " + ", ".join(o.value for o in TicketOutcome))
@@ -191,6 +194,11 @@ def filtered(session: Session, flt: TicketFilter) -> Select[Ticket]:
         stmt = stmt.where(_search_clause(session, flt.q))
     if flt.status:
         stmt = stmt.where(Ticket.status == flt.status)
+    mine = [Ticket.assignee_user_id == flt.mine_user_id] if flt.mine_user_id else []
+    if flt.mine_engineer_id is not None:
+        mine.append(Ticket.assignee_engineer_id == flt.mine_engineer_id)
+    if mine:
+        stmt = stmt.where(or_(*mine))
     if flt.severity is not None:
         stmt = stmt.where(Ticket.severity == flt.severity)
     if flt.category:

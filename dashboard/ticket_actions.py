@@ -7,8 +7,11 @@ from enum import Enum
 
 from sqlalchemy.orm import Session
 
+from kernel.services import current_settings
 from models import Ticket, TicketStatus, utcnow
 from models.users import TicketFieldChange, TicketNote, TicketStatusChange, User
+from notify.customer_updates import status_changed
+from tickets.ownership import Actor, set_status
 from tickets.severity import CATEGORIES, SEVERITIES
 
 
@@ -39,27 +42,24 @@ class TicketActionError(ValueError):
 
 
 def change_status(
-    session: Session, ticket: Ticket, raw_status: str, user: User
+    session: Session, ticket: Ticket, raw_status: str, user: User, question: str = ""
 ) -> TicketStatusChange | None:
-    """Move the ticket to `raw_status`, recording the change; None when already there."""
+    """Move the ticket to `raw_status`, recording the change and telling the customer when it
+    is solved or waits on them; None when already there."""
     try:
         status = TicketStatus(raw_status)
     except ValueError:
-        raise TicketActionError("status must be open, pending or solved") from None
-    if ticket.status is status:
-        return None
-    change = TicketStatusChange(
-        ticket_id=ticket.id,
-        user_id=user.id,
-        username=user.username,
-        from_status=ticket.status,
-        to_status=status,
-        at=utcnow(),
-    )
-    ticket.status = status
-    session.add(change)
-    session.flush()
+        names = ", ".join(s.value for s in TicketStatus)
+        raise TicketActionError(f"status must be one of {names}") from None
+    change = set_status(session, ticket, status, actor_of(user), utcnow())
+    if change is not None:
+        status_changed(session, ticket, change, current_settings(), question)
     return change
+
+
+def actor_of(user: User) -> Actor:
+    """A dashboard user as the actor of a ticket change (history shows their username)."""
+    return Actor(name=user.username, user_id=user.id, engineer_id=user.engineer_id)
 
 
 def add_note(

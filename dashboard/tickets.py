@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 
 from flask import (
@@ -30,6 +31,7 @@ from dashboard.security import current_user, login_required, manager_required
 from dashboard.ticket_actions import (
     TicketActionError,
     TicketField,
+    actor_of,
     add_note,
     change_status,
     edit_fields,
@@ -37,8 +39,9 @@ from dashboard.ticket_actions import (
 from dashboard.timeline import build_timeline, format_seconds
 from dashboard.web import page_blueprint, sentence
 from kernel.db import get_session
-from models import Notification, Ticket, TicketStatus
-from models.users import TicketFieldChange, TicketNote, TicketStatusChange
+from models import Notification, Task, Ticket, TicketAssignment, TicketStatus, utcnow
+from models.users import TicketFieldChange, TicketNote, TicketStatusChange, User
+from tickets import ownership, tasks
 from tickets.severity import CATEGORIES
 
 bp = page_blueprint("dashboard_tickets", __name__, url_prefix="/dashboard/tickets")
@@ -78,6 +81,27 @@ def index() -> str:
         page=page,
         choices=filter_choices(session),
         fmt=format_seconds,
+    )
+
+
+@bp.get("/mine")
+@login_required
+def mine() -> str:
+    """My tickets: those owned by the signed-in user or by the engineer they are."""
+    session = get_session()
+    user = current_user()
+    assert user is not None
+    flt = dataclasses.replace(
+        parse_filter(request.args),
+        mine_user_id=user.id,
+        mine_engineer_id=user.engineer_id,
+    )
+    return render_template(
+        "dashboard/tickets.html",
+        flt=flt,
+        page=ticket_page(session, flt),
+        choices=filter_choices(session),
+        mine=True,
     )
 
 
@@ -176,9 +200,21 @@ def show(ticket_id: int) -> str:
         .where(TicketFieldChange.ticket_id == ticket.id)
         .order_by(TicketFieldChange.at, TicketFieldChange.id)
     ).all()
+    assignments = session.scalars(
+        select(TicketAssignment)
+        .where(TicketAssignment.ticket_id == ticket.id)
+        .order_by(TicketAssignment.at, TicketAssignment.id)
+    ).all()
+    ticket_tasks = session.scalars(
+        select(Task).where(Task.ticket_id == ticket.id).order_by(Task.created_at, Task.id)
+    ).all()
+    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
     return render_template(
         "dashboard/ticket.html",
         ticket=ticket,
+        assignments=assignments,
+        tasks=ticket_tasks,
+        users=users,
         field_changes=field_changes,
         categories=sorted({*CATEGORIES, ticket.category}),
         fmt=format_seconds,
@@ -194,13 +230,14 @@ def show(ticket_id: int) -> str:
 @bp.post("/<int:ticket_id>/status")
 @login_required
 def set_status(ticket_id: int) -> Response:
-    """Move a ticket to open, pending or solved."""
+    """Move a ticket to open, acknowledged, pending or solved."""
     session = get_session()
     ticket = session.get(Ticket, ticket_id) or abort(404)
     user = current_user()
     assert user is not None
     try:
-        change = change_status(session, ticket, request.form.get("status", ""), user)
+        question = request.form.get("question", "")[:2000]
+        change = change_status(session, ticket, request.form.get("status", ""), user, question)
     except TicketActionError as exc:
         flash(sentence(str(exc)), "error")
         return redirect(url_for(".show", ticket_id=ticket_id))
@@ -251,3 +288,93 @@ def edit_details(ticket_id: int) -> Response:
         names = ", ".join(change.field for change in changes)
         flash(f"{ticket.number}: {names} changed.", "ok")
     return redirect(url_for(".show", ticket_id=ticket_id))
+
+
+def _ticket_or_404(ticket_id: int) -> Ticket:
+    ticket = get_session().get(Ticket, ticket_id)
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+def _me() -> User:
+    user = current_user()
+    assert user is not None
+    return user
+
+
+@bp.post("/<int:ticket_id>/take")
+@login_required
+def take(ticket_id: int) -> Response:
+    """The signed-in user takes the ticket (and acknowledges it if it was open)."""
+    session = get_session()
+    ticket = _ticket_or_404(ticket_id)
+    ownership.take(session, ticket, actor_of(_me()), utcnow())
+    session.commit()
+    flash(f"{ticket.number} is yours.", "ok")
+    return redirect(url_for(".show", ticket_id=ticket_id))
+
+
+@bp.post("/<int:ticket_id>/acknowledge")
+@login_required
+def acknowledge(ticket_id: int) -> Response:
+    """Acknowledge an open ticket: someone is on it."""
+    session = get_session()
+    ticket = _ticket_or_404(ticket_id)
+    if ownership.acknowledge(session, ticket, actor_of(_me()), utcnow()):
+        flash(f"{ticket.number} is acknowledged.", "ok")
+    else:
+        flash(
+            f"{ticket.number} is {ticket.status.value}, not open: nothing to acknowledge.", "error"
+        )
+    session.commit()
+    return redirect(url_for(".show", ticket_id=ticket_id))
+
+
+@bp.post("/<int:ticket_id>/assign")
+@login_required
+def assign(ticket_id: int) -> Response:
+    """Give the ticket to another user (or to nobody)."""
+    session = get_session()
+    ticket = _ticket_or_404(ticket_id)
+    raw = request.form.get("user_id", "").strip()
+    assignee = None
+    if raw:
+        user = session.get(User, int(raw)) if raw.isascii() and raw.isdigit() else None
+        if user is None or not user.active:
+            flash("Choose an active user to assign the ticket to.", "error")
+            return redirect(url_for(".show", ticket_id=ticket_id))
+        assignee = actor_of(user)
+    ownership.assign(session, ticket, assignee, actor_of(_me()), utcnow())
+    session.commit()
+    flash(f"{ticket.number} is assigned to {ticket.assignee_name or 'nobody'}.", "ok")
+    return redirect(url_for(".show", ticket_id=ticket_id))
+
+
+@bp.post("/<int:ticket_id>/tasks/<int:task_id>/done")
+@login_required
+def task_done(ticket_id: int, task_id: int) -> Response:
+    """Mark one of the ticket's tasks done (its timers stop)."""
+    session = get_session()
+    task = session.get(Task, task_id)
+    if task is None or task.ticket_id != ticket_id:
+        abort(404)
+    note = request.form.get("resolution", "").strip()[:2000] or "marked done"
+    if not tasks.finish_task(session, task, _me().username, note, utcnow()):
+        flash("That task was already done.", "error")
+    session.commit()
+    return redirect(url_for(".show", ticket_id=ticket_id, _anchor="tasks"))
+
+
+@bp.post("/<int:ticket_id>/tasks/<int:task_id>/acknowledge")
+@login_required
+def task_acknowledge(ticket_id: int, task_id: int) -> Response:
+    """Say you are on a task: it will not escalate at its reminder time."""
+    session = get_session()
+    task = session.get(Task, task_id)
+    if task is None or task.ticket_id != ticket_id:
+        abort(404)
+    if not tasks.acknowledge_task(session, task, _me().username, utcnow()):
+        flash("That task was already acknowledged or done.", "error")
+    session.commit()
+    return redirect(url_for(".show", ticket_id=ticket_id, _anchor="tasks"))

@@ -41,6 +41,10 @@ LABELS = {
     EventKind.SMS_WITHHELD: "SMS not sent",
     EventKind.DEGRADED_DIAL: "Rung while the database was down",
     EventKind.ALERT_REACHED_NOBODY: "Alert reached nobody",
+    EventKind.TASK_ESCALATED: "Callback escalated",
+    EventKind.TASK_OVERDUE: "Task overdue: managers alerted",
+    EventKind.TASK_DONE: "Task done",
+    EventKind.ASSIGNED: "Assigned",
 }
 
 # How each ring result reads, and how it colours the timeline.
@@ -170,6 +174,14 @@ def _summary(payload: events.Payload | None) -> tuple[str, str]:
                 f"{channel.upper()} {kind.replace('_', ' ')} sent to nobody: {setting} is not set",
                 "bad",
             )
+        case events.TaskEscalated(notified=notified):
+            return f"not acknowledged in time: {notified} more engineer(s) texted", "warn"
+        case events.TaskOverdue():
+            return "past its due time and not done", "bad"
+        case events.TaskDone(by=by, resolution=resolution):
+            return f"{by}: {resolution}", "good"
+        case events.Assigned(assignee=assignee, by=by):
+            return f"to {assignee or 'nobody'} by {by}", "neutral"
     return "", "neutral"
 
 

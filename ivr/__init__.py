@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ivr import (
+    callback_views,  # noqa: F401 - adds the callback webhooks to the blueprint
     degraded_views,  # noqa: F401 - adds the degraded-mode webhooks to the blueprint
     engineer_views,  # noqa: F401 - adds the ringing webhooks to the blueprint
     message_status,

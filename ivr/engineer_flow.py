@@ -25,7 +25,7 @@ from models import Call, CallOutcome, CallState
 from models.ringing import OUTSTANDING, AttemptStatus, RingAttempt
 from notify import triggers
 from routing import ringing
-from tickets import events
+from tickets import events, ownership
 from tickets.calls import record_event
 from tickets.outcome import set_call_outcome
 
@@ -102,6 +102,9 @@ def _accepted(
     call.answered_by = attempt.engineer_name or attempt.phone
     call.connected_at = now
     set_call_outcome(call, CallOutcome.CONNECTED, now)
+    # Who accepts owns it: the ticket is theirs, acknowledged, whoever had it before.
+    engineer = ownership.engineer_actor(session, attempt.engineer_id, attempt.engineer_name)
+    ownership.take(session, call.ticket, engineer, now)
     triggers.engineer_accepted(session, call, attempt.phone, attempt.engineer_name, now)
     return ringing.others_to_cancel(session, call, attempt, now)
 

@@ -25,9 +25,10 @@ from ivr.steps import (
     Then,
     Transfer,
 )
+from kernel.services import current_settings
 from kernel.twilio_fields import CallStatus, TranscriptionStatus
 from models import Call, CallOutcome, CallState, PinOutcome, Ticket
-from notify import triggers
+from notify import task_alerts, triggers
 from routing import ringing
 from routing.last_known import LastKnown
 from routing.ring_plan import RingPlan
@@ -273,6 +274,9 @@ def nobody_answered(session: Session, call: Call, now: datetime) -> Step:
         record_event(session, call, events.NobodyAccepted(tried=tried), now)
         set_call_outcome(call, CallOutcome.MISSED, now)
         triggers.nobody_accepted(session, call, now, engineer_phones=tried)
+        task_alerts.callback_promised(
+            session, call, "nobody accepted the severity-1 call", now, current_settings()
+        )
     return _take_message(call, now, prompts.NOBODY_ANSWERED)
 
 
@@ -288,6 +292,10 @@ def on_recorded(
         return _goodbye_with_ticket(ticket, prompts.NO_MESSAGE_HEARD)
     record_event(session, call, events.Recording(url=recording_url, seconds=seconds), now)
     set_call_outcome(call, CallOutcome.MESSAGE, now)
+    if call.entitled_at is not None:
+        # Only an entitled caller's message puts a promise on the engineers' phones; a callback
+        # already promised on this call covers the message too.
+        task_alerts.message_left(session, call, now, current_settings())
     return _goodbye_with_ticket(ticket, "Thank you.")
 
 
@@ -316,8 +324,8 @@ def on_status(
     hung_up_ringing = ringing.is_ringing(call)
     if hung_up_ringing:
         progress = ringing.cancel_all(session, call, now)
-        reason = "The caller hung up while engineers were being rung: call them back."
-        record_event(session, call, events.CallbackTask(reason=reason), now)
+        reason = "the caller hung up while engineers were being rung"
+        task_alerts.callback_promised(session, call, reason, now, current_settings())
     call.status = status.value
     call.ended_at = now
     call.duration_seconds = duration

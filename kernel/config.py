@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from flask import Flask
@@ -25,6 +26,7 @@ DEFAULT_MAX_CONTENT_LENGTH = 1024 * 1024
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 # Without real Twilio credentials, outgoing calls go to the local phone simulator (hotline call).
 DEFAULT_SIMULATOR_PORT = 8010
+DEFAULT_SEVERITY_TARGETS = {1: 30, 2: 240, 3: 1440, 4: 4320}
 
 
 class ConfigError(Exception):
@@ -169,10 +171,22 @@ class Settings:
     # A call still open this long after it started is checked against Twilio's REST API.
     reconcile_after_seconds: float = 600.0
     reconcile_interval_seconds: float = 60.0
-    # Minutes within which support responds to a message, by severity (2, 3 and 4).
-    severity_target_minutes: tuple[tuple[int, int], ...] = ((2, 240), (3, 1440), (4, 4320))
+    # Response target per severity (minutes): a message's task is due this long after it was left.
+    # (severity, minutes) pairs, severities 1-4: a tuple keeps Settings hashable.
+    severity_target_minutes: tuple[tuple[int, int], ...] = tuple(DEFAULT_SEVERITY_TARGETS.items())
+    # The promise made to a caller nobody took: "an engineer will call you back within 30 minutes".
+    callback_due_minutes: int = 30
+    # An open task not acknowledged by then escalates to the policy's next level.
+    task_reminder_minutes: int = 10
+    # Dates in customers' messages are in their account's time zone, else this one.
+    hotline_timezone: str = "UTC"
 
     notify: NotifySettings = field(default_factory=NotifySettings)  # the NOTIFY_* block above
+
+    def target_minutes(self, severity: int | None) -> int:
+        """The response target for `severity`; an unknown severity gets the lowest's (4)."""
+        targets = dict(self.severity_target_minutes)
+        return targets.get(severity or 0, targets[max(targets)])
 
     @property
     def home_region(self) -> str:
@@ -180,8 +194,8 @@ class Settings:
         return _home_region(self.hotline_number)
 
     def severity_target(self, severity: int) -> int:
-        """Minutes within which support responds to a message of `severity` (2 to 4)."""
-        return dict(self.severity_target_minutes).get(severity, DEFAULT_SEVERITY_TARGETS[4])
+        """Minutes within which support responds to a message of `severity`."""
+        return self.target_minutes(severity)
 
     @property
     def is_production(self) -> bool:
@@ -223,28 +237,38 @@ def _minutes_setting(
     return tuple(int(part) for part in parts)
 
 
-DEFAULT_SEVERITY_TARGETS = {2: 240, 3: 1440, 4: 4320}
-
-
-def _severity_targets(env: Mapping[str, str], name: str) -> tuple[tuple[int, int], ...]:
-    """Response targets like "2=240,3=1440,4=4320" (minutes); unnamed severities keep defaults."""
+def _severity_targets_setting(env: Mapping[str, str], name: str) -> tuple[tuple[int, int], ...]:
+    """SEVERITY_TARGET_MINUTES: "1=30,2=240,3=1440,4=4320"; unnamed severities keep defaults."""
     raw = env.get(name, "").strip()
     targets = dict(DEFAULT_SEVERITY_TARGETS)
     if not raw:
         return tuple(targets.items())
     problem = (
-        f"{name} must be severity=minutes pairs for severities 2 to 4 with minutes from 1 to "
-        f"43200, e.g. 2=240,3=1440,4=4320; got {raw!r}"
+        f"{name} must be severity=minutes pairs for severities 1-4 with minutes from 1 to "
+        f"525600, e.g. 1=30,2=240,3=1440,4=4320; got {raw!r}"
     )
     for part in raw.split(","):
         severity, _, minutes = part.strip().partition("=")
         severity, minutes = severity.strip(), minutes.strip()
-        if not (severity in ("2", "3", "4") and minutes.isascii() and minutes.isdigit()):
+        if not (severity.isascii() and severity.isdigit() and minutes.isascii()):
             raise ConfigError(problem)
-        if not 0 < int(minutes) <= 43200:
+        if not minutes.isdigit() or int(severity) not in targets:
+            raise ConfigError(problem)
+        if not 0 < int(minutes) <= 525600:
             raise ConfigError(problem)
         targets[int(severity)] = int(minutes)
-    return tuple(sorted(targets.items()))
+    return tuple(targets.items())
+
+
+def _timezone_setting(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone such as Europe/Paris; got {raw!r}"
+        ) from None
+    return raw
 
 
 def _regions_setting(
@@ -374,8 +398,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reconcile_interval_seconds=_float_setting(
             env, "RECONCILE_INTERVAL_SECONDS", 60.0, 0.5, 86400
         ),
-        severity_target_minutes=_severity_targets(env, "SEVERITY_TARGET_MINUTES"),
         notify=load_notify_settings(env),
+        severity_target_minutes=_severity_targets_setting(env, "SEVERITY_TARGET_MINUTES"),
+        callback_due_minutes=_int_setting(env, "CALLBACK_DUE_MINUTES", 30, 1, 1440),
+        task_reminder_minutes=_int_setting(env, "TASK_REMINDER_MINUTES", 10, 1, 1440),
+        hotline_timezone=_timezone_setting(env, "HOTLINE_TIMEZONE", "UTC"),
     )
 
 

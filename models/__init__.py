@@ -12,6 +12,9 @@ from models.enums import (
     NotificationStatus,
     PinKind,
     PinOutcome,
+    TaskKind,
+    TaskStage,
+    TaskState,
     TicketOutcome,
     TicketStatus,
 )
@@ -19,6 +22,7 @@ from models.notifications import Notification
 from models.pins import PinAttempt, PinLockout, SupportPin
 from models.ringing import AttemptStatus, RingAttempt
 from models.schedules import RoutingConfigVersion
+from models.tasks import Task, TicketAssignment
 from models.tickets import Call, CallEvent, Ticket, parse_ticket_number, ticket_number
 from models.users import (
     ApiToken,
@@ -62,7 +66,12 @@ __all__ = [
     "RingAttempt",
     "RoutingConfigVersion",
     "SupportPin",
+    "Task",
+    "TaskKind",
+    "TaskStage",
+    "TaskState",
     "Ticket",
+    "TicketAssignment",
     "TicketFieldChange",
     "TicketNote",
     "TicketOutcome",

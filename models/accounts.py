@@ -23,6 +23,8 @@ class Account(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # The customer's time zone for dates in their messages; None: the hotline's (HOTLINE_TIMEZONE).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     contacts: Mapped[list[Contact]] = relationship(

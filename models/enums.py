@@ -28,9 +28,31 @@ class PinOutcome(str, Enum):
 
 
 class TicketStatus(str, Enum):
-    OPEN = "open"
-    PENDING = "pending"
+    OPEN = "open"  # nobody has taken it yet
+    ACKNOWLEDGED = "acknowledged"  # someone owns it and is working on it
+    PENDING = "pending"  # waiting on the customer
     SOLVED = "solved"
+
+
+class TaskKind(str, Enum):
+    """A promise made to a caller: call them back, or answer their message."""
+
+    CALLBACK = "callback"
+    RESPOND = "respond"
+
+
+class TaskState(str, Enum):
+    OPEN = "open"  # nobody has said they are on it
+    ACKNOWLEDGED = "acknowledged"  # an engineer or user is on it
+    DONE = "done"  # called back or marked done
+
+
+class TaskStage(str, Enum):
+    """How far a task's timers have run; each stage is entered once (a conditional UPDATE)."""
+
+    NOTIFIED = "notified"  # the on-call engineer was texted when the task was made
+    ESCALATED = "escalated"  # the reminder time passed: the next level was texted
+    OVERDUE = "overdue"  # the due time passed: managers were alerted
 
 
 class TicketOutcome(str, Enum):

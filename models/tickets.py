@@ -48,6 +48,15 @@ class Ticket(Base):
     )
     outcome: Mapped[TicketOutcome | None] = mapped_column(enum_column(TicketOutcome))
     refusal_reason: Mapped[str | None] = mapped_column(Text)
+    # Who owns the ticket: a dashboard user, an engineer (who accepted a call by phone), or both
+    # when the user is that engineer's login.
+    assignee_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    assignee_engineer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("engineers.id", ondelete="SET NULL"), index=True
+    )
+    assignee_name: Mapped[str | None] = mapped_column(String(200))
     # Set when the caller used a privileged PIN: support staff may see more data until then.
     elevated_access_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Support responds to a severity 2-4 message by then (the severity's response target).

@@ -18,6 +18,7 @@ from kernel.queue import NOTIFY_QUEUE, queue_on, worker_seems_dead
 from kernel.services import Services
 from models import Notification, NotificationStatus, utcnow
 from notify.jobs import JOB_FUNCTION
+from notify.task_alerts import fire_due
 
 log = logging.getLogger(__name__)
 GONE = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
@@ -29,10 +30,13 @@ def job_id_for(notification_id: int, attempts: int) -> str:
 
 
 def relay_once(services: Services, now: datetime | None = None) -> int:
-    """Move due pending rows onto the notify queue; the number enqueued."""
+    """Run due task timers, then move due pending rows onto the notify queue; rows enqueued."""
     now = now or utcnow()
     tuning = services.settings.notify
     with services.sessions() as session:
+        # The timers' texts are outbox rows committed with the stage they move: sent this round.
+        if fire_due(session, now, services.settings):
+            session.commit()
         due = session.execute(
             select(Notification.id, Notification.attempts)
             .where(

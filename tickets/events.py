@@ -46,6 +46,10 @@ class EventKind(str, Enum):
     SMS_WITHHELD = "sms_withheld"
     DEGRADED_DIAL = "degraded_dial"
     ALERT_REACHED_NOBODY = "alert_reached_nobody"
+    TASK_ESCALATED = "task_escalated"
+    TASK_OVERDUE = "task_overdue"
+    TASK_DONE = "task_done"
+    ASSIGNED = "assigned"
 
 
 @dataclass(frozen=True)
@@ -265,6 +269,38 @@ class AlertReachedNobody(Payload):
     setting: str  # the setting that names nobody, e.g. MANAGER_PHONES
 
 
+@dataclass(frozen=True)
+class TaskEscalated(Payload):
+    """Nobody acknowledged a task by its reminder time: the next level was texted."""
+
+    KIND = EventKind.TASK_ESCALATED
+    task_id: int
+    notified: int
+
+
+@dataclass(frozen=True)
+class TaskOverdue(Payload):
+    """A task passed its due time undone: managers were alerted."""
+
+    KIND = EventKind.TASK_OVERDUE
+    task_id: int
+
+
+@dataclass(frozen=True)
+class TaskDone(Payload):
+    KIND = EventKind.TASK_DONE
+    task_id: int
+    by: str
+    resolution: str
+
+
+@dataclass(frozen=True)
+class Assigned(Payload):
+    KIND = EventKind.ASSIGNED
+    assignee: str | None
+    by: str
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     cls.KIND: cls
     for cls in (
@@ -294,6 +330,10 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         SmsWithheld,
         DegradedDial,
         AlertReachedNobody,
+        TaskEscalated,
+        TaskOverdue,
+        TaskDone,
+        Assigned,
     )
 }
 P = TypeVar("P", bound=Payload)

@@ -425,6 +425,12 @@ class TicketDetailsUpdate(Input):
         return {field: value for field, value in given.items() if value is not None}
 
 
+class TicketAssign(Input):
+    """Give a ticket to a dashboard user (their id), or to nobody (null)."""
+
+    user_id: Annotated[int, Field(ge=1)] | None
+
+
 class NoteCreate(Input):
     """A note (or a message) to add to a ticket's conversation."""
 

@@ -9,10 +9,17 @@ from dashboard.api import schemas
 from dashboard.api.base import api_user, bp, fail, token_required
 from dashboard.api.operations import operation
 from dashboard.queries import call_figures, ticket_page
-from dashboard.ticket_actions import TicketActionError, add_note, change_status, edit_fields
+from dashboard.ticket_actions import (
+    TicketActionError,
+    actor_of,
+    add_note,
+    change_status,
+    edit_fields,
+)
 from kernel.db import get_session
-from models import Notification, Ticket
-from models.users import TicketFieldChange, TicketNote, TicketStatusChange
+from models import Notification, Ticket, utcnow
+from models.users import TicketFieldChange, TicketNote, TicketStatusChange, User
+from tickets import ownership
 
 
 @bp.get("/tickets")
@@ -128,3 +135,53 @@ def create_note(ticket_id: int, body: schemas.NoteCreate) -> schemas.Note:
         fail(400, "invalid note", {"body": str(exc)})
     session.commit()
     return schemas.Note.of(created)
+
+
+@bp.post("/tickets/<int:ticket_id>/take")
+@token_required
+@operation(
+    "Take a ticket (you own it; an open one is acknowledged)", responses={200: schemas.Ticket}
+)
+def take_ticket(ticket_id: int) -> schemas.Ticket:
+    """The token's user takes the ticket."""
+    session = get_session()
+    ticket = _ticket(ticket_id)
+    ownership.take(session, ticket, actor_of(api_user()), utcnow())
+    session.commit()
+    return _full(ticket)
+
+
+@bp.post("/tickets/<int:ticket_id>/acknowledge")
+@token_required
+@operation("Acknowledge an open ticket", responses={200: schemas.Ticket}, errors=(409,))
+def acknowledge_ticket(ticket_id: int) -> schemas.Ticket:
+    """Acknowledge an open ticket; a 409 when it is not open."""
+    session = get_session()
+    ticket = _ticket(ticket_id)
+    if not ownership.acknowledge(session, ticket, actor_of(api_user()), utcnow()):
+        fail(409, f"the ticket is {ticket.status.value}, not open")
+    session.commit()
+    return _full(ticket)
+
+
+@bp.post("/tickets/<int:ticket_id>/assign")
+@token_required
+@operation(
+    "Assign a ticket to a user",
+    responses={200: schemas.Ticket},
+    body=schemas.TicketAssign,
+    errors=(400,),
+)
+def assign_ticket(ticket_id: int, body: schemas.TicketAssign) -> schemas.Ticket:
+    """Give the ticket to an active user, or to nobody."""
+    session = get_session()
+    ticket = _ticket(ticket_id)
+    assignee = None
+    if body.user_id is not None:
+        user = session.get(User, body.user_id)
+        if user is None or not user.active:
+            fail(400, "invalid assignment", {"user_id": "no active user with this id"})
+        assignee = actor_of(user)
+    ownership.assign(session, ticket, assignee, actor_of(api_user()), utcnow())
+    session.commit()
+    return _full(ticket)

@@ -42,6 +42,9 @@ ENDPOINTS = [
     ("PATCH", "/api/v1/tickets/1"),
     ("PATCH", "/api/v1/tickets/1/details"),
     ("POST", "/api/v1/tickets/1/notes"),
+    ("POST", "/api/v1/tickets/1/take"),
+    ("POST", "/api/v1/tickets/1/acknowledge"),
+    ("POST", "/api/v1/tickets/1/assign"),
     ("GET", "/api/v1/accounts"),
     ("GET", "/api/v1/accounts/1"),
     ("GET", "/api/v1/accounts/1/licences"),
@@ -139,14 +142,13 @@ def test_update_status(client: FlaskClient, engineer_token: str, call_ticket: An
     response = client.patch(url, json={"status": "solved"}, headers=bearer(engineer_token))
     assert response.status_code == 200
     assert response.json["status"] == "solved"
-    assert response.json["status_changes"] == [
-        {
-            "from": "open",
-            "to": "solved",
-            "by": "erik",
-            "at": response.json["status_changes"][0]["at"],
-        }
-    ]
+    # First the accepting engineer acknowledged it by phone, then erik solved it.
+    assert response.json["status_changes"][-1] == {
+        "from": "acknowledged",
+        "to": "solved",
+        "by": "erik",
+        "at": response.json["status_changes"][-1]["at"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -333,7 +335,8 @@ def test_malformed_json_is_a_400(
         headers=bearer(engineer_token),
     )
     assert response.status_code == 400
-    assert call_ticket.status is TicketStatus.OPEN
+    # Unchanged: still as the engineer who accepted the call left it.
+    assert call_ticket.status is TicketStatus.ACKNOWLEDGED
 
 
 @pytest.mark.parametrize(
@@ -453,3 +456,32 @@ def test_a_response_the_document_forbids_is_caught(
 ) -> None:
     with pytest.raises(AssertionError, match="not as the OpenAPI document says"):
         _check(operation, status, body, app)
+
+
+def test_take_assign_and_acknowledge_through_the_api(
+    client: FlaskClient,
+    engineer_token: str,
+    manager: Any,
+    engineer_user: Any,
+    call_ticket: Any,
+    session: Session,
+) -> None:
+    url = f"/api/v1/tickets/{call_ticket.id}"
+    taken = client.post(f"{url}/take", headers=bearer(engineer_token))
+    assert taken.status_code == 200
+    session.refresh(call_ticket)
+    assert call_ticket.assignee_user_id == engineer_user.id
+    # Already acknowledged by the engineer who accepted the call: a conflict, nothing changes.
+    assert client.post(f"{url}/acknowledge", headers=bearer(engineer_token)).status_code == 409
+    moved = client.post(
+        f"{url}/assign", json={"user_id": manager.id}, headers=bearer(engineer_token)
+    )
+    assert moved.status_code == 200
+    session.refresh(call_ticket)
+    assert call_ticket.assignee_name == "maria"
+    bad = client.post(f"{url}/assign", json={"user_id": 99999}, headers=bearer(engineer_token))
+    assert bad.status_code == 400 and "user_id" in bad.get_data(as_text=True)
+    nobody = client.post(f"{url}/assign", json={"user_id": None}, headers=bearer(engineer_token))
+    assert nobody.status_code == 200
+    session.refresh(call_ticket)
+    assert call_ticket.assignee_name is None
