@@ -101,6 +101,7 @@ def mine() -> str:
         flt=flt,
         page=ticket_page(session, flt),
         choices=filter_choices(session),
+        fmt=format_seconds,
         mine=True,
     )
 

@@ -113,7 +113,7 @@ def test_a_severity_2_message_texts_the_on_call_engineer_with_the_target(
     app: Flask, phone: Simulator, customer: Customer, session: Session
 ) -> None:
     load(app, SCHEDULE_THEN_BEN)
-    phone.call(Caller(keys=[customer.keys, "2"]))
+    phone.call(Caller(keys=[customer.keys, "2", "2"]))
     task = the_task(session)
     assert task.kind is TaskKind.RESPOND
     assert task.due_at - task.created_at == timedelta(minutes=240)

@@ -170,7 +170,7 @@ def test_severity_targets_default_and_override_per_severity(tmp_path: Path) -> N
     assert [settings.severity_target(s) for s in (2, 3, 4)] == [60, 1440, 10080]
 
 
-@pytest.mark.parametrize("value", ["2=0", "1=30", "5=30", "2=abc", "2:240", "2=99999"])
+@pytest.mark.parametrize("value", ["2=0", "5=30", "2=abc", "2:240", "2=999999"])
 def test_bad_severity_targets_name_the_setting(tmp_path: Path, value: str) -> None:
     with pytest.raises(ConfigError, match=r"^SEVERITY_TARGET_MINUTES must be severity=minutes"):
         load_settings({"HOTLINE_DATA_DIR": str(tmp_path), "SEVERITY_TARGET_MINUTES": value})
