@@ -31,7 +31,7 @@ def main() -> int:
         for run in range(1, args.runs + 1):
             started = time.monotonic()
             result = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "xdist", "-n", args.workers,
+                [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "xdist", "-n", args.workers,
                  "-p", "no:cacheprovider"],
                 cwd=ROOT, capture_output=True, text=True, check=False,
             )  # fmt: skip
@@ -41,6 +41,10 @@ def main() -> int:
             failures += result.returncode != 0
             line = f"run {run:2d}: {elapsed:6.1f} s  exit {result.returncode}  {summary}"
             print(line, flush=True)
+            # Name what failed, so a flake can be chased rather than guessed at.
+            for failed in result.stdout.splitlines():
+                if failed.startswith(("FAILED ", "ERROR ")):
+                    print(f"        {failed}", flush=True)
     finally:
         hog.terminate()
     print(f"{args.runs - failures}/{args.runs} runs passed; wall time min {min(times):.1f} s, "
