@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,9 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from hotline.embedded_redis import EmbeddedRedis
+from kernel.config import settings_of
 from models import NotificationStatus, TicketOutcome, utcnow
-from notify import triggers
+from notify import task_alerts, triggers
 from simulator import Simulator
 from tests.notify.conftest import WorkerProcess, make_call, notifications, wait_for, worker_env
 
@@ -150,3 +153,48 @@ def test_a_dead_workers_claim_is_picked_up_in_seconds_not_after_the_claim_timeou
     assert time.monotonic() - killed_at < 15
     second.stop()
     assert len(sim.messages) == 1
+
+
+ONCALL = "+15550001111"
+
+
+def _kind_rows(session: Session, kind: str) -> list[Any]:
+    return [row for row in notifications(session) if row.kind == kind]
+
+
+@pytest.mark.slow
+def test_workers_killed_and_restarted_around_a_reminder_send_it_once(
+    notify_config: dict[str, Any],
+    notify_app: Flask,
+    session: Session,
+    sim: Simulator,
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    """A callback task's reminder comes due across SIGKILLed workers: one escalation text."""
+    settings = replace(settings_of(notify_app), oncall_number=ONCALL)
+    call = make_call(session, TicketOutcome.MESSAGE)
+    task = task_alerts.callback_promised(session, call, "nobody accepted", utcnow(), settings)
+    assert task is not None
+    # The reminder comes due a few seconds from now, while the workers below live and die.
+    task.remind_at = task.next_timer_at = utcnow() + timedelta(seconds=4)
+    session.commit()
+    env = worker_env(notify_config, ONCALL_NUMBER=ONCALL)
+
+    first = start_worker(env)
+    wait_for(lambda: len(sim.messages) == 1, 20, "the engineer's first text")
+    first.kill_all()  # killed before the reminder is due
+    second = start_worker(env)
+    wait_for(lambda: bool(_kind_rows(session, "task_escalated")), 20, "the reminder's row")
+    second.kill_all()  # killed as the reminder fires, perhaps mid-send
+    third = start_worker(env)
+    wait_for(
+        lambda: all(r.status in DONE for r in _kind_rows(session, "task_escalated")),
+        45,
+        "the reminder sent",
+    )
+    time.sleep(1.5)  # time for a wrongly repeated timer to show itself
+    third.stop()
+    escalations = [m for m in sim.messages if "ESCALATED" in m["body"]]
+    assert len(escalations) == 1
+    assert escalations[0]["to"] == ONCALL
+    assert len(_kind_rows(session, "task_escalated")) == 1
