@@ -122,11 +122,24 @@ def sweep_once(services: Services, now: datetime | None = None) -> int:
         ).all()
         for notification_id, job_id, claimed_at in stuck:
             status, worker_name = _job_status(redis_client, job_id)
-            claim_expired = claimed_at is not None and (
-                claimed_at < now - timedelta(seconds=tuning.claim_timeout)
+            # A worker can die after taking the job and before claiming the row: its job then
+            # sits "started" for good, so a dead worker frees the row, claimed or not.
+            worker_died = status is JobStatus.STARTED and worker_seems_dead(
+                redis_client, worker_name, time.time()
+            )
+            # A worker killed right after taking a job leaves it "queued" but in no queue (RQ's
+            # intermediate list): nothing would run it for a minute or more.
+            stranded = (
+                status is JobStatus.QUEUED
+                and job_id is not None
+                and queue_on(redis_client, NOTIFY_QUEUE).get_job_position(job_id) is None
+            )
+            claim_expired = (
+                worker_died
+                or stranded
                 or (
-                    status is JobStatus.STARTED
-                    and worker_seems_dead(redis_client, worker_name, time.time())
+                    claimed_at is not None
+                    and claimed_at < now - timedelta(seconds=tuning.claim_timeout)
                 )
             )
             if status is not None and status not in GONE and not claim_expired:

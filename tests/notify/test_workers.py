@@ -178,7 +178,8 @@ def test_workers_killed_and_restarted_around_a_reminder_send_it_once(
     # The reminder comes due a few seconds from now, while the workers below live and die.
     task.remind_at = task.next_timer_at = utcnow() + timedelta(seconds=4)
     session.commit()
-    env = worker_env(notify_config, ONCALL_NUMBER=ONCALL)
+    # A short grace, so a job whose worker died before claiming its row is looked at soon.
+    env = worker_env(notify_config, ONCALL_NUMBER=ONCALL, NOTIFY_SWEEP_GRACE="2")
 
     first = start_worker(env)
     wait_for(lambda: len(sim.messages) == 1, 20, "the engineer's first text")
