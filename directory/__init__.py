@@ -43,6 +43,18 @@ def create_account(session: Session, name: str, product_codes: list[str] | None 
     return account
 
 
+def set_account_timezone(account: Account, timezone: str | None) -> None:
+    """The clock the customer's messages use; None falls back to HOTLINE_TIMEZONE."""
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise DirectoryError(
+                f"{timezone!r} is not a time zone name such as Europe/London"
+            ) from None
+    account.timezone = timezone or None
+
+
 def ensure_product(session: Session, code: str, name: str | None = None) -> Product:
     """The product with this code, created when it does not exist yet."""
     code = code.strip().lower()

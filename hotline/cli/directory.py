@@ -11,6 +11,7 @@ from directory import (
     create_account,
     ensure_product,
     find_account,
+    set_account_timezone,
 )
 from hotline.cli.base import cli, emit, json_option, session_scope
 from kernel.phones import InvalidPhoneNumber
@@ -28,15 +29,19 @@ def accounts() -> None:
 @accounts.command("create")
 @click.argument("name")
 @click.option("--product", "products", multiple=True, help="Product code (repeatable).")
+@click.option(
+    "--timezone", help="IANA time zone for the customer's messages (default: HOTLINE_TIMEZONE)."
+)
 @json_option
 @click.pass_context
 def accounts_create(
-    ctx: click.Context, name: str, products: tuple[str, ...], as_json: bool
+    ctx: click.Context, name: str, products: tuple[str, ...], timezone: str | None, as_json: bool
 ) -> None:
     """Create an account NAME, optionally with the products it uses."""
     with session_scope(ctx) as session:
         try:
             account = create_account(session, name, list(products))
+            set_account_timezone(account, timezone)
         except DirectoryError as exc:
             raise _fail(exc) from None
         session.commit()
@@ -44,8 +49,25 @@ def accounts_create(
             "id": account.id,
             "name": account.name,
             "products": [p.code for p in account.products],
+            "timezone": account.timezone,
         }
     emit(as_json, data, f"Created account {data['name']} (id {data['id']}).")
+
+
+@accounts.command("set-timezone")
+@click.argument("account")
+@click.argument("timezone", required=False)
+@click.pass_context
+def accounts_set_timezone(ctx: click.Context, account: str, timezone: str | None) -> None:
+    """Set ACCOUNT's time zone for its messages (IANA name; none resets to HOTLINE_TIMEZONE)."""
+    with session_scope(ctx) as session:
+        try:
+            found = find_account(session, account)
+            set_account_timezone(found, timezone)
+        except DirectoryError as exc:
+            raise _fail(exc) from None
+        session.commit()
+        click.echo(f"{found.name}: messages use {found.timezone or 'HOTLINE_TIMEZONE'}.")
 
 
 @cli.group()

@@ -75,3 +75,16 @@ def test_every_command_has_help(runner: Any) -> None:
         result = runner.invoke(*path, "--help")
         assert result.exit_code == 0, (path, result.output)
         assert "Usage:" in result.output
+
+
+def test_an_accounts_time_zone_is_set_checked_and_reset(runner: Any, session: Session) -> None:
+    made = runner.invoke("accounts", "create", "Paris SA", "--timezone", "Europe/Paris", "--json")
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.output)["timezone"] == "Europe/Paris"
+    wrong = runner.invoke("accounts", "set-timezone", "Paris SA", "Mars/Olympus")
+    assert wrong.exit_code != 0 and "not a time zone name" in wrong.output
+    reset = runner.invoke("accounts", "set-timezone", "Paris SA")
+    assert reset.exit_code == 0 and "HOTLINE_TIMEZONE" in reset.output
+    session.expire_all()
+    account = session.scalars(select(Account).where(Account.name == "Paris SA")).one()
+    assert account.timezone is None
