@@ -182,15 +182,16 @@ def test_workers_killed_and_restarted_around_a_reminder_send_it_once(
     env = worker_env(notify_config, ONCALL_NUMBER=ONCALL, NOTIFY_SWEEP_GRACE="2")
 
     first = start_worker(env)
-    wait_for(lambda: len(sim.messages) == 1, 20, "the engineer's first text")
+    # Generous waits: worker start-up is slow on a loaded 2-core machine; a pass is quick.
+    wait_for(lambda: len(sim.messages) == 1, 60, "the engineer's first text")
     first.kill_all()  # killed before the reminder is due
     second = start_worker(env)
-    wait_for(lambda: bool(_kind_rows(session, "task_escalated")), 20, "the reminder's row")
+    wait_for(lambda: bool(_kind_rows(session, "task_escalated")), 60, "the reminder's row")
     second.kill_all()  # killed as the reminder fires, perhaps mid-send
     third = start_worker(env)
     wait_for(
         lambda: all(r.status in DONE for r in _kind_rows(session, "task_escalated")),
-        45,
+        60,
         "the reminder sent",
     )
     time.sleep(1.5)  # time for a wrongly repeated timer to show itself
