@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+from collections.abc import Sequence
+from typing import Any
 
 from flask import (
     abort,
@@ -15,7 +17,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from werkzeug.wrappers import Response
 
 from dashboard.outbox import message_text
@@ -181,34 +183,12 @@ def show(ticket_id: int) -> str:
     )
     if ticket is None:
         abort(404)
-    notifications = session.scalars(
-        select(Notification)
-        .where(Notification.ticket_id == ticket.id)
-        .order_by(Notification.created_at, Notification.id)
-    ).all()
-    notes = session.scalars(
-        select(TicketNote)
-        .where(TicketNote.ticket_id == ticket.id)
-        .order_by(TicketNote.created_at, TicketNote.id)
-    ).all()
-    changes = session.scalars(
-        select(TicketStatusChange)
-        .where(TicketStatusChange.ticket_id == ticket.id)
-        .order_by(TicketStatusChange.at, TicketStatusChange.id)
-    ).all()
-    field_changes = session.scalars(
-        select(TicketFieldChange)
-        .where(TicketFieldChange.ticket_id == ticket.id)
-        .order_by(TicketFieldChange.at, TicketFieldChange.id)
-    ).all()
-    assignments = session.scalars(
-        select(TicketAssignment)
-        .where(TicketAssignment.ticket_id == ticket.id)
-        .order_by(TicketAssignment.at, TicketAssignment.id)
-    ).all()
-    ticket_tasks = session.scalars(
-        select(Task).where(Task.ticket_id == ticket.id).order_by(Task.created_at, Task.id)
-    ).all()
+    notifications = _rows_of(session, Notification, ticket.id, Notification.created_at)
+    notes = _rows_of(session, TicketNote, ticket.id, TicketNote.created_at)
+    changes = _rows_of(session, TicketStatusChange, ticket.id, TicketStatusChange.at)
+    field_changes = _rows_of(session, TicketFieldChange, ticket.id, TicketFieldChange.at)
+    assignments = _rows_of(session, TicketAssignment, ticket.id, TicketAssignment.at)
+    ticket_tasks = _rows_of(session, Task, ticket.id, Task.created_at)
     users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
     return render_template(
         "dashboard/ticket.html",
@@ -379,3 +359,10 @@ def task_acknowledge(ticket_id: int, task_id: int) -> Response:
         flash("That task was already acknowledged or done.", "error")
     session.commit()
     return redirect(url_for(".show", ticket_id=ticket_id, _anchor="tasks"))
+
+
+def _rows_of(session: Session, model: Any, ticket_id: int, when: Any) -> Sequence[Any]:
+    """A ticket's rows of `model`, oldest first (ties in insertion order)."""
+    return session.scalars(
+        select(model).where(model.ticket_id == ticket_id).order_by(when, model.id)
+    ).all()

@@ -46,13 +46,18 @@ def create_account(session: Session, name: str, product_codes: list[str] | None 
 def set_account_timezone(account: Account, timezone: str | None) -> None:
     """The clock the customer's messages use; None falls back to HOTLINE_TIMEZONE."""
     if timezone:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise DirectoryError(
-                f"{timezone!r} is not a time zone name such as Europe/London"
-            ) from None
+        _check_timezone(timezone)
     account.timezone = timezone or None
+
+
+def _check_timezone(timezone: str) -> None:
+    """DirectoryError unless `timezone` is an IANA time zone name."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DirectoryError(
+            f"{timezone!r} is not a time zone name such as Europe/London"
+        ) from None
 
 
 def ensure_product(session: Session, code: str, name: str | None = None) -> Product:
@@ -99,12 +104,7 @@ def add_engineer(
     """An on-call engineer with a dialable phone and a real time zone."""
     if not name.strip():
         raise DirectoryError("an engineer needs a name")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise DirectoryError(
-            f"{timezone!r} is not a time zone name such as Europe/London"
-        ) from None
+    _check_timezone(timezone)
     e164 = to_e164(phone)
     if session.scalars(select(Engineer).where(Engineer.phone == e164)).first():
         raise DirectoryError(f"an engineer with phone {e164} already exists")

@@ -193,10 +193,6 @@ class Settings:
         """The ISO region of the hotline's own number; caller IDs without '+' are read in it."""
         return _home_region(self.hotline_number)
 
-    def severity_target(self, severity: int) -> int:
-        """Minutes within which support responds to a message of `severity`."""
-        return self.target_minutes(severity)
-
     @property
     def is_production(self) -> bool:
         """True when started with HOTLINE_ENV=production."""

@@ -162,12 +162,12 @@ def test_max_content_length_defaults_to_one_megabyte(tmp_path: Path) -> None:
 
 def test_severity_targets_default_and_override_per_severity(tmp_path: Path) -> None:
     default = load_settings({"HOTLINE_DATA_DIR": str(tmp_path)})
-    assert [default.severity_target(s) for s in (2, 3, 4)] == [240, 1440, 4320]
+    assert [default.target_minutes(s) for s in (2, 3, 4)] == [240, 1440, 4320]
     settings = load_settings(
         {"HOTLINE_DATA_DIR": str(tmp_path), "SEVERITY_TARGET_MINUTES": " 2=60 , 4=10080"}
     )
     # Severities not named keep their defaults.
-    assert [settings.severity_target(s) for s in (2, 3, 4)] == [60, 1440, 10080]
+    assert [settings.target_minutes(s) for s in (2, 3, 4)] == [60, 1440, 10080]
 
 
 @pytest.mark.parametrize("value", ["2=0", "5=30", "2=abc", "2:240", "2=999999"])
