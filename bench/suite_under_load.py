@@ -21,6 +21,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--workers", default="2", help="pytest-xdist workers (-n)")
+    parser.add_argument(
+        "--keep-dir", type=Path, default=ROOT / "var", help="where a failed run's output is kept"
+    )
     args = parser.parse_args()
 
     hog = multiprocessing.Process(target=_burn, daemon=True)
@@ -45,6 +48,11 @@ def main() -> int:
             for failed in result.stdout.splitlines():
                 if failed.startswith(("FAILED ", "ERROR ")):
                     print(f"        {failed}", flush=True)
+            if result.returncode != 0:
+                kept = args.keep_dir / f"suite-run-{run}.log"
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_text(result.stdout + result.stderr)
+                print(f"        whole output: {kept}", flush=True)
     finally:
         hog.terminate()
     print(f"{args.runs - failures}/{args.runs} runs passed; wall time min {min(times):.1f} s, "

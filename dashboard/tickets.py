@@ -23,10 +23,10 @@ from werkzeug.wrappers import Response
 from dashboard.outbox import message_text
 from dashboard.queries import (
     SORTS,
-    call_figures,
     filter_choices,
     filtered,
     parse_filter,
+    ticket_figures,
     ticket_page,
 )
 from dashboard.security import current_user, login_required, manager_required
@@ -45,6 +45,7 @@ from models import Notification, Task, Ticket, TicketAssignment, TicketStatus, u
 from models.users import TicketFieldChange, TicketNote, TicketStatusChange, User
 from tickets import ownership, tasks
 from tickets.severity import CATEGORIES
+from tickets.sla import summarize
 
 bp = page_blueprint("dashboard_tickets", __name__, url_prefix="/dashboard/tickets")
 
@@ -67,6 +68,10 @@ CSV_COLUMNS = [
     "answered_by",
     "seconds_to_first_ring",
     "seconds_to_connect",
+    "assignee",
+    "open_tasks",
+    "sla_state",
+    "next_due_at",
 ]
 
 
@@ -114,8 +119,9 @@ def export_csv() -> Response:
     """The filtered list as CSV for managers (at most CSV_LIMIT rows, in the list's order)."""
     flt = parse_filter(request.args)
     session = get_session()
+    now = utcnow()
     stmt = (
-        filtered(session, flt)
+        filtered(session, flt, now)
         .options(joinedload(Ticket.account), joinedload(Ticket.product))
         .order_by(*SORTS[flt.sort])
         .limit(CSV_LIMIT)
@@ -125,7 +131,7 @@ def export_csv() -> Response:
     writer.writerow(CSV_COLUMNS)
     # Read in one go, not with a server-side cursor: the response outlives the request's session.
     tickets = session.scalars(stmt).all()
-    figures = call_figures(session, [ticket.id for ticket in tickets])
+    figures = ticket_figures(session, [ticket.id for ticket in tickets], now)
     for ticket in tickets:
         figure = figures[ticket.id]
         row = [
@@ -145,6 +151,10 @@ def export_csv() -> Response:
             figure.answered_by,
             _number(figure.seconds_to_first_ring),
             _number(figure.seconds_to_connect),
+            ticket.assignee_name,
+            str(figure.sla.open_tasks),
+            figure.sla.state.value,
+            figure.sla.next_due_at.isoformat() if figure.sla.next_due_at else "",
         ]
         # Every cell, not just the free-text ones: names come from customers and admins too.
         writer.writerow([defuse_cell(value) for value in row])
@@ -195,6 +205,7 @@ def show(ticket_id: int) -> str:
         ticket=ticket,
         assignments=assignments,
         tasks=ticket_tasks,
+        sla=summarize(ticket_tasks, utcnow()),
         users=users,
         field_changes=field_changes,
         categories=sorted({*CATEGORIES, ticket.category}),

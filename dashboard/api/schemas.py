@@ -21,7 +21,7 @@ from dashboard.queries import (
     PAGE_SIZE,
     SORTS,
     Answered,
-    CallFigures,
+    TicketFigures,
     TicketFilter,
 )
 from dashboard.ticket_actions import (
@@ -43,6 +43,7 @@ from models import (
     TicketStatus,
 )
 from models.users import TicketFieldChange, TicketNote, TicketStatusChange
+from tickets.sla import SlaState
 
 PIN_SHOWN_ONCE = "Shown once: it is stored only as a hash."
 
@@ -123,14 +124,22 @@ class TicketSummary(Shape):
     response_due_at: datetime | None = Field(
         description="Severity 2-4 messages: support responds by then (the severity's target)."
     )
+    assignee: str | None = Field(description="Who owns the ticket (user or engineer name).")
+    open_tasks: int = Field(description="Promises to the customer not yet kept (callbacks etc.).")
+    sla_state: SlaState = Field(
+        description="none: nothing promised; on_track; at_risk: an open task nobody acknowledged "
+        "is past its reminder; breached: an open task is past its due time; met: every task kept "
+        "in time; late: every task kept, one after its due time."
+    )
+    next_due_at: datetime | None = Field(description="The earliest due time of the open tasks.")
 
     @classmethod
-    def of(cls, ticket: db.Ticket, figures: CallFigures) -> TicketSummary:
+    def of(cls, ticket: db.Ticket, figures: TicketFigures) -> TicketSummary:
         """The summary of a ticket (its account and product loaded) with its call figures."""
         return cls(**_summary_fields(ticket, figures))
 
 
-def _summary_fields(ticket: db.Ticket, figures: CallFigures) -> dict[str, Any]:
+def _summary_fields(ticket: db.Ticket, figures: TicketFigures) -> dict[str, Any]:
     account, product = ticket.account, ticket.product
     return {
         "id": ticket.id,
@@ -153,6 +162,10 @@ def _summary_fields(ticket: db.Ticket, figures: CallFigures) -> dict[str, Any]:
         "seconds_to_first_ring": figures.seconds_to_first_ring,
         "seconds_to_connect": figures.seconds_to_connect,
         "response_due_at": ticket.response_due_at,
+        "assignee": ticket.assignee_name,
+        "open_tasks": figures.sla.open_tasks,
+        "sla_state": figures.sla.state,
+        "next_due_at": figures.sla.next_due_at,
     }
 
 
@@ -186,6 +199,44 @@ class CallRecord(Shape):
             seconds_to_first_ring=call.seconds_to_first_ring,
             seconds_to_connect=call.seconds_to_connect,
             elevated_access_until=call.elevated_access_until,
+        )
+
+
+class TaskRecord(Shape):
+    """A promise on a ticket (call back, answer a message) with its timers and who kept it."""
+
+    id: int
+    kind: db.TaskKind
+    state: db.TaskState
+    stage: db.TaskStage = Field(description="How far its timers ran: notified, escalated, overdue.")
+    title: str
+    callback_number: str | None
+    created_at: datetime
+    remind_at: datetime = Field(description="Not acknowledged by then: the next level is texted.")
+    due_at: datetime = Field(description="Not done by then: managers are alerted.")
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    done_at: datetime | None
+    done_by: str | None
+    resolution: str | None
+
+    @classmethod
+    def of(cls, task: db.Task) -> TaskRecord:
+        return cls(
+            id=task.id,
+            kind=task.kind,
+            state=task.state,
+            stage=task.stage,
+            title=task.title,
+            callback_number=task.callback_number,
+            created_at=task.created_at,
+            remind_at=task.remind_at,
+            due_at=task.due_at,
+            acknowledged_at=task.acknowledged_at,
+            acknowledged_by=task.acknowledged_by,
+            done_at=task.done_at,
+            done_by=task.done_by,
+            resolution=task.resolution,
         )
 
 
@@ -308,6 +359,7 @@ class Ticket(TicketSummary):
 
     description: str
     call_records: list[CallRecord]
+    tasks: list[TaskRecord]
     events: list[CallEvent]
     notes: list[Note]
     status_changes: list[StatusChange]
@@ -321,14 +373,16 @@ class Ticket(TicketSummary):
         notes: Iterable[TicketNote],
         changes: Iterable[TicketStatusChange],
         notifications: Iterable[db.Notification],
-        figures: CallFigures,
+        figures: TicketFigures,
         field_changes: Iterable[TicketFieldChange] = (),
+        tasks: Iterable[db.Task] = (),
     ) -> Ticket:
         """The whole ticket; its events come from the ticket, the rest as given in order."""
         return cls(
             **_summary_fields(ticket, figures),
             description=ticket.description,
             call_records=[CallRecord.of(call) for call in ticket.calls],
+            tasks=[TaskRecord.of(task) for task in tasks],
             events=[CallEvent.of(e) for e in ticket.events],
             notes=[Note.of(n) for n in notes],
             status_changes=[StatusChange.of(c) for c in changes],
@@ -369,6 +423,7 @@ class TicketQuery(Input):
     answered: Answered | None = Field(
         default=None, description="yes: an engineer took one of its calls; no: none did."
     )
+    sla: SlaState | None = Field(default=None, description="Tickets in this SLA state now.")
     date_from: date | None = Field(default=None, alias="from")
     date_to: date | None = Field(default=None, alias="to")
     sort: Sort = "newest"
@@ -386,6 +441,7 @@ class TicketQuery(Input):
             account_id=self.account,
             outcome=self.outcome,
             answered=self.answered,
+            sla=self.sla,
             date_from=self.date_from,
             date_to=self.date_to,
             sort=self.sort,
@@ -395,9 +451,12 @@ class TicketQuery(Input):
 
 
 class TicketUpdate(Input):
-    """Change a ticket's status (the only field the API lets you change)."""
+    """Change a ticket's status; with pending, an optional question emailed to the customer."""
 
     status: TicketStatus
+    question: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = Field(
+        default="", description="With status pending: what support needs from the customer."
+    )
 
 
 class TicketDetailsUpdate(Input):

@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from dashboard.api import schemas
 from dashboard.api.base import api_user, bp, fail, token_required
 from dashboard.api.operations import operation
-from dashboard.queries import call_figures, ticket_page
+from dashboard.queries import ticket_figures, ticket_page
 from dashboard.ticket_actions import (
     TicketActionError,
     actor_of,
@@ -17,7 +17,7 @@ from dashboard.ticket_actions import (
     edit_fields,
 )
 from kernel.db import get_session
-from models import Notification, Ticket, utcnow
+from models import Notification, Task, Ticket, utcnow
 from models.users import TicketFieldChange, TicketNote, TicketStatusChange, User
 from tickets import ownership
 
@@ -71,11 +71,14 @@ def _full(ticket: Ticket) -> schemas.Ticket:
             .where(Notification.ticket_id == ticket.id)
             .order_by(Notification.created_at, Notification.id)
         ),
-        figures=call_figures(session, [ticket.id])[ticket.id],
+        figures=ticket_figures(session, [ticket.id])[ticket.id],
         field_changes=session.scalars(
             select(TicketFieldChange)
             .where(TicketFieldChange.ticket_id == ticket.id)
             .order_by(TicketFieldChange.at, TicketFieldChange.id)
+        ),
+        tasks=session.scalars(
+            select(Task).where(Task.ticket_id == ticket.id).order_by(Task.created_at, Task.id)
         ),
     )
 
@@ -92,11 +95,11 @@ def read_ticket(ticket_id: int) -> schemas.Ticket:
 @token_required
 @operation("Change a ticket's status", responses={200: schemas.Ticket}, body=schemas.TicketUpdate)
 def update_ticket(ticket_id: int, body: schemas.TicketUpdate) -> schemas.Ticket:
-    """Change a ticket's status (the only field the API lets you change)."""
+    """Change a ticket's status (solved or pending tells the customer)."""
     session = get_session()
     ticket = _ticket(ticket_id)
     try:
-        change_status(session, ticket, body.status.value, api_user())
+        change_status(session, ticket, body.status.value, api_user(), body.question)
     except TicketActionError as exc:
         fail(400, "invalid ticket update", {"status": str(exc)})
     session.commit()

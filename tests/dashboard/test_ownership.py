@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from models import TicketAssignment, TicketStatus
+from models import Ticket, TicketAssignment, TicketStatus
 from models.users import TicketStatusChange
 from tests.dashboard.conftest import Browser
 
@@ -91,3 +92,23 @@ def test_a_take_without_the_csrf_token_is_refused(
     assert response.status_code in (400, 403)
     session.refresh(call_ticket)
     assert call_ticket.assignee_name is None
+
+
+def test_my_tickets_pages_and_filters_stay_on_my_tickets(
+    as_engineer: Browser, call_ticket: Any, session: Session
+) -> None:
+    reopened(call_ticket, session)
+    as_engineer.post(f"/dashboard/tickets/{call_ticket.id}/take")
+    session.refresh(call_ticket)
+    other = Ticket(
+        subject="Second one", assignee_name="erik", assignee_user_id=call_ticket.assignee_user_id
+    )
+    session.add(other)
+    session.commit()
+    page = as_engineer.get("/dashboard/tickets/mine?per_page=1").data.decode()
+    assert "<h1>My tickets</h1>" in page
+    next_link = re.search(r'href="([^"]+)" rel="next"', page)
+    assert next_link is not None and next_link.group(1).startswith("/dashboard/tickets/mine?")
+    assert 'action="/dashboard/tickets/mine"' in page
+    second = as_engineer.get(next_link.group(1).replace("&amp;", "&")).data.decode()
+    assert "Page 2 of 2" in second and "Second one" in second + page

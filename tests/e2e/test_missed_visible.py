@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,14 +21,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.metrics import compute_metrics
+from dashboard.queries import ticket_figures
 from dashboard.users import create_token, create_user
-from models import Account, Call, Ticket, TicketOutcome, utcnow
+from models import (
+    Account,
+    Call,
+    Notification,
+    NotificationChannel,
+    Task,
+    TaskKind,
+    TaskState,
+    Ticket,
+    TicketOutcome,
+    utcnow,
+)
 from models.users import UserRole
 from routing.store import load_routing_text
 from simulator import Caller, Engineer, Simulator
 from tests.dashboard.conftest import PASSWORD, Browser, sign_in
 from tests.dashboard.openapi_check import OpenApiCheckedClient
 from tests.factories import make_customer
+from tickets.sla import SlaState
 
 ANA = "+15005550111"
 ROUTING = f"""
@@ -128,7 +142,7 @@ def test_the_list_shows_who_answered_how_fast_and_which_severity1_calls_were_mis
     assert "missed severity 1" in shown
 
 
-def test_the_csv_and_the_api_carry_the_same_call_figures(
+def test_the_csv_and_the_api_carry_the_same_ticket_figures(
     browser: Browser,
     api: tuple[FlaskClient, dict[str, str]],
     calls_made: dict[str, Ticket],
@@ -236,3 +250,106 @@ def test_staff_edit_severity_category_and_subject_with_history(
     ]
     calls = session.scalars(select(Call).where(Call.ticket_id == initech.id)).all()
     assert len(calls) == 1
+
+
+def _rows(page: str) -> dict[str, str]:
+    return {m[0]: m[1] for m in re.findall(r'class="mono">(HL-\d+)</a>(.*?)</tr>', page, re.S)}
+
+
+def test_open_tasks_and_sla_state_follow_the_promises_made_on_the_calls(
+    browser: Browser,
+    api: tuple[FlaskClient, dict[str, str]],
+    calls_made: dict[str, Ticket],
+    session: Session,
+) -> None:
+    acme, globex, initech = (calls_made[n] for n in ("Acme Corp", "Globex", "Initech"))
+    # Nobody took Globex's call: a callback is owed. Initech left a message: a response is owed.
+    rows = _rows(browser.get("/dashboard/tickets/").get_data(as_text=True))
+    assert "sla-on_track" in rows[globex.number] and "sla-on_track" in rows[initech.number]
+    assert "Ana Lima" in rows[acme.number] and "sla-" not in rows[acme.number]
+    assert listed(browser, "/dashboard/tickets/?sla=none") == [acme.number]
+    assert set(listed(browser, "/dashboard/tickets/?sla=on_track")) == {
+        globex.number,
+        initech.number,
+    }
+    assert "Sla must be one of" in browser.get("/dashboard/tickets/?sla=soon").get_data(
+        as_text=True
+    )
+
+    # The callback is not acknowledged by its reminder, then not done by its due time.
+    [callback] = session.scalars(select(Task).where(Task.ticket_id == globex.id)).all()
+    assert callback.kind is TaskKind.CALLBACK and callback.state is TaskState.OPEN
+    reminded = callback.remind_at + timedelta(seconds=1)
+    assert ticket_figures(session, [globex.id], reminded)[globex.id].sla.state is SlaState.AT_RISK
+    _shift_back(session, globex.id, to_before=callback.remind_at)
+    assert listed(browser, "/dashboard/tickets/?sla=at_risk") == [globex.number]
+    _shift_back(session, globex.id, to_before=callback.due_at)
+    assert listed(browser, "/dashboard/tickets/?sla=breached") == [globex.number]
+    shown = browser.get(f"/dashboard/tickets/{globex.id}").get_data(as_text=True)
+    assert 'class="badge sla-breached"' in shown
+
+    export = browser.get("/dashboard/tickets/export.csv").get_data(as_text=True)
+    csv_rows = {row["number"]: row for row in csv.DictReader(io.StringIO(export))}
+    assert csv_rows[globex.number]["open_tasks"] == "1"
+    assert csv_rows[globex.number]["sla_state"] == "breached"
+    assert csv_rows[acme.number]["assignee"] == "Ana Lima"
+    assert (csv_rows[acme.number]["open_tasks"], csv_rows[acme.number]["sla_state"]) == (
+        "0",
+        "none",
+    )
+    assert csv_rows[initech.number]["next_due_at"].startswith(
+        str(session.scalars(select(Task.due_at).where(Task.ticket_id == initech.id)).one().year)
+    )
+
+    client, auth = api
+    listed_api = client.get("/api/v1/tickets", headers=auth).json["tickets"]
+    by_number = {t["number"]: t for t in listed_api}
+    assert by_number[globex.number]["sla_state"] == "breached"
+    assert by_number[globex.number]["open_tasks"] == 1
+    assert by_number[acme.number]["assignee"] == "Ana Lima"
+    assert by_number[initech.number]["sla_state"] == "on_track"
+    breached = client.get("/api/v1/tickets?sla=breached", headers=auth).json["tickets"]
+    assert [t["number"] for t in breached] == [globex.number]
+    full = client.get(f"/api/v1/tickets/{globex.id}", headers=auth).json
+    [record] = full["tasks"]
+    assert (record["kind"], record["state"]) == ("callback", "open")
+    assert record["callback_number"] == "+15557770022"
+
+    # Marked done on the ticket page, the promise is kept (late): nothing left open.
+    done = browser.post(
+        f"/dashboard/tickets/{globex.id}/tasks/{callback.id}/done", data={"resolution": "Rang them"}
+    )
+    assert done.status_code == 302
+    rows = _rows(browser.get("/dashboard/tickets/?sla=late").get_data(as_text=True))
+    assert list(rows) == [globex.number] and "sla-late" in rows[globex.number]
+
+
+def _shift_back(session: Session, ticket_id: int, to_before: datetime) -> None:
+    """Move the ticket's task times back as if the clock had passed `to_before`."""
+    step = to_before - utcnow() + timedelta(seconds=1)
+    for one in session.scalars(select(Task).where(Task.ticket_id == ticket_id)):
+        one.created_at -= step
+        one.remind_at -= step
+        one.due_at -= step
+    session.commit()
+
+
+def test_a_pending_question_set_through_the_api_reaches_the_customer(
+    api: tuple[FlaskClient, dict[str, str]], calls_made: dict[str, Ticket], session: Session
+) -> None:
+    initech = calls_made["Initech"]
+    client, auth = api
+    question = "Which version of the agent is installed?"
+    answer = client.patch(
+        f"/api/v1/tickets/{initech.id}",
+        json={"status": "pending", "question": question},
+        headers=auth,
+    )
+    assert answer.status_code == 200 and answer.json["status"] == "pending"
+    session.expire_all()
+    emails = session.scalars(
+        select(Notification).where(
+            Notification.ticket_id == initech.id, Notification.channel == NotificationChannel.EMAIL
+        )
+    ).all()
+    assert any(question in (n.body or "") + json.dumps(n.payload) for n in emails)
