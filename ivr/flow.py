@@ -273,10 +273,14 @@ def nobody_answered(session: Session, call: Call, now: datetime) -> Step:
         tried = ringing.plan_phones(call)
         record_event(session, call, events.NobodyAccepted(tried=tried), now)
         set_call_outcome(call, CallOutcome.MISSED, now)
-        triggers.nobody_accepted(session, call, now, engineer_phones=tried)
-        task_alerts.callback_promised(
-            session, call, "nobody accepted the severity-1 call", now, current_settings()
+        settings = current_settings()
+        task = task_alerts.callback_promised(
+            session, call, "nobody accepted the severity-1 call", now, settings
         )
+        # The on-call engineers the callback task texts need no second text about the same call.
+        texted = task_alerts.on_call_phones(session, task, now, settings) if task else []
+        others = [phone for phone in tried if phone not in texted]
+        triggers.nobody_accepted(session, call, now, engineer_phones=others)
     return _take_message(call, now, prompts.NOBODY_ANSWERED)
 
 

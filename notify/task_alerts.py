@@ -72,9 +72,14 @@ def _open(
     if task is None:
         return None
     record_event(session, call, CallbackTask(reason=f"{title}: {reason}"), now)
-    for phone in _level_phones(session, task, now, settings, level_index=0):
+    for phone in on_call_phones(session, task, now, settings):
         _text(session, task, "task_opened", phone, "opened", now, settings)
     return task
+
+
+def on_call_phones(session: Session, task: Task, now: datetime, settings: Settings) -> list[str]:
+    """The phones a new task texts at once: the first level of its product's policy now."""
+    return _level_phones(session, task, now, settings, level_index=0)
 
 
 def fire_due(session: Session, now: datetime, settings: Settings) -> int:
