@@ -46,7 +46,8 @@ def main() -> int:
             print(line, flush=True)
             # Name what failed, so a flake can be chased rather than guessed at.
             for failed in result.stdout.splitlines():
-                if failed.startswith(("FAILED ", "ERROR ")):
+                # "ERROR tests/..." is a test in error; "ERROR    ..." is a captured log line.
+                if failed.startswith(("FAILED tests/", "ERROR tests/")):
                     print(f"        {failed}", flush=True)
             if result.returncode != 0:
                 kept = args.keep_dir / f"suite-run-{run}.log"

@@ -108,12 +108,13 @@ class NotifyPool(WorkerPool):
 
     def stop_relay(self) -> None:
         """Stop the relay and maintenance after their round; kill them if they do not stop."""
-        for process in (self.relay, self.maintenance):
-            if process is None:
-                continue
-            if process.is_alive():
-                process.terminate()
-                process.join(RELAY_STOP_TIMEOUT)
+        running = [p for p in (self.relay, self.maintenance) if p is not None and p.is_alive()]
+        # Both are asked at once and share one deadline, so a stop takes one timeout, not two.
+        for process in running:
+            process.terminate()
+        deadline = time.monotonic() + RELAY_STOP_TIMEOUT
+        for process in running:
+            process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 process.kill()
                 process.join()

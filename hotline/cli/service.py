@@ -20,6 +20,9 @@ from hotline.embedded_redis import EmbeddedRedis, die_with_parent
 from kernel.config import ConfigError, Settings, load_settings
 from kernel.private_files import private_dir, write_private
 
+# A warm stop lets a job being sent finish; a worker still busy after this is killed.
+WORKER_STOP_SECONDS = 15
+
 
 def _banner(settings: Settings, host: str) -> str:
     base = settings.public_base_url
@@ -55,6 +58,9 @@ def _raise_exit(_signum: int, _frame: FrameType | None) -> None:
 def run(host: str) -> None:
     """Start everything on embedded defaults: migrations, Redis, one worker, the web app."""
 
+    # Line by line even into a file or pipe: what a stopped or hung run last said is kept.
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -94,9 +100,13 @@ def run(host: str) -> None:
         if worker.poll() is None:
             worker.terminate()
             try:
-                worker.wait(timeout=15)
+                worker.wait(timeout=WORKER_STOP_SECONDS)
             except subprocess.TimeoutExpired:
-                worker.kill()
+                click.echo(f"The worker did not stop in {WORKER_STOP_SECONDS} s; killing it.")
+                # Its whole session: the pool's forked workers, relay and maintenance too.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
         (settings.data_dir / "worker.pid").unlink(missing_ok=True)
         if embedded is not None:
             embedded.stop()
