@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
 import signal
 import subprocess
@@ -61,6 +62,8 @@ def run(host: str) -> None:
     # Line by line even into a file or pipe: what a stopped or hung run last said is kept.
     with contextlib.suppress(AttributeError, ValueError):
         sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    # `kill -USR1 <pid>` prints every thread's stack: how to see where a stuck run is stuck.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         settings = load_settings()
     except ConfigError as exc:
