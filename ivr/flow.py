@@ -6,7 +6,6 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -36,7 +35,7 @@ from ivr.steps import (
 from kernel.phones import caller_e164
 from kernel.services import current_settings
 from kernel.twilio_fields import CallStatus, TranscriptionStatus
-from models import Call, CallOutcome, CallState, PinKind, PinOutcome, Ticket
+from models import Call, CallOutcome, CallState, Contact, PinKind, PinOutcome, Ticket
 from notify import caller_sms, task_alerts, triggers
 from routing import numbers, ringing
 from routing.last_known import LastKnown
@@ -91,7 +90,8 @@ def prompts_of(call: Call) -> Prompts:
 def _goodbye_with_ticket(session: Session, call: Call, ticket: Ticket, before: str = "") -> Goodbye:
     p = prompts_of(call)
     # "We will text it" only when a text is owed and can reach the caller.
-    owed = isinstance(caller_sms.recipient(session, call, current_settings()), str)
+    recipient = caller_sms.recipient(session, call, current_settings())
+    owed = not isinstance(recipient, caller_sms.Withheld)
     template = p.TICKET_AND_SMS if owed else p.TICKET_ONLY
     text = template.format(ticket=prompts.spoken_ticket(ticket.id))
     return Goodbye(f"{before} {text}".strip())
@@ -305,12 +305,13 @@ def on_registered_number(
 def _send_code(
     session: Session,
     call: Call,
-    contacts: list[Any],
+    contacts: list[Contact],
     matched_by: str,
     now: datetime,
     config: FlowConfig,
     preface: str = "",
 ) -> Step | Then:
+    """Text a one-time code to the first of `contacts` that can take one, then ask for it."""
     p = prompts_of(call)
     for contact in contacts:
         code = pinless.issue_code(session, contact, now, config.pin_policy)

@@ -19,7 +19,7 @@ class Prompts:
     NAME: str = "English"
     SWITCH_TO: str = "For English, press 9."
     GREETING: str = "Sev-1 Hotline."
-    ENTER_PIN: str = "Enter your support PIN."
+    ENTER_PIN: str = "Enter your PIN."
     NO_PIN_HINT: str = "No PIN? Press star star."
     PRIVILEGED_HINT: str = "For a PIN that starts with P, press star, then the digits."
     SEVEN_FOR_P: str = (

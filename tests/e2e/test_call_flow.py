@@ -107,7 +107,7 @@ def test_wrong_pin_is_asked_again_then_accepted(
     phone: Simulator, customer: Customer, session: Session
 ) -> None:
     call = phone.call(Caller(keys=[WRONG, customer.keys, "2"]))
-    again = "That PIN was not recognised. Please try again. Enter your support PIN."
+    again = "That PIN was not recognised. Please try again. Enter your PIN."
     assert any(heard.startswith(again) for heard in call.heard)
     assert only_ticket(session).account_id == customer.account_id
 
@@ -130,7 +130,7 @@ def test_silence_is_reprompted_once_then_a_message_is_taken(
     phone: Simulator, customer: Customer, session: Session
 ) -> None:
     call = phone.call(Caller(keys=[None, None]))
-    assert "I didn't hear a PIN. Enter your support PIN." in call.heard_text
+    assert "I didn't hear a PIN. Enter your PIN." in call.heard_text
     assert "after the tone" in call.heard_text
     assert only_ticket(session).outcome is TicketOutcome.MESSAGE
 

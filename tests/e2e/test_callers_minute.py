@@ -138,7 +138,7 @@ def test_each_pin_prompt_says_each_sentence_once(phone: Simulator, customer: Cus
     for utterance in call.heard:
         sentences = [s for s in re.split(r"(?<=[.?!])\s+", utterance) if s]
         assert len(sentences) == len(set(sentences)), utterance
-    assert "I didn't hear a PIN. Enter your support PIN." in call.heard_text
+    assert "I didn't hear a PIN. Enter your PIN." in call.heard_text
     assert "For a PIN that starts with P, press star, then the digits." in call.heard_text
 
 
@@ -345,7 +345,7 @@ def test_the_german_number_speaks_german_and_9_switches_to_english(
     phone.engineers = {ONCALL: Engineer.accepts(after=3)}
     german = phone.call(Caller(keys=[customer.keys, "1"]), to="+4930555000")
     assert not german.failed, german.errors
-    assert "Geben Sie Ihre Support-PIN ein." in german.heard_text
+    assert "Geben Sie Ihre PIN ein." in german.heard_text
     assert "Totalausfall? Drücken Sie 1." in german.heard_text
     assert "Sie sind verbunden." in german.heard_text
     assert german.connected_to == ONCALL
@@ -354,3 +354,18 @@ def test_the_german_number_speaks_german_and_9_switches_to_english(
     assert "Complete outage? Press 1." in switched.heard_text
     english = phone.call(Caller(keys=[customer.keys, "1"]))
     assert "Für Deutsch, drücken Sie 9." in english.heard_text
+
+
+# -- honest words ----------------------------------------------------------------------------
+
+
+def test_a_caller_who_hides_their_number_is_promised_no_text(
+    phone: Simulator, customer: Customer, session: Session
+) -> None:
+    hidden = phone.call(Caller(keys=[customer.keys, "2", "2"]), from_="anonymous")
+    ticket = session.scalars(select(Ticket).order_by(Ticket.id.desc())).first()
+    assert ticket is not None
+    said = f"Your ticket number is H L {' '.join(str(ticket.id))}. Goodbye."
+    assert said in hidden.heard_text and "text it to you" not in hidden.heard_text
+    shown = phone.call(Caller(keys=[customer.keys, "2", "2"]), from_=REGISTERED)
+    assert "We will text it to you." in shown.heard_text
