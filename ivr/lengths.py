@@ -118,7 +118,7 @@ def text_rows() -> list[Row]:
         lines = [
             re.sub(r"\{\{.*?\}\}", "X", line).strip()
             for line in entry.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.strip().startswith("{%")
+            if line.strip() and not line.strip().startswith(("{%", "{#"))
         ]
         name = entry.name.removesuffix(".txt")
         if name.endswith(".email"):
