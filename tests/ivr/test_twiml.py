@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
+
+import pytest
 
 from ivr import prompts, twiml
 from ivr.languages import GERMAN
@@ -141,3 +144,25 @@ def test_fallback_records_a_message_when_no_emergency_number() -> None:
 
 def test_ticket_numbers_are_spoken_digit_by_digit() -> None:
     assert prompts.spoken_ticket(123) == "H L 1 2 3"
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]
+
+
+@pytest.mark.parametrize("p", [prompts.ENGLISH, GERMAN], ids=["en", "de"])
+def test_no_prompt_says_a_sentence_twice_in_one_turn(p: prompts.Prompts) -> None:
+    steps = [
+        AskPin(greet=True, switch_to=GERMAN.SWITCH_TO),
+        AskPin(p.NO_INPUT_PIN, hints=True),
+        AskPin(f"That PIN was not recognised. {p.TRY_AGAIN}", hints=True),
+        AskPin(f"That PIN was not recognised. {p.SEVEN_FOR_P} {p.TRY_AGAIN}"),
+        AskSeverity(p.NO_INPUT_MENU),
+        AskSeverity(p.INVALID_CHOICE),
+        HoldForEngineers(7, f"{p.NO_INPUT_MENU} {p.SEVERITY_ASSUMED}"),
+    ]
+    for step in steps:
+        root = ET.fromstring(twiml.render(step, url, 8, p))  # type: ignore[arg-type]
+        said = " ".join(say.text or "" for say in root.iter("Say"))
+        sentences = _sentences(said)
+        assert len(sentences) == len(set(sentences)), said
