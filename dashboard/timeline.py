@@ -45,6 +45,12 @@ LABELS = {
     EventKind.TASK_OVERDUE: "Task overdue: managers alerted",
     EventKind.TASK_DONE: "Task done",
     EventKind.ASSIGNED: "Assigned",
+    EventKind.SEVERITY_ASSUMED: "Severity taken for the caller",
+    EventKind.CODE_SENT: "One-time code texted (no PIN)",
+    EventKind.NO_PIN_REFUSED: "No PIN and no contact to text",
+    EventKind.REDIAL: "Redial with the same one-time PIN",
+    EventKind.LANGUAGE: "Language chosen",
+    EventKind.HOLD_MESSAGE_CHOSEN: "Chose a message on hold",
 }
 
 # How each ring result reads, and how it colours the timeline.

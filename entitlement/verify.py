@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
@@ -18,6 +18,8 @@ from entitlement.spoken import spoken_wait
 from kernel.phones import caller_e164
 from models import (
     Account,
+    Call,
+    CallOutcome,
     Contact,
     Notification,
     PinAttempt,
@@ -26,10 +28,20 @@ from models import (
     SupportPin,
     Ticket,
 )
+from notify.humantime import human_datetime, human_time, zone
 
 log = logging.getLogger(__name__)
 
 FAILURES = (PinOutcome.UNKNOWN, PinOutcome.EXPIRED, PinOutcome.USED)
+# How long a one-time PIN whose call dropped before an engineer or a message works again
+# from the same number (its redial joins the same ticket).
+REDIAL_GRACE = timedelta(minutes=15)
+REDIAL_OUTCOMES = (
+    None,
+    CallOutcome.ABANDONED,
+    CallOutcome.ABANDONED_RINGING,
+    CallOutcome.MISSED,
+)
 # What attempts from a hidden caller ID are recorded under.
 WITHHELD = "withheld"
 
@@ -50,6 +62,10 @@ class PinCheck:
     tries_left: int | None = None
     # For a refusal: a sentence the caller can hear.
     message: str | None = None
+    # The PIN typed (for a refusal too, when it was found): its row's id, never its digits.
+    pin_id: int | None = None
+    # For a one-time PIN working again on a redial: the CallSid of the call that dropped.
+    redial_of: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -82,13 +98,17 @@ def verify_pin(
     call_sid: str | None,
     now: datetime,
     policy: PinPolicy,
+    tries_key: str | None = None,
 ) -> PinCheck:
-    """Check typed keys, record the attempt and raise alerts; the caller commits."""
+    """Check typed keys, record the attempt and raise alerts; the caller commits.
+
+    `tries_key` counts this call's tries apart from its PIN tries (a texted code's own three).
+    """
     caller = caller_e164(caller_number, policy.home_region)
     recorded_as = caller or WITHHELD
     accounts = _accounts_registering(session, caller) if caller else []
     # A slot in every limit is taken before the PIN is looked at (see entitlement.limits).
-    reservation = limits.reserve(session, caller, accounts, call_sid, now, policy)
+    reservation = limits.reserve(session, caller, accounts, tries_key or call_sid, now, policy)
     if reservation.refusal is not None:
         _record(session, now, recorded_as, call_sid, PinOutcome.LOCKED_OUT)
         return PinCheck(
@@ -108,6 +128,10 @@ def verify_pin(
             .where(SupportPin.pin_hash == hash_pin(policy, digits, privileged))
         )
     outcome = _outcome(session, pin, now)
+    redial_of = None
+    if outcome is PinOutcome.USED and pin is not None and caller is not None:
+        redial_of = _dropped_call(session, pin, caller, now)
+        outcome = PinOutcome.OK if redial_of else outcome
     attempt = _record(
         session,
         now,
@@ -133,6 +157,8 @@ def verify_pin(
             elevated_until=elevated_until,
             # The tries before this one, as if this right PIN had not been typed.
             tries_left=None if call_count is None else policy.tries_per_call - call_count + 1,
+            pin_id=pin.id,
+            redial_of=redial_of,
         )
 
     _alert_burst_if_due(session, now, policy)
@@ -146,6 +172,7 @@ def verify_pin(
     return PinCheck(
         outcome,
         pin_kind=pin.kind if pin else None,
+        pin_id=pin.id if pin else None,
         locked_until=locked_until,
         tries_left=tries_left,
         message=message,
@@ -186,6 +213,36 @@ def _outcome(session: Session, pin: SupportPin | None, now: datetime) -> PinOutc
     ):
         return PinOutcome.USED
     return PinOutcome.OK
+
+
+def _dropped_call(session: Session, pin: SupportPin, caller: str, now: datetime) -> str | None:
+    """The CallSid of this number's call that spent the one-time PIN and then dropped, if the
+    PIN may work again for it: within REDIAL_GRACE, before an engineer or a message."""
+    if pin.kind is not PinKind.ONE_TIME or pin.used_at is None:
+        return None
+    if now - pin.used_at > REDIAL_GRACE:
+        return None
+    first = session.scalar(
+        select(PinAttempt)
+        .where(PinAttempt.pin_id == pin.id, PinAttempt.outcome == PinOutcome.OK)
+        .order_by(PinAttempt.at, PinAttempt.id)
+        .limit(1)
+    )
+    if first is None or first.caller_number != caller or first.call_sid is None:
+        return None
+    # The latest call this PIN let in from the number (a redial may itself have dropped).
+    latest = session.scalar(
+        select(Call)
+        .join(PinAttempt, PinAttempt.call_sid == Call.call_sid)
+        .where(PinAttempt.pin_id == pin.id, PinAttempt.outcome == PinOutcome.OK)
+        .order_by(Call.started_at.desc(), Call.id.desc())
+        .limit(1)
+    )
+    if latest is None or latest.connected_at is not None or latest.ended_at is None:
+        return None
+    if latest.outcome not in REDIAL_OUTCOMES:
+        return None
+    return latest.call_sid
 
 
 def _claim_one_time(session: Session, pin: SupportPin, now: datetime) -> bool:
@@ -254,6 +311,7 @@ def _alert_privileged_use(
     elevated_until: datetime | None,
     now: datetime,
 ) -> None:
+    where = zone(pin.account.timezone)
     payload = {
         "account": pin.account.name,
         "account_id": pin.account_id,
@@ -261,6 +319,9 @@ def _alert_privileged_use(
         "caller_number": attempt.caller_number,
         "used_at": now.isoformat(),
         "elevated_until": elevated_until.isoformat() if elevated_until else None,
+        # What people read: the account's wall clock, never an ISO string.
+        "used_at_text": human_datetime(now, where),
+        "elevated_until_text": human_datetime(elevated_until, where) if elevated_until else None,
     }
     alert_managers(
         session, PRIVILEGED_PIN_USED, payload, now, f"{PRIVILEGED_PIN_USED}:{attempt.id}"
@@ -293,6 +354,8 @@ def _alert_burst_if_due(session: Session, now: datetime, policy: PinPolicy) -> N
         "window_minutes": window // 60,
         "since": since.isoformat(),
         "until": now.isoformat(),
+        "since_text": human_time(since, UTC),
+        "until_text": human_datetime(now, UTC),
     }
     # Keyed on the window's bucket so two failures racing past the threshold raise one alert.
     alert_managers(

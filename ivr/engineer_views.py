@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 from flask import Response, current_app, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import degraded, engineer_flow, prompts
+from ivr.languages import catalogue
 from ivr.states import Webhook
 from ivr.steps import Goodbye, Step, Then
 from ivr.views import (
@@ -57,6 +59,29 @@ def hold() -> ResponseReturnValue:
     return _caller_webhook(
         Webhook.HOLD, lambda s, call, now: engineer_flow.hold(s, call, waited, now)
     )
+
+
+@bp.post("/hold-key")
+@twilio_signed
+def hold_key() -> ResponseReturnValue:
+    """A key pressed on hold (the hold loop's Gather): 1 leaves a message instead."""
+    form = signed_form()
+    keys = fields.digits(form.get("Digits")) or ""
+    waited = fields.seconds(form.get("QueueTime"))
+    return _caller_webhook(
+        Webhook.HOLD_KEY, lambda s, call, now: engineer_flow.hold_key(s, call, keys, now, waited)
+    )
+
+
+@bp.post("/through")
+@twilio_signed
+def through() -> ResponseReturnValue:
+    """Said to the caller as the engineer takes them off hold (the Dial Queue url)."""
+    language = fields.free_text(request.args.get("lang"), 16)
+    p = catalogue(language or None)
+    response = VoiceResponse()
+    response.say(p.THROUGH, language=p.language)
+    return _xml(str(response))
 
 
 @bp.post("/queue-done")

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from enum import Enum
 
-from ivr import prompts
+from sqlalchemy.orm import Session
+
 from ivr.engineer_flow import HOLD_PAUSE_SECONDS
+from ivr.flow import greeting, prompts_of
 from ivr.steps import (
+    AskCode,
     AskPin,
     AskProduct,
+    AskRegisteredNumber,
     AskSeverity,
     AskSeverityDetail,
     Goodbye,
@@ -34,6 +38,7 @@ class Webhook(str, Enum):
     SEVERITY = "severity"
     RECORDED = "recorded"
     HOLD = "hold"
+    HOLD_KEY = "hold-key"
     QUEUE_DONE = "queue-done"
     NO_ENGINEER = "no-engineer"
 
@@ -41,12 +46,15 @@ class Webhook(str, Enum):
 ACCEPTS: dict[Webhook, frozenset[CallState]] = {
     # /ivr/voice only ever opens a call; on a known call it answers like any stale request.
     Webhook.VOICE: frozenset(),
-    Webhook.PIN: frozenset({CallState.PIN}),
+    # One webhook for every keypad answer before the account is known: the state says which.
+    Webhook.PIN: frozenset({CallState.PIN, CallState.NO_PIN_NUMBER, CallState.NO_PIN_CODE}),
     Webhook.PRODUCT: frozenset({CallState.PRODUCT}),
     Webhook.SEVERITY: frozenset({CallState.SEVERITY, CallState.SEVERITY_DETAIL}),
     Webhook.RECORDED: frozenset({CallState.MESSAGE}),
     Webhook.HOLD: frozenset({CallState.RINGING}),
-    Webhook.QUEUE_DONE: frozenset({CallState.RINGING, CallState.CONNECTED}),
+    Webhook.HOLD_KEY: frozenset({CallState.RINGING}),
+    # MESSAGE: the caller pressed 1 on hold to leave a message instead.
+    Webhook.QUEUE_DONE: frozenset({CallState.RINGING, CallState.CONNECTED, CallState.MESSAGE}),
     Webhook.NO_ENGINEER: frozenset({CallState.RINGING}),
 }
 
@@ -55,14 +63,19 @@ ACCEPTS: dict[Webhook, frozenset[CallState]] = {
 TURN_CHECKED = frozenset({Webhook.PIN, Webhook.PRODUCT, Webhook.SEVERITY, Webhook.RECORDED})
 
 
-def safe_step(call: Call, webhook: Webhook) -> Step:
+def safe_step(session: Session, call: Call, webhook: Webhook) -> Step:
     """What to answer a request the call's state does not accept: reads only, writes nothing."""
-    if webhook is Webhook.HOLD and call.state is not CallState.ENDED:
+    p = prompts_of(call)
+    if webhook in (Webhook.HOLD, Webhook.HOLD_KEY) and call.state is not CallState.ENDED:
         # A hold-loop turn racing with an engineer's accept must not disturb the caller.
-        return HoldMusic(say=False, pause_seconds=HOLD_PAUSE_SECONDS)
+        return HoldMusic("", HOLD_PAUSE_SECONDS)
     match call.state:
         case CallState.PIN:
-            return AskPin(greet=webhook is Webhook.VOICE)
+            return greeting(session, call) if webhook is Webhook.VOICE else AskPin()
+        case CallState.NO_PIN_NUMBER:
+            return AskRegisteredNumber()
+        case CallState.NO_PIN_CODE:
+            return AskCode(p.ENTER_CODE)
         case CallState.PRODUCT:
             account = call.ticket.account
             names = tuple(product.name for product in account.products) if account else ()
@@ -72,8 +85,8 @@ def safe_step(call: Call, webhook: Webhook) -> Step:
         case CallState.SEVERITY_DETAIL:
             return AskSeverityDetail()
         case CallState.RINGING:
-            return HoldForEngineers(call.id)
+            return HoldForEngineers(call.id, announce=False)
         case CallState.MESSAGE:
-            return TakeMessage(prompts.LEAVE_MESSAGE)
+            return TakeMessage(p.LEAVE_MESSAGE)
         case _:
-            return Goodbye(prompts.THANKS_GOODBYE)
+            return Goodbye(p.THANKS_GOODBYE)

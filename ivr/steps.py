@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from routing.ringing import Progress
 
 
 @dataclass(frozen=True)
 class AskPin:
-    """Prompt for the support PIN; `preface` is said first (an error or a re-prompt)."""
+    """Prompt for the support PIN; `preface` is said first (an error or a re-prompt).
+
+    `greet` adds the greeting and the star-star hint (and `switch_to`, a language the caller
+    may choose with 9); `hints` adds how to type a "p" PIN and the star-star hint.
+    """
 
     preface: str = ""
     greet: bool = False
+    hints: bool = False
+    switch_to: str = ""
+
+
+@dataclass(frozen=True)
+class AskRegisteredNumber:
+    """No PIN: ask for the company's registered phone number."""
+
+    preface: str = ""
+
+
+@dataclass(frozen=True)
+class AskCode:
+    """No PIN: ask for the one-time code just texted to a registered contact."""
+
+    preface: str
 
 
 @dataclass(frozen=True)
@@ -46,17 +66,23 @@ class TakeMessage:
 
 @dataclass(frozen=True)
 class HoldForEngineers:
-    """Hold the caller in their own queue while engineers are rung."""
+    """Hold the caller in their own queue while engineers are rung (after `preface`)."""
 
     call_id: int
+    preface: str = ""
+    # Only the first time: a caller put back in the queue needs no "connecting" again.
+    announce: bool = True
 
 
 @dataclass(frozen=True)
 class HoldMusic:
-    """One turn of the hold loop: where things stand (if `say`), then a pause."""
+    """One turn of the hold loop: `say` (where things stand, if anything), then a pause in
+    which 1 takes the caller out of the queue to leave a message (when `offer_message`)."""
 
-    say: bool
+    say: str
     pause_seconds: int
+    call_id: int | None = None
+    offer_message: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,9 +92,11 @@ class LeaveQueue:
 
 @dataclass(frozen=True)
 class ConnectEngineer:
-    """The accepting engineer takes the caller out of their hold queue."""
+    """The accepting engineer takes the caller out of their hold queue (the caller hears
+    "You're through" in their `language` as the engineer joins)."""
 
     call_id: int
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +134,8 @@ class Silence:
 
 Step = (
     AskPin
+    | AskRegisteredNumber
+    | AskCode
     | AskProduct
     | AskSeverity
     | AskSeverityDetail
@@ -123,11 +153,21 @@ Step = (
 
 
 @dataclass(frozen=True)
+class Text:
+    """An SMS to send once the step is committed, never stored (it carries a one-time code)."""
+
+    to: str
+    body: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Then:
-    """A step for the caller, plus ringing work the dialer does once the step is committed."""
+    """A step for the caller, plus work the dialer does once the step is committed: ringing,
+    and texts that must not sit in the outbox."""
 
     step: Step
     progress: Progress
+    texts: tuple[Text, ...] = ()
 
 
 @dataclass(frozen=True)

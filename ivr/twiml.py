@@ -7,9 +7,12 @@ from collections.abc import Callable
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr import prompts
+from ivr.prompts import ENGLISH, Prompts
 from ivr.steps import (
+    AskCode,
     AskPin,
     AskProduct,
+    AskRegisteredNumber,
     AskSeverity,
     AskSeverityDetail,
     ConnectEngineer,
@@ -27,6 +30,11 @@ from ivr.steps import (
 
 UrlFor = Callable[..., str]
 GATHER_TIMEOUT_SECONDS = 6
+# Time to read a text message and key its code in.
+CODE_TIMEOUT_SECONDS = 20
+# Long enough for a number with its country code (E.164 allows 15 digits).
+PHONE_NUMBER_DIGITS = 15
+CODE_DIGITS = 10
 MESSAGE_MAX_SECONDS = 120
 
 
@@ -34,19 +42,35 @@ def _join(*parts: str) -> str:
     return " ".join(part for part in parts if part)
 
 
-def _gather(response: VoiceResponse, action: str, num_digits: int, text: str) -> Gather:
+def _gather(
+    response: VoiceResponse,
+    action: str,
+    num_digits: int,
+    text: str,
+    language: str,
+    timeout: int = GATHER_TIMEOUT_SECONDS,
+) -> Gather:
     # actionOnEmptyResult sends silence to the same handler, which owns the no-input path.
+    # The prompt is nested in the Gather, so the caller's first key stops it.
     gather = response.gather(
         input="dtmf",
         num_digits=num_digits,
         finish_on_key="#",
-        timeout=GATHER_TIMEOUT_SECONDS,
+        timeout=timeout,
         action=action,
         method="POST",
         action_on_empty_result=True,
     )
-    gather.say(text)
+    gather.say(text, language=language)
     return gather
+
+
+def pin_prompt(step: AskPin, p: Prompts) -> str:
+    """What the PIN prompt says: each sentence once, the hints only where the step asks."""
+    if step.greet:
+        return _join(p.GREETING, step.preface, p.ENTER_PIN, p.NO_PIN_HINT, step.switch_to)
+    hints = (p.PRIVILEGED_HINT, p.NO_PIN_HINT) if step.hints else ()
+    return _join(step.preface, p.ENTER_PIN, *hints)
 
 
 def queue_name(call_id: int) -> str:
@@ -54,28 +78,34 @@ def queue_name(call_id: int) -> str:
     return f"hotline-call-{call_id}"
 
 
-def render(step: Step, url: UrlFor, pin_length: int) -> str:
-    """The TwiML document for `step`; `url(endpoint, **params)` makes absolute webhook URLs."""
+def render(step: Step, url: UrlFor, pin_length: int, p: Prompts = ENGLISH) -> str:
+    """The TwiML document for `step`; `url(endpoint, **params)` makes absolute webhook URLs;
+    the caller's words come from `p`, spoken in its language."""
     response = VoiceResponse()
+    lang = p.language
     match step:
-        case AskPin(preface=preface, greet=greet):
-            greeting = prompts.GREETING if greet else ""
-            _gather(
-                response, url("ivr.pin"), pin_length, _join(greeting, preface, prompts.ENTER_PIN)
-            )
+        case AskPin():
+            _gather(response, url("ivr.pin"), pin_length, pin_prompt(step, p), lang)
+        case AskRegisteredNumber(preface=preface):
+            # The same webhook as the PIN: the call's state says what was asked.
+            text = _join(preface, p.ASK_REGISTERED_NUMBER)
+            _gather(response, url("ivr.pin"), PHONE_NUMBER_DIGITS, text, lang)
+        case AskCode(preface=preface):
+            _gather(response, url("ivr.pin"), pin_length, preface, lang, CODE_TIMEOUT_SECONDS)
         case AskProduct(products=products, preface=preface):
             menu = [
-                prompts.ASK_PRODUCT_ITEM.format(product=name, key=index)
+                p.ASK_PRODUCT_ITEM.format(product=name, key=index)
                 for index, name in enumerate(products, start=1)
             ]
-            _gather(response, url("ivr.product"), 1, _join(preface, *menu))
+            _gather(response, url("ivr.product"), 1, _join(preface, *menu), lang)
         case AskSeverity(preface=preface):
-            _gather(response, url("ivr.severity"), 1, _join(preface, prompts.ASK_SEVERITY))
+            _gather(response, url("ivr.severity"), 1, _join(preface, p.ASK_SEVERITY), lang)
         case AskSeverityDetail(preface=preface):
             # The same webhook: the call's state says which question was asked.
-            _gather(response, url("ivr.severity"), 1, _join(preface, prompts.ASK_SEVERITY_DETAIL))
+            text = _join(preface, p.ASK_SEVERITY_DETAIL)
+            _gather(response, url("ivr.severity"), 1, text, lang)
         case TakeMessage(preface=preface):
-            response.say(preface)
+            response.say(preface, language=lang)
             response.record(
                 action=url("ivr.recorded"),
                 method="POST",
@@ -89,8 +119,9 @@ def render(step: Step, url: UrlFor, pin_length: int) -> str:
             )
             # Twilio skips the action when nothing was recorded; this still ends the call kindly.
             response.redirect(url("ivr.recorded"), method="POST")
-        case HoldForEngineers(call_id=call_id):
-            response.say(prompts.CONNECTING)
+        case HoldForEngineers(call_id=call_id, preface=preface, announce=announce):
+            if announce:
+                response.say(_join(preface, p.CONNECTING), language=lang)
             response.enqueue(
                 queue_name(call_id),
                 wait_url=url("ivr.hold", call=call_id),
@@ -98,24 +129,39 @@ def render(step: Step, url: UrlFor, pin_length: int) -> str:
                 action=url("ivr.queue_done", call=call_id),
                 method="POST",
             )
-        case HoldMusic(say=say, pause_seconds=seconds):
-            if say:
-                response.say(prompts.STILL_TRYING)
-            response.pause(length=seconds)
+        case HoldMusic(say=say, pause_seconds=seconds, call_id=call_id, offer_message=offer):
+            if offer and call_id is not None:
+                # A key pressed while held goes to the hold-key webhook; silence just waits.
+                gather = response.gather(
+                    input="dtmf",
+                    num_digits=1,
+                    timeout=seconds,
+                    action=url("ivr.hold_key", call=call_id),
+                    method="POST",
+                )
+                if say:
+                    gather.say(say, language=lang)
+            else:
+                if say:
+                    response.say(say, language=lang)
+                response.pause(length=seconds)
         case LeaveQueue():
             response.leave()
-        case ConnectEngineer(call_id=call_id):
-            response.say(prompts.CONNECTING_ENGINEER)
+        case ConnectEngineer(call_id=call_id, language=language):
+            # No sentence for the engineer: the caller is theirs the moment they press 1.
             dial = response.dial()
-            dial.queue(queue_name(call_id))
+            dial.queue(
+                queue_name(call_id), url=url("ivr.through", lang=language or ""), method="POST"
+            )
         case Transfer(preface=preface, number=number):
-            response.say(preface)
+            response.say(preface, language=lang)
             response.dial(number)
             response.hangup()
         case Goodbye(text=text):
-            response.say(text)
+            response.say(text, language=lang)
             response.hangup()
         case Whisper(text=text, attempt_id=attempt_id):
+            # Nested in the Gather, so an engineer who presses 1 at once stops the whisper.
             gather = response.gather(
                 input="dtmf",
                 num_digits=1,

@@ -17,8 +17,9 @@ from entitlement.policy import PinPolicy
 from ivr import degraded, flow, prompts, states, twiml
 from ivr.dialer import dialer_of
 from ivr.engineer_flow import HOLD_PAUSE_SECONDS
+from ivr.prompts import ENGLISH, Prompts
 from ivr.states import Webhook
-from ivr.steps import Goodbye, Restart, Step, Then, Unchanged
+from ivr.steps import Goodbye, Restart, Step, Text, Then, Unchanged
 from kernel import journal
 from kernel import twilio_fields as fields
 from kernel.breaker import current_breaker, is_unreachable
@@ -87,13 +88,13 @@ def _xml(document: str) -> Response:
     return Response(document, mimetype="text/xml")
 
 
-def _render(step: Step, turn: int | None = None) -> str:
+def _render(step: Step, turn: int | None = None, p: Prompts = ENGLISH) -> str:
     """TwiML for `step`; the caller's prompts carry `turn`, so only their answer counts once."""
 
     def url(endpoint: str, **params: Any) -> str:
         return _url(endpoint, **params) if turn is None else _url(endpoint, turn=turn, **params)
 
-    return twiml.render(step, url, settings_of(current_app).pin_length)
+    return twiml.render(step, url, settings_of(current_app).pin_length, p)
 
 
 def split(result: Step | Then) -> tuple[Step, Progress]:
@@ -103,10 +104,17 @@ def split(result: Step | Then) -> tuple[Step, Progress]:
     return result, Progress()
 
 
-def carry_out(progress: Progress, call_id: int) -> None:
-    """Hand committed ringing work to the dialer (REST calls never hold up a webhook)."""
+def carry_out(progress: Progress, call_id: int, texts: tuple[Text, ...] = ()) -> None:
+    """Hand committed ringing work and texts to the dialer (REST calls never hold up a webhook)."""
     if progress.place or progress.cancel or progress.exhausted:
         dialer_of(current_app).carry_out(progress, call_id)
+    for text in texts:
+        dialer_of(current_app).send_text(text.to, text.body)
+
+
+def spoken_url(url: str) -> str:
+    """A URL as a caller can copy it down: no scheme, no trailing slash."""
+    return url.split("://", 1)[-1].rstrip("/")
 
 
 def _config() -> flow.FlowConfig:
@@ -116,9 +124,10 @@ def _config() -> flow.FlowConfig:
         oncall_number=settings.oncall_number,
         emergency_number=settings.emergency_number,
         account_management_number=settings.account_management_number,
-        customer_portal=settings.customer_portal_url,
+        customer_portal=spoken_url(settings.customer_portal_url),
         last_known=current_app.extensions["last_known"],
         severity_targets=dict(settings.severity_target_minutes),
+        callback_minutes=settings.callback_due_minutes,
     )
 
 
@@ -198,13 +207,15 @@ def _voice(session: Session, call_sid: str) -> Response:
     if call is not None:
         retried = _token() and call.last_webhook_token == _token() and call.ended_at is None
         stored = call.last_reply if retried else None
-        document = stored or _render(states.safe_step(call, Webhook.VOICE), call.turn)
+        p = flow.prompts_of(call)
+        document = stored or _render(states.safe_step(session, call, Webhook.VOICE), call.turn, p)
         session.rollback()
         return _xml(document)
     now = _now()
     caller, called = fields.phone_number(form.get("From")), fields.phone_number(form.get("To"))
     call = open_call(session, call_sid, caller, called, now)
-    document = _render(flow.start(session, call, now), call.turn)
+    step = flow.start(session, call, now)
+    document = _render(step, call.turn, flow.prompts_of(call))
     call.last_webhook_token = _token()
     call.last_reply = document
     session.commit()
@@ -247,22 +258,25 @@ def _caller_webhook(
             session.rollback()
             return _xml(stored)
         if not locked or run is None:
-            document = _render(states.safe_step(call, webhook), call.turn)
+            p = flow.prompts_of(call)
+            document = _render(states.safe_step(session, call, webhook), call.turn, p)
             session.rollback()
             return _xml(document)
         # Writes are flushed once at commit, not before each read the step makes.
         with session.no_autoflush:
             result = run(session, call, _now())
             if isinstance(result, Unchanged):
-                document = _render(result.step, call.turn - 1)
+                document = _render(result.step, call.turn - 1, flow.prompts_of(call))
                 session.rollback()
                 return _xml(document)
             step, progress = split(result)
-            document = _render(step, call.turn)
+            texts = result.texts if isinstance(result, Then) else ()
+            # Read after the step: the caller may just have chosen another language.
+            document = _render(step, call.turn, flow.prompts_of(call))
         call.last_webhook_token = _token()
         call.last_reply = document
         session.commit()
-        carry_out(progress, call.id)
+        carry_out(progress, call.id, texts)
         return _xml(document)
     except Exception as exc:
         session.rollback()

@@ -365,7 +365,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         oncall_number=env.get("ONCALL_NUMBER") or None,
         emergency_number=env.get("EMERGENCY_NUMBER") or None,
         account_management_number=env.get("ACCOUNT_MANAGEMENT_NUMBER") or None,
-        customer_portal_url=env.get("CUSTOMER_PORTAL_URL", "the customer portal"),
+        # The customer portal (served under /portal/ by default): read out to callers and
+        # named in texts as where a PIN is found.
+        customer_portal_url=(
+            env.get("PORTAL_URL") or env.get("CUSTOMER_PORTAL_URL") or f"{public_base_url}/portal/"
+        ),
         pin_length=_int_setting(env, "PIN_LENGTH", 8, 6, 10),
         support_licence_days=_int_setting(env, "SUPPORT_LICENCE_DAYS", 365, 1, 3650),
         pin_lockout_failures=_int_setting(env, "PIN_LOCKOUT_FAILURES", 5, 1, 100),

@@ -17,6 +17,8 @@ class PinKind(str, Enum):
     STANDING = "standing"
     ONE_TIME = "one_time"
     PRIVILEGED = "privileged"
+    # A one-time code texted to a registered contact for a caller without their PIN.
+    TEXTED_CODE = "texted_code"
 
 
 class PinOutcome(str, Enum):
@@ -82,6 +84,8 @@ class CallState(str, Enum):
     """Where a caller's call stands; each webhook accepts only some of these (ivr.states)."""
 
     PIN = "pin"  # greeted, asked for the support PIN
+    NO_PIN_NUMBER = "no_pin_number"  # no PIN: asked for the company's registered phone number
+    NO_PIN_CODE = "no_pin_code"  # no PIN: asked for the one-time code texted to a contact
     PRODUCT = "product"  # PIN accepted and entitled: which product?
     SEVERITY = "severity"  # PIN accepted and entitled: is service completely down?
     SEVERITY_DETAIL = "severity_detail"  # not down: seriously degraded, or a question?

@@ -98,6 +98,9 @@ class Call(Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     pin_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     entitled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language tag of the caller's prompts (the number called picks it; 9 at the greeting
+    # switches to the one it offers); None is the hotline's default, English.
+    language: Mapped[str | None] = mapped_column(String(16))
     menu_mistakes: Mapped[int] = mapped_column(Integer, default=0)
     silent_prompts: Mapped[int] = mapped_column(Integer, default=0)
     # Twilio's I-Twilio-Idempotency-Token of the last webhook and our reply: a retry gets the

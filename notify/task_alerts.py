@@ -35,6 +35,17 @@ def callback_promised(
     )  # fmt: skip
 
 
+def unverified_callback(
+    session: Session, call: Call, reason: str, now: datetime, settings: Settings
+) -> Task | None:
+    """A caller without a PIN whom nobody registered could vouch for: call them back soon."""
+    minutes = settings.callback_due_minutes
+    return _open(
+        session, call, TaskKind.CALLBACK, f"call back a caller without a PIN within {minutes} "
+        "minutes (check who they are first)", reason, timedelta(minutes=minutes), now, settings,
+    )  # fmt: skip
+
+
 def message_left(session: Session, call: Call, now: datetime, settings: Settings) -> Task | None:
     """A message was left: a task to respond within the severity's target."""
     severity = call.ticket.severity

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from kernel.config import Settings
 from kernel.phones import caller_e164
 from kernel.services import current_settings
-from models import Call, CallEvent, CallOutcome, Notification, NotificationChannel, Ticket
+from models import Call, CallEvent, CallOutcome, Notification, NotificationChannel, Task, Ticket
 from notify import caller_sms
+from notify.humantime import human_datetime, zone
 from notify.outbox import MANAGERS, add_notification
 from tickets import events
 from tickets.calls import has_event, record_event
@@ -88,7 +89,12 @@ def nobody_accepted(
 ) -> int:
     """Queue the managers' SMS and email, and an SMS to each on-call engineer; rows added."""
     settings = settings or _settings()
-    context = {**_ticket_context(session, call.ticket, call, settings), "at": now.isoformat()}
+    context = {
+        **_ticket_context(session, call.ticket, call, settings),
+        "at": now.isoformat(),
+        # Managers read the hotline's own clock.
+        "at_text": human_datetime(now, zone(settings.hotline_timezone)),
+    }
     targets: list[tuple[NotificationChannel, str, str]] = [
         (NotificationChannel.SMS, MANAGERS, "sms"),
         (NotificationChannel.EMAIL, MANAGERS, "email"),
@@ -161,6 +167,7 @@ def _ticket_context(
     """
     accepted = _accepted_event(session, call)
     outcome = call.outcome or CallOutcome.ABANDONED
+    where = zone(ticket.account.timezone if ticket.account else None, settings.hotline_timezone)
     duration = call.duration_seconds
     caller = call.from_number if textable(call.from_number) else None
     # A severity 2-4 message is answered within its target; every other promise is 30 minutes.
@@ -187,7 +194,12 @@ def _ticket_context(
         "callback_minutes": callback_minutes,
         "respond_within": duration_words(callback_minutes),
         "contact_point": settings.account_management_number or settings.customer_portal_url,
+        # A promise is repeated in writing only where a task exists to keep it.
+        "callback_task": session.scalar(select(Task.id).where(Task.call_id == call.id).limit(1))
+        is not None,
         "started_at": call.started_at.isoformat() if call.started_at else None,
+        # People read the account's own wall clock, never an ISO string.
+        "started_at_text": human_datetime(call.started_at, where) if call.started_at else None,
         "duration": f"{duration // 60} min {duration % 60} s" if duration is not None else "-",
     }
 

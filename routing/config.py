@@ -37,6 +37,19 @@ class RoutingConfigError(ValueError):
         self.errors = errors
 
 
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
+
+
+@dataclass(frozen=True)
+class HotlineNumber:
+    """One of the hotline's phone numbers: the language its callers hear, the escalation
+    policy it rings (None: the product's), and another language offered at its greeting."""
+
+    language: str
+    policy: str | None = None
+    offer: str | None = None
+
+
 @dataclass(frozen=True)
 class RoutingConfig:
     """Everything routing needs: engineers by key, schedules, policies and product mapping."""
@@ -46,15 +59,21 @@ class RoutingConfig:
     policies: Mapping[str, EscalationPolicy]
     default_policy: str
     products: Mapping[str, str] = field(default_factory=dict)  # product code -> policy name
+    numbers: Mapping[str, HotlineNumber] = field(default_factory=dict)  # E.164 -> number
 
-    def policy_for(self, product_code: str | None) -> EscalationPolicy:
-        """The policy for a product, or the default one for unmapped or unknown products."""
+    def policy_for(self, product_code: str | None, called: str | None = None) -> EscalationPolicy:
+        """The policy of the number called if it names one, else the product's, else the
+        default one for unmapped or unknown products."""
+        number = self.numbers.get(called or "")
+        if number is not None and number.policy is not None:
+            return self.policies[number.policy]
         code = (product_code or "").strip().lower()
         return self.policies[self.products.get(code, self.default_policy)]
 
-    def plan(self, product_code: str | None, t: datetime) -> list[Step]:
-        """The ordered ring steps for a call about `product_code` at `t`."""
-        return escalation_plan(self.policy_for(product_code), self.schedules, self.engineers, t)
+    def plan(self, product_code: str | None, t: datetime, called: str | None = None) -> list[Step]:
+        """The ordered ring steps for a call to `called` about `product_code` at `t`."""
+        policy = self.policy_for(product_code, called)
+        return escalation_plan(policy, self.schedules, self.engineers, t)
 
 
 def read_yaml(text: str, source: str) -> tuple[Any, dict[Path, int]]:
@@ -223,7 +242,7 @@ class _Parser:
             (),
             "the configuration",
             ("engineers", "policies", "default_policy"),
-            ("schedules", "products"),
+            ("schedules", "products", "numbers"),
         )
         if top is None:
             raise RoutingConfigError(self.errors)
@@ -234,9 +253,48 @@ class _Parser:
         if "default_policy" in top and str(default) not in self.declared["policy"]:
             self.error(("default_policy",), f"default_policy names unknown policy {default!r}")
         products = self.products(top.get("products"), policies)
+        numbers = self.numbers(top.get("numbers"), policies)
         if self.errors:
             raise RoutingConfigError(self.errors)
-        return RoutingConfig(engineers, schedules, policies, str(default), products)
+        return RoutingConfig(engineers, schedules, policies, str(default), products, numbers)
+
+    def numbers(
+        self, value: Any, policies: Mapping[str, EscalationPolicy]
+    ) -> dict[str, HotlineNumber]:
+        path: Path = ("numbers",)
+        result: dict[str, HotlineNumber] = {}
+        for raw, spec in self.named(value, path, "numbers").items():
+            where = (*path, raw)
+            number = self.phone(raw, where, f'hotline number "{raw}"')
+            fields = self.mapping(
+                spec, where, f'number "{raw}"', ("language",), ("policy", "offer")
+            )
+            if number is None or fields is None:
+                continue
+            language = self.language(fields.get("language"), (*where, "language"))
+            offer = None
+            if "offer" in fields:
+                offer = self.language(fields.get("offer"), (*where, "offer"))
+            policy = None
+            if "policy" in fields:
+                policy = str(fields["policy"])
+                if policy not in self.declared["policy"]:
+                    self.error(
+                        (*where, "policy"), f'number "{raw}" names unknown policy {policy!r}'
+                    )
+                    continue
+                if policy not in policies:
+                    continue
+            if language is not None:
+                result[number] = HotlineNumber(language, policy, offer)
+        return result
+
+    def language(self, value: Any, path: Path) -> str | None:
+        tag = self.text(value, path, "language")
+        if tag is not None and not _LANGUAGE_TAG.match(tag):
+            self.error(path, f"language {tag!r} must be a tag such as en-GB or de-DE")
+            return None
+        return tag
 
     def engineers(self, value: Any) -> dict[str, Responder]:
         path: Path = ("engineers",)
@@ -580,7 +638,20 @@ def routing_to_data(config: RoutingConfig) -> dict[str, Any]:
         "policies": policies,
         "default_policy": config.default_policy,
         "products": dict(config.products),
+        **({"numbers": _numbers_data(config)} if config.numbers else {}),
     }
+
+
+def _numbers_data(config: RoutingConfig) -> dict[str, Any]:
+    numbers: dict[str, Any] = {}
+    for phone, number in config.numbers.items():
+        spec: dict[str, Any] = {"language": number.language}
+        if number.policy is not None:
+            spec["policy"] = number.policy
+        if number.offer is not None:
+            spec["offer"] = number.offer
+        numbers[phone] = spec
+    return numbers
 
 
 def _layer_data(layer: Rotation, schedule_zone: str) -> dict[str, Any]:

@@ -151,10 +151,13 @@ def load_demo_routing(session: Session, now: datetime | None = None) -> LoadRepo
     return load_routing_text(session, demo_routing_text(), "demo.yaml", now or utcnow())
 
 
-def plan_for_product(session: Session, product_id: int | None, now: datetime) -> list[Step]:
-    """The ordered ring steps for a call about product `product_id` at `now`; [] if none."""
+def plan_for_product(
+    session: Session, product_id: int | None, now: datetime, called: str | None = None
+) -> list[Step]:
+    """The ordered ring steps for a call to `called` about product `product_id` at `now`;
+    [] if none."""
     config = load_routing(session)
     if config is None:
         return []
     product = session.get(Product, product_id) if product_id is not None else None
-    return config.plan(product.code if product else None, now)
+    return config.plan(product.code if product else None, now, called)

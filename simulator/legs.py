@@ -518,6 +518,7 @@ class Leg:
             while True:
                 yield Sleep(3600)
         url = urljoin(p.doc_url, p.wait_url)
+        method, answer = p.wait_method, dict[str, str]()
         while True:
             started = self.now
             extra: dict[str, str] = {}
@@ -532,9 +533,12 @@ class Leg:
                     "CurrentQueueSize": str(len(queue.waiters)),
                     "MaxQueueSize": "1000",
                 }
-            verbs, wdoc = yield from self.fetch(Goto(url, p.wait_method, extra), context)
+            # A <Gather> in the wait document posts its keys to its action, as anywhere else.
+            verbs, wdoc = yield from self.fetch(Goto(url, method, extra | answer), context)
             goto = yield from self.execute(verbs, wdoc, context)
             url = goto.url if goto is not None else urljoin(p.doc_url, p.wait_url)
+            method = goto.method if goto is not None else p.wait_method
+            answer = dict(goto.params) if goto is not None else {}
             if self.now == started:
                 yield Sleep(1)  # a document that takes no time would loop without end
 

@@ -140,6 +140,13 @@ def join_open_severity1_ticket(
     )
     if earlier is None:
         return None
+    return join_ticket(session, call, earlier, now)
+
+
+def join_ticket(session: Session, call: Call, earlier: Ticket, now: datetime) -> Ticket:
+    """Move `call` from its placeholder ticket onto `earlier` (see join_open_severity1_ticket)."""
+    if call.ticket_id == earlier.id:
+        return earlier
     provisional = call.ticket
     call.ticket = earlier
     session.flush()

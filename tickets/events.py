@@ -50,6 +50,12 @@ class EventKind(str, Enum):
     TASK_OVERDUE = "task_overdue"
     TASK_DONE = "task_done"
     ASSIGNED = "assigned"
+    SEVERITY_ASSUMED = "severity_assumed"
+    CODE_SENT = "code_sent"
+    NO_PIN_REFUSED = "no_pin_refused"
+    REDIAL = "redial"
+    LANGUAGE = "language"
+    HOLD_MESSAGE_CHOSEN = "hold_message_chosen"
 
 
 @dataclass(frozen=True)
@@ -301,6 +307,59 @@ class Assigned(Payload):
     by: str
 
 
+@dataclass(frozen=True)
+class SeverityAssumed(Payload):
+    """The caller gave no usable answer: the safest severity was taken for them."""
+
+    KIND = EventKind.SEVERITY_ASSUMED
+    step: str
+    severity: int
+    why: str
+
+
+@dataclass(frozen=True)
+class CodeSent(Payload):
+    """A caller without a PIN was texted a one-time code (only the phone's last digits kept)."""
+
+    KIND = EventKind.CODE_SENT
+    account: str
+    to_last4: str
+    pin_id: int
+    matched_by: str
+
+
+@dataclass(frozen=True)
+class NoPinRefused(Payload):
+    """The way through without a PIN found no registered contact to text."""
+
+    KIND = EventKind.NO_PIN_REFUSED
+    reason: str
+
+
+@dataclass(frozen=True)
+class Redial(Payload):
+    """A one-time PIN worked again on a redial after its call dropped."""
+
+    KIND = EventKind.REDIAL
+    dropped_call: str
+
+
+@dataclass(frozen=True)
+class Language(Payload):
+    """The caller chose the language of the prompts with the key offered at the greeting."""
+
+    KIND = EventKind.LANGUAGE
+    language: str
+
+
+@dataclass(frozen=True)
+class HoldMessageChosen(Payload):
+    """On hold, the caller chose to leave a message and be called back."""
+
+    KIND = EventKind.HOLD_MESSAGE_CHOSEN
+    waited: int
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     cls.KIND: cls
     for cls in (
@@ -334,6 +393,12 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         TaskOverdue,
         TaskDone,
         Assigned,
+        SeverityAssumed,
+        CodeSent,
+        NoPinRefused,
+        Redial,
+        Language,
+        HoldMessageChosen,
     )
 }
 P = TypeVar("P", bound=Payload)

@@ -46,7 +46,7 @@ def test_severity1_caller_is_connected_to_the_engineer_who_accepts(
     assert call.connected_to == ONCALL
     engineer_leg = call.leg_to(ONCALL)
     assert engineer_leg is not None
-    assert "Severity 1 call from Acme Corp" in engineer_leg.heard_text
+    assert "Severity 1, Acme Corp. Press 1 to take it." in engineer_leg.heard_text
     ticket = only_ticket(session)
     assert ticket.outcome is TicketOutcome.CONNECTED
     assert (ticket.severity, ticket.account_id) == (1, customer.account_id)
@@ -71,7 +71,8 @@ def test_severity2_caller_leaves_a_transcribed_message_and_hears_the_ticket_numb
 
 @pytest.mark.parametrize(
     ("follow_up", "severity", "target"),
-    [("2", 2, "4 hours"), ("3", 3, "1 day"), (None, 3, "1 day")],
+    # No answer to "how bad" is taken as the more urgent of the two.
+    [("2", 2, "4 hours"), ("3", 3, "1 day"), (None, 2, "4 hours")],
     ids=["degraded", "question", "no-answer"],
 )
 def test_not_down_asks_one_follow_up_and_records_its_severity_with_the_response_target(
@@ -106,15 +107,19 @@ def test_wrong_pin_is_asked_again_then_accepted(
     phone: Simulator, customer: Customer, session: Session
 ) -> None:
     call = phone.call(Caller(keys=[WRONG, customer.keys, "2"]))
-    assert "That PIN was not recognised. Please try again. Enter your support PIN." in call.heard
+    again = "That PIN was not recognised. Please try again. Enter your PIN."
+    assert any(heard.startswith(again) for heard in call.heard)
     assert only_ticket(session).account_id == customer.account_id
 
 
-def test_three_wrong_pins_explain_the_portal_and_take_a_message(
+def test_three_wrong_pins_name_the_portal_and_offer_the_way_through_without_a_pin(
     phone: Simulator, customer: Customer, session: Session
 ) -> None:
     call = phone.call(Caller(keys=[WRONG, WRONG, WRONG]))
-    assert "customer portal" in call.heard_text
+    assert "Your support PIN is on the customer portal, hotline.example.test/portal." in (
+        call.heard_text
+    )
+    assert "Enter your company's registered phone number" in call.heard_text
     assert "after the tone" in call.heard_text
     ticket = only_ticket(session)
     assert ticket.outcome is TicketOutcome.MESSAGE and ticket.account_id is None
@@ -125,7 +130,7 @@ def test_silence_is_reprompted_once_then_a_message_is_taken(
     phone: Simulator, customer: Customer, session: Session
 ) -> None:
     call = phone.call(Caller(keys=[None, None]))
-    assert "I didn't hear a PIN. Enter your support PIN now." in call.heard_text
+    assert "I didn't hear a PIN. Enter your PIN." in call.heard_text
     assert "after the tone" in call.heard_text
     assert only_ticket(session).outcome is TicketOutcome.MESSAGE
 

@@ -86,8 +86,7 @@ def test_on_call_engineer_accepts_and_is_connected(
     assert not call.failed, call.errors
     assert call.connected_to == ANA
     ana = call.leg_to(ANA)
-    assert "Severity 1 call from Acme Corp, ticket H L" in ana.heard_text
-    assert "Press 1 to accept, 2 to pass." in ana.heard_text
+    assert "Severity 1, Acme Corp. Press 1 to take it." in ana.heard_text
     assert all(leg.to != BEN for leg in call.legs)  # level 2 is never rung
     assert attempts(session) == [(ANA, AttemptStatus.ACCEPTED)]
     ticket = ticket_of(session)

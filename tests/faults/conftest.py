@@ -194,9 +194,9 @@ def severity1_keys(pin: str) -> Callable[[Prompt], str | None]:
 
     def keys(prompt: Prompt) -> str | None:
         text = prompt.prompt
-        if "cannot check your support PIN" in text or "completely down" in text:
+        if any(ask in text for ask in ("cannot check your support PIN", "Complete outage")):
             return "1"
-        if "support PIN" in text:
+        if "Enter your PIN" in text:
             return pin
         return None
 

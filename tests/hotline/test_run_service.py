@@ -83,7 +83,7 @@ def test_run_serves_a_demo_call_then_stops_everything_on_ctrl_c(tmp_path: Path) 
         pin = next(a["pin"] for a in json.loads(demo.stdout)["accounts"] if a["entitled"])
         phoned = _hotline(["call", "--keys", f"{pin},1"], env, tmp_path)
         assert phoned.returncode == 0, phoned.stdout + phoned.stderr
-        assert "Severity 1 call from Acme Corp" in phoned.stdout
+        assert "Severity 1, Acme Corp" in phoned.stdout
         assert "engineer connected:" in phoned.stdout and "engineer connected: never" not in (
             phoned.stdout
         )

@@ -91,14 +91,17 @@ def test_severity_after_all_pin_tries_rings_nobody(
     twilio.post("/ivr/voice")
     for _ in range(3):
         root = twiml(twilio.post("/ivr/pin", Digits=WRONG))
-    assert root.find("Record") is not None  # the third wrong PIN: leave a message
+    # The third wrong PIN: the way through without a PIN (a code texted to the registered
+    # contact this caller ID matches), never the severity question.
+    assert call_of(session, twilio).state is CallState.NO_PIN_CODE
+    assert root.find("Gather") is not None
     before = side_effects(session)
     turn = call_of(session, twilio).turn
     for t in range(turn + 2):
         answer = twiml(twilio.post(f"/ivr/severity?turn={t}", exact=True, Digits="1"))
         assert not dials_anyone(answer)
     assert side_effects(session) == before
-    assert call_of(session, twilio).state is CallState.MESSAGE
+    assert call_of(session, twilio).state is CallState.NO_PIN_CODE
 
 
 def test_severity_after_a_not_entitled_refusal_rings_nobody(

@@ -120,7 +120,7 @@ def test_fallback_for_the_voice_url_opens_the_ticket(
     twilio: SignedTwilio, session: Session
 ) -> None:
     root = twiml(twilio.post("/ivr/fallback", exact=True, ErrorUrl=BASE + "/ivr/voice"))
-    assert "support PIN" in (root.findtext("Gather/Say") or "")
+    assert "Enter your PIN" in (root.findtext("Gather/Say") or "")
     assert session.scalar(select(func.count()).select_from(Ticket)) == 1
 
 

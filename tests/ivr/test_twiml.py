@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from ivr import prompts, twiml
+from ivr.languages import GERMAN
 from ivr.steps import (
     AskPin,
     AskProduct,
@@ -35,7 +39,8 @@ def test_pin_prompt_takes_a_full_pin_without_waiting_for_hash() -> None:
     assert gather.get("numDigits") == "8"
     assert gather.get("action") == "https://h.test/ivr.pin"
     assert gather.get("actionOnEmptyResult") == "true"
-    assert gather.findtext("Say") == f"{prompts.GREETING} {prompts.ENTER_PIN}"
+    hint = prompts.ENGLISH.NO_PIN_HINT
+    assert gather.findtext("Say") == f"{prompts.GREETING} {prompts.ENTER_PIN} {hint}"
 
 
 def test_product_menu_lists_each_product_with_its_key() -> None:
@@ -47,7 +52,7 @@ def test_product_menu_lists_each_product_with_its_key() -> None:
 def test_severity_question_is_one_short_sentence_pair() -> None:
     gather = parse(AskSeverity()).find("Gather")
     assert gather is not None and gather.get("action") == "https://h.test/ivr.severity"
-    assert gather.findtext("Say") == "If service is completely down, press 1. Otherwise, press 2."
+    assert gather.findtext("Say") == "Complete outage? Press 1. Otherwise, press 2."
 
 
 def test_message_is_recorded_for_two_minutes_with_transcription() -> None:
@@ -71,7 +76,7 @@ def test_caller_holds_in_their_own_queue_while_engineers_ring() -> None:
 
 
 def test_hold_turn_says_where_things_stand_then_pauses() -> None:
-    root = parse(HoldMusic(say=True, pause_seconds=15))
+    root = parse(HoldMusic(say=prompts.STILL_TRYING, pause_seconds=15))
     assert root.findtext("Say") == prompts.STILL_TRYING
     pause = root.find("Pause")
     assert pause is not None and pause.get("length") == "15"
@@ -80,6 +85,26 @@ def test_hold_turn_says_where_things_stand_then_pauses() -> None:
 def test_accepting_engineer_takes_the_caller_from_the_queue() -> None:
     root = parse(ConnectEngineer(call_id=7))
     assert root.findtext("Dial/Queue") == "hotline-call-7"
+    # Not a word more for the engineer; the caller hears "You're through" as they join.
+    assert [child.tag for child in root] == ["Dial"]
+    queue = root.find("Dial/Queue")
+    assert queue is not None and queue.get("url") == "https://h.test/ivr.through?lang="
+
+
+def test_a_hold_turn_offering_a_message_listens_for_1_while_it_waits() -> None:
+    root = parse(HoldMusic(say="Your ticket number is H L 7.", pause_seconds=12, call_id=7,
+                           offer_message=True))  # fmt: skip
+    gather = root.find("Gather")
+    assert gather is not None and gather.get("action") == "https://h.test/ivr.hold_key?call=7"
+    assert (gather.get("numDigits"), gather.get("timeout")) == ("1", "12")
+    assert gather.findtext("Say") == "Your ticket number is H L 7."
+
+
+def test_every_caller_prompt_is_spoken_in_the_catalogues_language() -> None:
+    root = ET.fromstring(twiml.render(AskSeverity(), url, 8, GERMAN))  # type: ignore[arg-type]
+    say = root.find("Gather/Say")
+    assert say is not None and say.get("language") == "de-DE"
+    assert say.text == GERMAN.ASK_SEVERITY
 
 
 def test_leaving_the_queue_is_a_bare_leave() -> None:
@@ -119,3 +144,25 @@ def test_fallback_records_a_message_when_no_emergency_number() -> None:
 
 def test_ticket_numbers_are_spoken_digit_by_digit() -> None:
     assert prompts.spoken_ticket(123) == "H L 1 2 3"
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]
+
+
+@pytest.mark.parametrize("p", [prompts.ENGLISH, GERMAN], ids=["en", "de"])
+def test_no_prompt_says_a_sentence_twice_in_one_turn(p: prompts.Prompts) -> None:
+    steps = [
+        AskPin(greet=True, switch_to=GERMAN.SWITCH_TO),
+        AskPin(p.NO_INPUT_PIN, hints=True),
+        AskPin(f"That PIN was not recognised. {p.TRY_AGAIN}", hints=True),
+        AskPin(f"That PIN was not recognised. {p.SEVEN_FOR_P} {p.TRY_AGAIN}"),
+        AskSeverity(p.NO_INPUT_MENU),
+        AskSeverity(p.INVALID_CHOICE),
+        HoldForEngineers(7, f"{p.NO_INPUT_MENU} {p.SEVERITY_ASSUMED}"),
+    ]
+    for step in steps:
+        root = ET.fromstring(twiml.render(step, url, 8, p))  # type: ignore[arg-type]
+        said = " ".join(say.text or "" for say in root.iter("Say"))
+        sentences = _sentences(said)
+        assert len(sentences) == len(set(sentences)), said

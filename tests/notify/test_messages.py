@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -9,11 +11,12 @@ from sqlalchemy.orm import Session
 from dashboard.timeline import build_timeline
 from entitlement.alerts import PIN_FAILURE_BURST, PRIVILEGED_PIN_USED, alert_managers
 from kernel.services import services_of
-from models import NotificationStatus, TicketOutcome, utcnow
+from models import NotificationStatus, TaskKind, TicketOutcome, utcnow
 from notify import triggers
 from notify.relay import relay_once
 from simulator import Simulator
 from tests.notify.conftest import SmtpSink, drain, make_call, notifications
+from tickets import tasks
 
 CALLER = "+15557770001"
 
@@ -37,7 +40,16 @@ def test_caller_sms_and_contact_email_for_each_outcome(
             refusal_reason="the account has no current support licence",
         ),
         "abandoned": make_call(session, TicketOutcome.ABANDONED, caller="+15557770004"),
+        "message without a task": make_call(
+            session, TicketOutcome.MESSAGE, caller="+15557770005"
+        ),
     }  # fmt: skip
+    # The message's callback has its task; the other message's promise has none to keep it.
+    message = calls["message"]
+    tasks.open_task(
+        session, message.ticket, message, TaskKind.CALLBACK, "call back within 30 minutes",
+        "+15557770002", timedelta(minutes=30), timedelta(minutes=10), now,
+    )  # fmt: skip
     for call in calls.values():
         assert triggers.call_ended(session, call, now) == 2
     session.commit()
@@ -50,7 +62,9 @@ def test_caller_sms_and_contact_email_for_each_outcome(
     message = sms_to(sim, "+15557770002")[0]
     assert calls["message"].ticket.number in message and "call you back within 30" in message
     refused = sms_to(sim, "+15557770003")[0]
-    assert "no current support licence" in refused and "customer portal" in refused
+    assert "no current support licence" in refused and "/portal/" in refused
+    unpromised = sms_to(sim, "+15557770005")[0]
+    assert "We have your message" in unpromised and "call you back" not in unpromised
     abandoned = sms_to(sim, "+15557770004")[0]
     assert calls["abandoned"].ticket.number in abandoned and "call us back" in abandoned
     # Every SMS asks for receipts at an absolute URL, from the hotline's number, short-lived.
@@ -63,7 +77,7 @@ def test_caller_sms_and_contact_email_for_each_outcome(
     )
 
     sink = smtp[0]
-    assert len(sink.messages) == 4
+    assert len(sink.messages) == len(calls)
     subjects = sorted(m["Subject"] for m in sink.messages)
     assert all(s.startswith("[HL-") for s in subjects)
     connected_mail = next(
