@@ -24,7 +24,6 @@ import os
 import random
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -152,9 +151,14 @@ async def severity1_call(
     phone = Phone(http, bases)
     sid = "CA" + uuid.uuid4().hex
     form = {
-        "AccountSid": SID, "CallSid": sid, "From": caller, "To": HOTLINE_NUMBER,
-        "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01",
-    }  # fmt: skip
+        "AccountSid": SID,
+        "CallSid": sid,
+        "From": caller,
+        "To": HOTLINE_NUMBER,
+        "CallStatus": "in-progress",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+    }
 
     async def think() -> None:
         await asyncio.sleep(random.uniform(0.5, 2.0))
@@ -204,10 +208,14 @@ async def closed_loop(bases: list[str], clients: int, seconds: float) -> tuple[T
             while time.monotonic() < end:
                 sid = "CA" + uuid.uuid4().hex
                 form = {
-                    "AccountSid": SID, "CallSid": sid, "From": f"+1415556{index:04d}",
-                    "To": HOTLINE_NUMBER, "CallStatus": "ringing", "Direction": "inbound",
+                    "AccountSid": SID,
+                    "CallSid": sid,
+                    "From": f"+1415556{index:04d}",
+                    "To": HOTLINE_NUMBER,
+                    "CallStatus": "ringing",
+                    "Direction": "inbound",
                     "ApiVersion": "2010-04-01",
-                }  # fmt: skip
+                }
                 await phone.post("/ivr/voice", form, tally)
                 sids.append(sid)
 
@@ -218,18 +226,33 @@ async def closed_loop(bases: list[str], clients: int, seconds: float) -> tuple[T
 class Server:
     """gunicorn masters (one per port, as separate hosts would be) for one WSGI app."""
 
-    def __init__(self, app: str, env: dict[str, str], cwd: Path, args: argparse.Namespace,
-                 count: int) -> None:  # fmt: skip
+    def __init__(
+        self, app: str, env: dict[str, str], cwd: Path, args: argparse.Namespace, count: int
+    ) -> None:
         self.processes: list[psutil.Popen] = []
         self.bases: list[str] = []
         for _ in range(count):
             port = free_port()
             command = [
-                sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-                "--workers", str(args.web_workers), "--worker-class", args.worker_class,
-                "--threads", str(args.threads), "--log-level", "warning", "--timeout", "14",
-                "--backlog", "2048", app,
-            ]  # fmt: skip
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.web_workers),
+                "--worker-class",
+                args.worker_class,
+                "--threads",
+                str(args.threads),
+                "--log-level",
+                "warning",
+                "--timeout",
+                "14",
+                "--backlog",
+                "2048",
+                app,
+            ]
             # Request logs go to a file: on the terminal they would bury the figures.
             with open(Path(env["HOTLINE_DATA_DIR"]).parent / "gunicorn.log", "ab") as log:
                 self.processes.append(
@@ -343,26 +366,44 @@ def statements_per_call(app: Any, customers: list[tuple[str, str]]) -> tuple[flo
     total = total_own = 0
     for customer in customers:
         sid = "CA" + uuid.uuid4().hex
-        base = {"AccountSid": SID, "CallSid": sid, "From": customer[1], "To": HOTLINE_NUMBER,
-                "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01"}  # fmt: skip
-        steps = [("/ivr/voice", {}), ("/ivr/pin", {"Digits": customer[0]}),
-                 ("/ivr/severity", {"Digits": "1"}), ("/ivr/hold", {"QueueTime": "0"})]  # fmt: skip
+        base = {
+            "AccountSid": SID,
+            "CallSid": sid,
+            "From": customer[1],
+            "To": HOTLINE_NUMBER,
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+        }
+        steps = [
+            ("/ivr/voice", {}),
+            ("/ivr/pin", {"Digits": customer[0]}),
+            ("/ivr/severity", {"Digits": "1"}),
+            ("/ivr/hold", {"QueueTime": "0"}),
+        ]
         document = ""
         with everything.counting(), own.counting():
             for path, extra in steps:
                 target = named(document, path)
                 form = {**base, **extra}
                 signature = validator.compute_signature(PUBLIC + target, form)
-                response = client.post(target, data=form, headers={
-                    "X-Twilio-Signature": signature,
-                    "I-Twilio-Idempotency-Token": uuid.uuid4().hex})  # fmt: skip
+                response = client.post(
+                    target,
+                    data=form,
+                    headers={
+                        "X-Twilio-Signature": signature,
+                        "I-Twilio-Idempotency-Token": uuid.uuid4().hex,
+                    },
+                )
                 document = response.get_data(as_text=True)
             time.sleep(0.3)  # the dialer places the engineers' calls in the background
             total += len(everything.take())
             total_own += len(own.take())
         # Hang up outside the count (the greeting-to-hold budget is what the target names).
-        for path, extra in [("/ivr/queue-done", {"QueueResult": "hangup"}),
-                            ("/ivr/status", {"CallStatus": "completed", "CallDuration": "5"})]:  # fmt: skip
+        for path, extra in [
+            ("/ivr/queue-done", {"QueueResult": "hangup"}),
+            ("/ivr/status", {"CallStatus": "completed", "CallDuration": "5"}),
+        ]:
             target = named(document, path)
             form = {**base, **extra}
             signature = validator.compute_signature(PUBLIC + target, form)
@@ -400,16 +441,18 @@ def integrity(app: Any, sim: Simulator, sids: list[str]) -> list[str]:
         if missing or doubled:
             problems.append(f"calls: {len(missing)} missing, {len(doubled)} doubled")
         tickets = session.execute(
-            select(Call.ticket_id, func.count()).where(Call.call_sid.in_(sids))
-            .group_by(Call.ticket_id).having(func.count() > 1)
-        ).all()  # fmt: skip
+            select(Call.ticket_id, func.count())
+            .where(Call.call_sid.in_(sids))
+            .group_by(Call.ticket_id)
+            .having(func.count() > 1)
+        ).all()
         if tickets:
             problems.append(f"tickets shared by two calls: {len(tickets)}")
         rings = session.execute(
             select(RingAttempt.call_id, RingAttempt.step, RingAttempt.phone, func.count())
             .group_by(RingAttempt.call_id, RingAttempt.step, RingAttempt.phone)
             .having(func.count() > 1)
-        ).all()  # fmt: skip
+        ).all()
         if rings:
             problems.append(f"ring attempts doubled: {len(rings)}")
         sms = session.execute(
@@ -449,20 +492,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'storm.db'}"
         prepare(url)
-        with EmbeddedRedis(Path(tmp) / "redis") as redis_server, Simulator(
-            PUBLIC, TOKEN, SID, max_wall=3600
-        ) as sim:  # fmt: skip
+        with (
+            EmbeddedRedis(Path(tmp) / "redis") as redis_server,
+            Simulator(PUBLIC, TOKEN, SID, max_wall=3600) as sim,
+        ):
             env = {
                 **os.environ,
-                "HOTLINE_ENV": "test", "HOTLINE_DATA_DIR": str(Path(tmp) / "var"),
-                "DATABASE_URL": url, "REDIS_URL": redis_server.url, "SECRET_KEY": "storm",
-                "PIN_PEPPER": "storm-pepper", "TWILIO_ACCOUNT_SID": SID,
-                "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": PUBLIC,
-                "TWILIO_API_BASE_URL": sim.rest_url, "HOTLINE_NUMBER": HOTLINE_NUMBER,
+                "HOTLINE_ENV": "test",
+                "HOTLINE_DATA_DIR": str(Path(tmp) / "var"),
+                "DATABASE_URL": url,
+                "REDIS_URL": redis_server.url,
+                "SECRET_KEY": "storm",
+                "PIN_PEPPER": "storm-pepper",
+                "TWILIO_ACCOUNT_SID": SID,
+                "TWILIO_AUTH_TOKEN": TOKEN,
+                "PUBLIC_BASE_URL": PUBLIC,
+                "TWILIO_API_BASE_URL": sim.rest_url,
+                "HOTLINE_NUMBER": HOTLINE_NUMBER,
                 # An outage minute: every caller gets their text (the hourly caps are a guard
                 # against abuse, not what is measured here).
-                "SMS_GLOBAL_HOURLY": "1000000", "SMS_PER_NUMBER_HOURLY": "1000",
-            }  # fmt: skip
+                "SMS_GLOBAL_HOURLY": "1000000",
+                "SMS_PER_NUMBER_HOURLY": "1000",
+            }
             run(args, url, env, sim)
 
 
@@ -480,9 +531,13 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
     per_call = statements_per_call(app, [customers.pop() for _ in range(20)])
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "hotline", "worker"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            [sys.executable, "-m", "hotline", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         for _ in range(args.workers)
     ]
     hotline = Server("wsgi:app", env, ROOT, args, args.web)
@@ -511,7 +566,9 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
             print(f"  {level:4g} calls/s  hotline {tally.line()}  cpu {cpu:.1f} ms/request")
         if profiler is not None:
             stop_profiler(profiler)
-        print(f"\nclosed loop: {args.clients} clients on POST /ivr/voice, {args.closed_seconds:g} s")
+        print(
+            f"\nclosed loop: {args.clients} clients on POST /ivr/voice, {args.closed_seconds:g} s"
+        )
         rates = {}
         for name, server in (("bare", bare), ("hotline", hotline)):
             if server is None:
@@ -548,8 +605,10 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
             f"\nchecks: {len(placed)} calls placed; {finished} notifications sent, "
             f"{waiting} still waiting; {len(sim.messages)} SMS at the provider"
         )
-        for problem in problems or ["every call has one row and one ticket; no ring attempt "
-                                    "doubled; every SMS notification sent exactly once"]:  # fmt: skip
+        for problem in problems or [
+            "every call has one row and one ticket; no ring attempt "
+            "doubled; every SMS notification sent exactly once"
+        ]:
             print(f"  {problem}")
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
     finally:
@@ -571,10 +630,22 @@ def start_profiler(server: Server, out: Path) -> list[subprocess.Popen[bytes]]:
     out.mkdir(parents=True, exist_ok=True)
     return [
         subprocess.Popen(
-            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--rate", "200", "--format", "flamegraph",
-             "--output", str(out / f"storm-worker-{index}.svg"), "--nonblocking"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "200",
+                "--format",
+                "flamegraph",
+                "--output",
+                str(out / f"storm-worker-{index}.svg"),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for index, pid in enumerate(server.worker_pids())
     ]
 

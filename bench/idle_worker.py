@@ -49,14 +49,21 @@ def main() -> None:
         upgrade(url)
         with EmbeddedRedis(Path(tmp) / "redis") as redis_server:
             env = {
-                **os.environ, "HOTLINE_ENV": "test", "HOTLINE_DATA_DIR": str(Path(tmp) / "var"),
-                "DATABASE_URL": url, "REDIS_URL": redis_server.url, "SECRET_KEY": "idle",
+                **os.environ,
+                "HOTLINE_ENV": "test",
+                "HOTLINE_DATA_DIR": str(Path(tmp) / "var"),
+                "DATABASE_URL": url,
+                "REDIS_URL": redis_server.url,
+                "SECRET_KEY": "idle",
                 "PIN_PEPPER": "idle-pepper",
-            }  # fmt: skip
+            }
             worker = psutil.Popen(
                 [sys.executable, "-m", "hotline", "worker", "--count", str(args.count)],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 time.sleep(5)  # started and settled
                 before, started = tree_cpu(worker), time.monotonic()

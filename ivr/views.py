@@ -203,7 +203,7 @@ def _voice(session: Session, call_sid: str) -> Response:
         return _xml(document)
     now = _now()
     caller, called = fields.phone_number(form.get("From")), fields.phone_number(form.get("To"))
-    call = open_call(session, call_sid, caller, called, now)
+    call = open_call(session, call_sid, caller, called, now, looked=True)
     document = _render(flow.start(session, call, now), call.turn)
     call.last_webhook_token = _token()
     call.last_reply = document

@@ -196,10 +196,11 @@ def seconds_to_next_due(services: Services, now: datetime | None = None) -> floa
                 .scalar_subquery(),
             )
         ).one()
-    due = [at for at in row if at is not None]
+    due: list[datetime] = [at for at in row if at is not None]
     if not due:
         return None
-    return max(0.0, (min(due) - now).total_seconds())
+    seconds: float = (min(due) - now).total_seconds()
+    return max(0.0, seconds)
 
 
 # The longest single wait: a stop request is noticed within this, even with no wake-up.

@@ -24,10 +24,19 @@ def find_call(session: Session, call_sid: str) -> Call | None:
 
 
 def open_call(
-    session: Session, call_sid: str, from_number: str, to_number: str, now: datetime
+    session: Session,
+    call_sid: str,
+    from_number: str,
+    to_number: str,
+    now: datetime,
+    looked: bool = False,
 ) -> Call:
-    """The call and its ticket for `call_sid`, made on first sight (with a call_started event)."""
-    existing = find_call(session, call_sid)
+    """The call and its ticket for `call_sid`, made on first sight (with a call_started event).
+
+    `looked`: the caller has just found no such call in this transaction, so the lookup is
+    skipped (a race with a retried webhook is still settled by the unique CallSid below).
+    """
+    existing = None if looked else find_call(session, call_sid)
     if existing is not None:
         return existing
     ticket = Ticket(
