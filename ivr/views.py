@@ -28,7 +28,7 @@ from kernel.signatures import signed_form, twilio_signed
 from models import Call, CallState
 from routing.ringing import Progress
 from tickets import events
-from tickets.calls import events_of, find_call, lock_call, open_call, record_event
+from tickets.calls import events_of, find_call, lock_and_read, open_call, record_event
 
 bp = Blueprint("ivr", __name__, url_prefix="/ivr")
 log = logging.getLogger(__name__)
@@ -235,8 +235,10 @@ def _caller_webhook(
             turn_ok = turn is not None
             conditions.append(Call.turn == (turn or 0))
         # The conditional UPDATE first: it is the check, the lock, and the turn; then the read.
-        locked = run is not None and turn_ok and lock_call(session, call_sid, *conditions)
-        call = find_call(session, call_sid)
+        can_run = run is not None and turn_ok
+        locked_call = lock_and_read(session, call_sid, *conditions) if can_run else None
+        locked = locked_call is not None
+        call = locked_call or find_call(session, call_sid)
         if call is None:
             session.rollback()
             return _xml(_render(Restart()))
@@ -360,10 +362,7 @@ def _callback(run: CallerStep, *conditions: Any) -> ResponseReturnValue:
     try:
         current_breaker().check()
         # Callbacks take the call's lock but no turn: they must not outdate the caller's prompt.
-        if not call_sid or not lock_call(session, call_sid, *conditions, take_turn=False):
-            session.rollback()
-            return Response(status=204)
-        call = find_call(session, call_sid)
+        call = lock_and_read(session, call_sid, *conditions, take_turn=False) if call_sid else None
         if call is None:
             session.rollback()
             return Response(status=204)

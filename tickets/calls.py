@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -66,23 +65,24 @@ def open_call(
     return call
 
 
-def lock_call(
+def lock_and_read(
     session: Session, call_sid: str, *conditions: ColumnElement[bool], take_turn: bool = True
-) -> bool:
-    """Lock the call's row when it meets `conditions` (and count a turn); False: leave it be.
+) -> Call | None:
+    """Lock the call's row when it meets `conditions` (and count a turn): the locked call, or
+    None to leave it be (find_call then says where it stands).
 
     One conditional UPDATE both checks where the call stands and takes its row lock (a row
     lock on PostgreSQL, SQLite's single writer lock), so of two requests racing to move one
-    call the second re-reads the moved state and does nothing. Read the call after this.
+    call the second re-reads the moved state and does nothing. RETURNING reads the call in
+    the same round trip.
     """
     turn = Call.turn + 1 if take_turn else Call.turn
-    result = session.execute(
-        update(Call)
-        .where(Call.call_sid == call_sid, *conditions)
-        .values(turn=turn)
-        .execution_options(synchronize_session=False)
+    statement = (
+        update(Call).where(Call.call_sid == call_sid, *conditions).values(turn=turn).returning(Call)
     )
-    return cast(CursorResult[Any], result).rowcount == 1
+    # populate_existing: a Call already in this session takes the row as the UPDATE left it.
+    options = {"synchronize_session": False, "populate_existing": True}
+    return session.scalars(statement, execution_options=options).first()
 
 
 def has_event(session: Session, call: Call, kind: EventKind) -> bool:
