@@ -271,6 +271,15 @@ class Server:
                 total += times.user + times.system
         return total
 
+    def settle(self, most: float = 60.0) -> None:
+        """Wait until the workers are idle: requests a timed-out client left queued are done."""
+        deadline = time.monotonic() + most
+        while time.monotonic() < deadline:
+            before = self.cpu_seconds()
+            time.sleep(1.0)
+            if self.cpu_seconds() - before < 0.05:
+                return
+
     def worker_pids(self) -> list[int]:
         """The pids of the web workers (for a profiler)."""
         return [child.pid for master in self.processes for child in master.children()]
@@ -557,6 +566,7 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
             if bare is not None:
                 tally, _ = asyncio.run(storm(bare.bases, level, args.seconds, customers[:]))
                 print(f"  {level:4g} calls/s  bare    {tally.line()}")
+            hotline.settle()
             if args.profile_dir and level == max(levels) and profiler is None:
                 profiler = start_profiler(hotline, Path(args.profile_dir))
             cpu0 = hotline.cpu_seconds()
@@ -573,6 +583,7 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
         for name, server in (("bare", bare), ("hotline", hotline)):
             if server is None:
                 continue
+            server.settle()
             cpu0, db0 = server.cpu_seconds(), database_cpu_seconds(app, url)
             started = time.monotonic()
             tally, sids = asyncio.run(closed_loop(server.bases, args.clients, args.closed_seconds))
