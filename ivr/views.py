@@ -28,7 +28,15 @@ from kernel.signatures import signed_form, twilio_signed
 from models import Call, CallState
 from routing.ringing import Progress
 from tickets import events
-from tickets.calls import events_of, find_call, lock_and_read, open_call, record_event
+from tickets.calls import (
+    events_of,
+    find_call,
+    lock_and_read,
+    new_call,
+    open_call,
+    record_event,
+    save_new_call,
+)
 
 bp = Blueprint("ivr", __name__, url_prefix="/ivr")
 log = logging.getLogger(__name__)
@@ -194,20 +202,23 @@ def _token() -> str | None:
 def _voice(session: Session, call_sid: str) -> Response:
     """The first webhook opens the call; on a known call it only says where the call stands."""
     form = signed_form()
-    call = find_call(session, call_sid)
-    if call is not None:
-        retried = _token() and call.last_webhook_token == _token() and call.ended_at is None
-        stored = call.last_reply if retried else None
-        document = stored or _render(states.safe_step(call, Webhook.VOICE), call.turn)
-        session.rollback()
-        return _xml(document)
     now = _now()
     caller, called = fields.phone_number(form.get("From")), fields.phone_number(form.get("To"))
-    call = open_call(session, call_sid, caller, called, now, looked=True)
+    # Written first, looked up only if it exists: a new call is the common case.
+    call = new_call(session, call_sid, caller, called, now)
     document = _render(flow.start(session, call, now), call.turn)
     call.last_webhook_token = _token()
     call.last_reply = document
-    session.commit()
+    if save_new_call(session, call, now):
+        session.commit()
+        return _xml(document)
+    known = find_call(session, call_sid)
+    if known is None:
+        raise LookupError(f"call {call_sid} neither new nor known")
+    retried = _token() and known.last_webhook_token == _token() and known.ended_at is None
+    stored = known.last_reply if retried else None
+    document = stored or _render(states.safe_step(known, Webhook.VOICE), known.turn)
+    session.rollback()
     return _xml(document)
 
 

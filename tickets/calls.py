@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from models import Account, Call, CallEvent, Notification, Ticket, TicketStatus
+from models import Account, Call, CallEvent, CallState, Notification, Ticket, TicketStatus
 from tickets.events import CallStarted, EventKind, P, Payload, payload_of
 
 JOIN_WINDOW = timedelta(minutes=30)
@@ -23,19 +23,10 @@ def find_call(session: Session, call_sid: str) -> Call | None:
 
 
 def open_call(
-    session: Session,
-    call_sid: str,
-    from_number: str,
-    to_number: str,
-    now: datetime,
-    looked: bool = False,
+    session: Session, call_sid: str, from_number: str, to_number: str, now: datetime
 ) -> Call:
-    """The call and its ticket for `call_sid`, made on first sight (with a call_started event).
-
-    `looked`: the caller has just found no such call in this transaction, so the lookup is
-    skipped (a race with a retried webhook is still settled by the unique CallSid below).
-    """
-    existing = None if looked else find_call(session, call_sid)
+    """The call and its ticket for `call_sid`, made on first sight (with a call_started event)."""
+    existing = find_call(session, call_sid)
     if existing is not None:
         return existing
     ticket = Ticket(
@@ -63,6 +54,43 @@ def open_call(
             raise
         return existing
     return call
+
+
+def new_call(
+    session: Session, call_sid: str, from_number: str, to_number: str, now: datetime
+) -> Call:
+    """A first-seen call and its ticket, added but not written: save_new_call writes them."""
+    ticket = Ticket(
+        contact_phone=from_number or None, subject="Phone call", created_at=now, updated_at=now
+    )
+    # The defaults the first answer reads are set here: nothing is flushed before it is made.
+    call = Call(
+        call_sid=call_sid,
+        ticket=ticket,
+        from_number=from_number,
+        to_number=to_number,
+        started_at=now,
+        state=CallState.PIN,
+        turn=0,
+    )
+    session.add_all([ticket, call])
+    return call
+
+
+def save_new_call(session: Session, call: Call, now: datetime) -> bool:
+    """Write a new_call with its call_started event; False, rolled back, if it already exists.
+
+    Meant as the first write of its transaction: the unique CallSid settles a race with a
+    retried webhook, and losing it loses nothing else, so no savepoint (two round trips) and no
+    lookup before it (one more) are needed on the common path, a call never seen before.
+    """
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return False
+    record_event(session, call, CallStarted(caller=call.from_number), now)
+    return True
 
 
 def lock_and_read(
