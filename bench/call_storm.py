@@ -10,7 +10,7 @@ is doubled, and every notification is sent exactly once (counted at the Twilio s
 
 Run: .venv/bin/python bench/call_storm.py --database-url postgresql+psycopg://.../scratch
      [--levels 2,5,10,20] [--seconds 20] [--closed-seconds 10] [--web 1] [--workers 1]
-     [--web-workers 2] [--worker-class sync] [--threads 1] [--profile-dir DIR]
+     [--web-workers 2] [--worker-class gthread] [--threads 4] [--profile-dir DIR]
 A --database-url is emptied first (DROP SCHEMA public): give it a scratch database. Without
 one a temporary SQLite file is used. Redis is an embedded server; Twilio is the simulator.
 """
@@ -490,8 +490,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16, help="of the closed loop")
     parser.add_argument("--web", type=int, default=1, help="gunicorn masters (hosts)")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers each")
-    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--workers", type=int, default=1, help="`hotline worker` processes")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare baseline")
     parser.add_argument("--profile-dir", help="py-spy the web workers during the storm")
