@@ -36,9 +36,12 @@ class PostgresWaker:
 
     def __init__(self, url: str) -> None:
         given = make_url(url)
+        # The URL's query (sslmode and the like) applies to this connection too.
+        options = {key: value for key, value in given.query.items() if isinstance(value, str)}
         self.conninfo = psycopg.conninfo.make_conninfo(
             host=given.host or "", port=given.port or "", dbname=given.database or "",
             user=given.username or "", password=given.password or "", connect_timeout=2,
+            **options,
         )  # fmt: skip
         self.connection: psycopg.Connection[Any] | None = None
 
