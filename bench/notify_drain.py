@@ -144,7 +144,7 @@ def call_latency(app: object, env: dict[str, str], sim: Simulator, calls: int) -
     latencies = []
     try:
         with app.extensions["sessionmaker"]() as session:  # type: ignore[attr-defined]
-            account = Account(name="Bench Corp")
+            account = Account(name=f"Bench Corp {time.time():.0f}")
             session.add(account)
             session.commit()
             for i in range(calls):
@@ -154,6 +154,8 @@ def call_latency(app: object, env: dict[str, str], sim: Simulator, calls: int) -
                 call = Call(
                     call_sid=f"CAbench{i}", ticket=ticket, from_number=f"+1555900{i:04d}",
                     status="completed", started_at=now, ended_at=now, duration_seconds=60,
+                    # The caller's SMS goes only to a caller whose PIN was accepted.
+                    pin_accepted_at=now,
                 )  # fmt: skip
                 session.add(call)
                 session.flush()
@@ -161,7 +163,10 @@ def call_latency(app: object, env: dict[str, str], sim: Simulator, calls: int) -
                     triggers.call_ended(session, call, now)
                 session.commit()
                 ended = time.monotonic()
+                deadline = time.monotonic() + 60
                 while not (new := set(sim.message_arrivals) - before):
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"call {i}: no SMS reached the provider within 60 s")
                     time.sleep(0.002)
                 latencies.append(sim.message_arrivals[new.pop()] - ended)
                 time.sleep(0.05)  # the worker is idle again when the next call ends

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from entitlement.licences import list_licences
@@ -24,7 +25,9 @@ class Entitlement:
 
 def check_entitlement(session: Session, account: Account, now: datetime) -> Entitlement:
     """Entitled while current support licences are at least one and cover current user ones."""
-    licences = list_licences(session, account)
+    # Already loaded with the account when the PIN was checked: no query of its own then.
+    loaded = "licences" not in sa_inspect(account).unloaded
+    licences = list(account.licences) if loaded else list_licences(session, account)
     support = [lic for lic in licences if lic.kind is LicenceKind.SUPPORT]
     current_support = sum(lic.quantity for lic in support if lic.is_current(now))
     current_users = sum(

@@ -126,10 +126,10 @@ def reserve(
         key = f"pin:{subject}:{struck}"
         buckets.append(_Bucket(limit, key, policy.lockout_window, allowed, subject, struck))
 
-    held: list[tuple[_Bucket, int]] = []
-    for bucket in buckets:
-        count = counters.add(session, bucket.counter_key, now, bucket.window)
-        held.append((bucket, count))
+    # Every slot in one statement; if any limit is passed, all of them go back in one more.
+    counts = counters.add_many(session, {(b.counter_key, b.window): 1 for b in buckets}, now)
+    held = [(bucket, counts[bucket.counter_key]) for bucket in buckets]
+    for bucket, count in held:
         if count > bucket.allowed:
             _give_back(session, held, now)
             return Reservation(Refusal(bucket.limit, _refused_until(bucket, now, policy)))
@@ -159,8 +159,7 @@ def settle(
 
 def _give_back(session: Session, held: list[tuple[_Bucket, int]], now: datetime) -> None:
     # The same `now` as the reservation, so the slot returns to the window it came from.
-    for bucket, _ in held:
-        counters.add(session, bucket.counter_key, now, bucket.window, amount=-1)
+    counters.add_many(session, {(b.counter_key, b.window): -1 for b, _ in held}, now)
 
 
 def _refused_until(bucket: _Bucket, now: datetime, policy: PinPolicy) -> datetime | None:

@@ -29,7 +29,15 @@ from kernel.signatures import signed_form, twilio_signed
 from models import Call, CallState
 from routing.ringing import Progress
 from tickets import events
-from tickets.calls import events_of, find_call, lock_call, open_call, record_event
+from tickets.calls import (
+    events_of,
+    find_call,
+    lock_and_read,
+    new_call,
+    open_call,
+    record_event,
+    save_new_call,
+)
 
 bp = Blueprint("ivr", __name__, url_prefix="/ivr")
 log = logging.getLogger(__name__)
@@ -203,22 +211,25 @@ def _token() -> str | None:
 def _voice(session: Session, call_sid: str) -> Response:
     """The first webhook opens the call; on a known call it only says where the call stands."""
     form = signed_form()
-    call = find_call(session, call_sid)
-    if call is not None:
-        retried = _token() and call.last_webhook_token == _token() and call.ended_at is None
-        stored = call.last_reply if retried else None
-        p = flow.prompts_of(call)
-        document = stored or _render(states.safe_step(session, call, Webhook.VOICE), call.turn, p)
-        session.rollback()
-        return _xml(document)
     now = _now()
     caller, called = fields.phone_number(form.get("From")), fields.phone_number(form.get("To"))
-    call = open_call(session, call_sid, caller, called, now)
-    step = flow.start(session, call, now)
-    document = _render(step, call.turn, flow.prompts_of(call))
+    # Written first, looked up only if it exists: a new call is the common case.
+    call = new_call(session, call_sid, caller, called, now)
+    document = _render(flow.start(session, call, now), call.turn, flow.prompts_of(call))
     call.last_webhook_token = _token()
     call.last_reply = document
-    session.commit()
+    if save_new_call(session, call, now):
+        session.commit()
+        return _xml(document)
+    known = find_call(session, call_sid)
+    if known is None:
+        raise LookupError(f"call {call_sid} neither new nor known")
+    retried = _token() and known.last_webhook_token == _token() and known.ended_at is None
+    stored = known.last_reply if retried else None
+    document = stored or _render(
+        states.safe_step(session, known, Webhook.VOICE), known.turn, flow.prompts_of(known)
+    )
+    session.rollback()
     return _xml(document)
 
 
@@ -246,8 +257,10 @@ def _caller_webhook(
             turn_ok = turn is not None
             conditions.append(Call.turn == (turn or 0))
         # The conditional UPDATE first: it is the check, the lock, and the turn; then the read.
-        locked = run is not None and turn_ok and lock_call(session, call_sid, *conditions)
-        call = find_call(session, call_sid)
+        can_run = run is not None and turn_ok
+        locked_call = lock_and_read(session, call_sid, *conditions) if can_run else None
+        locked = locked_call is not None
+        call = locked_call or find_call(session, call_sid)
         if call is None:
             session.rollback()
             return _xml(_render(Restart()))
@@ -374,10 +387,7 @@ def _callback(run: CallerStep, *conditions: Any) -> ResponseReturnValue:
     try:
         current_breaker().check()
         # Callbacks take the call's lock but no turn: they must not outdate the caller's prompt.
-        if not call_sid or not lock_call(session, call_sid, *conditions, take_turn=False):
-            session.rollback()
-            return Response(status=204)
-        call = find_call(session, call_sid)
+        call = lock_and_read(session, call_sid, *conditions, take_turn=False) if call_sid else None
         if call is None:
             session.rollback()
             return Response(status=204)

@@ -35,6 +35,28 @@ def add(session: Session, key: str, now: datetime, window: timedelta, amount: in
     return count
 
 
+def add_many(
+    session: Session, amounts: dict[tuple[str, timedelta], int], now: datetime
+) -> dict[str, int]:
+    """`add` for several keys in one statement: {(key, window): amount} -> {key: new count}."""
+    if not amounts:
+        return {}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Sorted by key: concurrent statements then lock shared rows in the same order (no deadlock).
+    rows = [
+        {"key": key, "window_start": window_start(now, window), "count": amount}
+        for (key, window), amount in sorted(amounts.items())
+    ]
+    upsert = insert(RateCounter).values(rows)
+    # excluded.count is this row's own amount: one statement, each key its own increment.
+    statement = upsert.on_conflict_do_update(
+        index_elements=[RateCounter.key, RateCounter.window_start],
+        set_={"count": RateCounter.count + upsert.excluded.count},
+    ).returning(RateCounter.key, RateCounter.count)
+    return {key: count for key, count in session.execute(statement).all()}
+
+
 def current(session: Session, key: str, now: datetime, window: timedelta) -> int:
     """`key`'s count in the current window, without counting."""
     count = session.scalar(

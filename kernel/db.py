@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel import breaker
@@ -47,14 +49,46 @@ def make_engine(url: str, timeout: float = 2.0) -> Engine:
             "connect_timeout": max(1, round(timeout)),
             "options": f"-c statement_timeout={round(timeout * 1000)}",
         }
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
         pool_timeout=timeout,
         connect_args=connect_args,
     )
+    ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection unused this long is pinged before use; a busy one is not.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def ping_when_idle(engine: Engine, idle: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Check a pooled connection before use only if it sat idle for `idle` seconds.
+
+    SQLAlchemy's pool_pre_ping sends a round trip on every checkout: one statement in four of
+    a webhook's. A connection that was used a moment ago is alive; one that waited through a
+    database restart or a firewall's idle cut is not, and that is the one we ping. A dead one
+    is replaced (the pool retries the checkout) before any request sees it.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("checked_in_at")
+        if since is None or time.monotonic() - since < idle:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:
+            raise DisconnectionError("pooled connection found dead after idling") from exc
 
 
 def _sqlite_file(url: str) -> Path | None:

@@ -49,10 +49,12 @@ def recipient(session: Session, call: Call, settings: Settings) -> str | Withhel
 def take_cap(session: Session, number: str, now: datetime, settings: Settings) -> Withheld | None:
     """Count one SMS to `number` under both hourly caps; the cap it would break, if any."""
     per_number = f"sms:number:{number}"
-    if counters.add(session, per_number, now, HOUR) > settings.sms_per_number_hourly:
+    # Both caps in one statement; the slot a refused text did not use is given back.
+    counts = counters.add_many(session, {(per_number, HOUR): 1, (GLOBAL_KEY, HOUR): 1}, now)
+    if counts[per_number] > settings.sms_per_number_hourly:
+        counters.add(session, GLOBAL_KEY, now, HOUR, amount=-1)
         return Withheld.PER_NUMBER_CAP
-    if counters.add(session, GLOBAL_KEY, now, HOUR) > settings.sms_global_hourly:
-        # This number's slot was not used after all.
+    if counts[GLOBAL_KEY] > settings.sms_global_hourly:
         counters.add(session, per_number, now, HOUR, amount=-1)
         return Withheld.GLOBAL_CAP
     return None

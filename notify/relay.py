@@ -11,14 +11,16 @@ import redis
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from kernel.queue import NOTIFY_QUEUE, queue_on, worker_seems_dead
 from kernel.services import Services
-from models import Notification, NotificationStatus, utcnow
+from kernel.wakeup import Waker, waker_for
+from models import Notification, NotificationStatus, Task, utcnow
 from notify.jobs import JOB_FUNCTION
 from notify.task_alerts import fire_due
+from tickets.tasks import OPEN_STATES
 
 log = logging.getLogger(__name__)
 GONE = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
@@ -179,36 +181,81 @@ def _job_status(
     return job.get_status(refresh=False), job.worker_name
 
 
-class RelayLoop:
-    """Runs the relay every relay_interval and the sweeper every sweep_interval until stopped."""
+def seconds_to_next_due(services: Services, now: datetime | None = None) -> float | None:
+    """Seconds until the next pending row or task timer falls due (0 if one is due); None if
+    nothing waits. One query: the relay sleeps until then unless the database wakes it."""
+    now = now or utcnow()
+    with services.sessions() as session:
+        row = session.execute(
+            select(
+                select(func.min(Notification.available_at))
+                .where(Notification.status == NotificationStatus.PENDING)
+                .scalar_subquery(),
+                select(func.min(Task.next_timer_at))
+                .where(Task.state.in_(OPEN_STATES), Task.next_timer_at.is_not(None))
+                .scalar_subquery(),
+            )
+        ).one()
+    due: list[datetime] = [at for at in row if at is not None]
+    if not due:
+        return None
+    seconds: float = (min(due) - now).total_seconds()
+    return max(0.0, seconds)
 
-    def __init__(self, services: Services) -> None:
+
+# The longest single wait: a stop request is noticed within this, even with no wake-up.
+WAIT_SLICE_SECONDS = 1.0
+
+
+class RelayLoop:
+    """Relays when the database says there is work (or a row or timer falls due), and sweeps
+    every sweep_interval, until stopped. Idle, it sleeps: no polling round trips."""
+
+    def __init__(self, services: Services, waker: Waker | None = None) -> None:
         self.services = services
         self.stopping = threading.Event()
+        tuning = services.settings.notify
+        self.waker = waker or waker_for(services.settings.database_url, tuning.relay_interval)
 
     def run(self) -> None:
         """Loop until stop() is called; Redis or database outages are logged once and waited out."""
         tuning = self.services.settings.notify
         next_sweep = 0.0
         failing = False
+        try:
+            while not self.stopping.is_set():
+                deadline = time.monotonic() + tuning.relay_interval
+                try:
+                    moved = relay_once(self.services)
+                    if time.monotonic() >= next_sweep:
+                        sweep_once(self.services)
+                        next_sweep = time.monotonic() + tuning.sweep_interval
+                    if moved < tuning.batch_size:
+                        due_in = seconds_to_next_due(self.services)
+                        wait = tuning.sweep_interval if due_in is None else due_in
+                        deadline = time.monotonic() + min(wait, next_sweep - time.monotonic())
+                    else:
+                        deadline = 0.0  # a full batch means more are due: go again at once
+                    if failing:
+                        log.info("notify relay: Redis and the database answer again")
+                    failing = False
+                except (RedisError, SQLAlchemyError, OSError) as exc:
+                    if not failing:
+                        # Logged once per outage: the rows wait in the database meanwhile.
+                        log.warning("notify relay: %s; pending rows wait", exc)
+                    failing = True
+                self._sleep_until(deadline)
+        finally:
+            self.waker.close()
+
+    def _sleep_until(self, deadline: float) -> None:
+        """Sleep until `deadline` (monotonic), a wake-up from the database, or stop()."""
         while not self.stopping.is_set():
-            try:
-                moved = relay_once(self.services)
-                if time.monotonic() >= next_sweep:
-                    sweep_once(self.services)
-                    next_sweep = time.monotonic() + tuning.sweep_interval
-                if failing:
-                    log.info("notify relay: Redis and the database answer again")
-                failing = False
-            except (RedisError, SQLAlchemyError, OSError) as exc:
-                moved = 0
-                if not failing:
-                    # Logged once per outage: the rows wait in the database meanwhile.
-                    log.warning("notify relay: %s; pending rows wait", exc)
-                failing = True
-            # A full batch means more are due: go again at once.
-            if moved < tuning.batch_size:
-                self.stopping.wait(tuning.relay_interval)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if self.waker.wait(min(left, WAIT_SLICE_SECONDS)):
+                return
 
     def stop(self) -> None:
         """Ask the loop to return after its current round (safe from a signal handler)."""

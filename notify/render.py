@@ -25,6 +25,8 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # Templates ship with the package: compiled once, never re-checked on disk per message.
+        auto_reload=False,
     )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from directory import ensure_product
@@ -41,14 +42,56 @@ def current_version(session: Session) -> RoutingConfigVersion | None:
     ).first()
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    """A stored version, parsed once: its configuration and its engineers' row ids."""
+
+    version: int
+    config: RoutingConfig
+    ids: dict[str, int]
+
+
+# The parsed version in force, per engine: parsing the stored document on every call cost more
+# CPU than the rest of the severity step. Each use still checks the version (see load_routing).
+_parsed: weakref.WeakKeyDictionary[Engine, _Parsed] = weakref.WeakKeyDictionary()
+# Product codes by id, per engine: a product's code is its identity and never changes.
+_product_codes: weakref.WeakKeyDictionary[Engine, dict[int, str]] = weakref.WeakKeyDictionary()
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 def load_routing(session: Session) -> RoutingConfig | None:
-    """The configuration in force, its engineers as the Engineer rows say now; None if none."""
+    """The configuration in force, its engineers as the Engineer rows say now; None if none.
+
+    One query on the common path: the engineers of the cached version, with the newest
+    version number beside them. Only when that number has moved is the new document read.
+    """
+    engine = _engine(session)
+    cached = _parsed.get(engine)
+    if cached is not None:
+        newest = select(func.max(RoutingConfigVersion.version)).scalar_subquery()
+        found = session.execute(
+            select(Engineer, newest).where(Engineer.id.in_(cached.ids.values()))
+        ).all()
+        if found and found[0][1] == cached.version:
+            return _with_engineers(cached, {e.id: e for e, _version in found})
     row = current_version(session)
     if row is None:
         return None
     config = parse_routing(row.document["config"], source=f"routing version {row.version}")
-    ids: dict[str, int] = row.document.get("engineer_ids", {})
+    parsed = _Parsed(row.version, config, dict(row.document.get("engineer_ids", {})))
+    _parsed[engine] = parsed
+    ids = parsed.ids
     rows = {e.id: e for e in session.scalars(select(Engineer).where(Engineer.id.in_(ids.values())))}
+    return _with_engineers(parsed, rows)
+
+
+def _with_engineers(parsed: _Parsed, rows: dict[int, Engineer]) -> RoutingConfig:
+    """The parsed configuration with its engineers as their rows say now."""
+    config, ids = parsed.config, parsed.ids
     engineers: dict[str, Responder] = {}
     for key, stored in config.engineers.items():
         engineer = rows.get(ids.get(key, -1))
@@ -159,5 +202,17 @@ def plan_for_product(
     config = load_routing(session)
     if config is None:
         return []
-    product = session.get(Product, product_id) if product_id is not None else None
-    return config.plan(product.code if product else None, now, called)
+    return config.plan(_product_code(session, product_id), now, called)
+
+
+def _product_code(session: Session, product_id: int | None) -> str | None:
+    """The code of product `product_id` (read once per engine), None for no product."""
+    if product_id is None:
+        return None
+    codes = _product_codes.setdefault(_engine(session), {})
+    if product_id not in codes:
+        product = session.get(Product, product_id)
+        if product is None:
+            return None
+        codes[product_id] = product.code
+    return codes[product_id]

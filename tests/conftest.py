@@ -21,6 +21,7 @@ from hotline import create_app
 from hotline.embedded_redis import EmbeddedRedis
 from hotline.migrate import upgrade
 from kernel.db import make_engine
+from kernel.statements import StatementCounter
 
 TEST_AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 TEST_ACCOUNT_SID = "AC" + "0" * 32
@@ -170,6 +171,14 @@ def session(app: Flask) -> Iterator[Session]:
     """A database session of the test app."""
     with app.extensions["sessionmaker"]() as db_session:
         yield db_session
+
+
+@pytest.fixture
+def statements(app: Flask) -> Iterator[StatementCounter]:
+    """Counts the SQL statements this test's own thread sends (`.take()` reads and resets)."""
+    counter = StatementCounter(app.extensions["engine"], this_thread_only=True)
+    with counter.counting():
+        yield counter
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from models import Account, Call, CallEvent, Notification, Ticket, TicketStatus
+from models import Account, Call, CallEvent, CallState, Notification, Ticket, TicketStatus
 from tickets.events import CallStarted, EventKind, P, Payload, payload_of
 
 JOIN_WINDOW = timedelta(minutes=30)
@@ -57,23 +56,61 @@ def open_call(
     return call
 
 
-def lock_call(
+def new_call(
+    session: Session, call_sid: str, from_number: str, to_number: str, now: datetime
+) -> Call:
+    """A first-seen call and its ticket, added but not written: save_new_call writes them."""
+    ticket = Ticket(
+        contact_phone=from_number or None, subject="Phone call", created_at=now, updated_at=now
+    )
+    # The defaults the first answer reads are set here: nothing is flushed before it is made.
+    call = Call(
+        call_sid=call_sid,
+        ticket=ticket,
+        from_number=from_number,
+        to_number=to_number,
+        started_at=now,
+        state=CallState.PIN,
+        turn=0,
+    )
+    session.add_all([ticket, call])
+    return call
+
+
+def save_new_call(session: Session, call: Call, now: datetime) -> bool:
+    """Write a new_call with its call_started event; False, rolled back, if it already exists.
+
+    Meant as the first write of its transaction: the unique CallSid settles a race with a
+    retried webhook, and losing it loses nothing else, so no savepoint (two round trips) and no
+    lookup before it (one more) are needed on the common path, a call never seen before.
+    """
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return False
+    record_event(session, call, CallStarted(caller=call.from_number), now)
+    return True
+
+
+def lock_and_read(
     session: Session, call_sid: str, *conditions: ColumnElement[bool], take_turn: bool = True
-) -> bool:
-    """Lock the call's row when it meets `conditions` (and count a turn); False: leave it be.
+) -> Call | None:
+    """Lock the call's row when it meets `conditions` (and count a turn): the locked call, or
+    None to leave it be (find_call then says where it stands).
 
     One conditional UPDATE both checks where the call stands and takes its row lock (a row
     lock on PostgreSQL, SQLite's single writer lock), so of two requests racing to move one
-    call the second re-reads the moved state and does nothing. Read the call after this.
+    call the second re-reads the moved state and does nothing. RETURNING reads the call in
+    the same round trip.
     """
     turn = Call.turn + 1 if take_turn else Call.turn
-    result = session.execute(
-        update(Call)
-        .where(Call.call_sid == call_sid, *conditions)
-        .values(turn=turn)
-        .execution_options(synchronize_session=False)
+    statement = (
+        update(Call).where(Call.call_sid == call_sid, *conditions).values(turn=turn).returning(Call)
     )
-    return cast(CursorResult[Any], result).rowcount == 1
+    # populate_existing: a Call already in this session takes the row as the UPDATE left it.
+    options = {"synchronize_session": False, "populate_existing": True}
+    return session.scalars(statement, execution_options=options).first()
 
 
 def has_event(session: Session, call: Call, kind: EventKind) -> bool:

@@ -57,3 +57,27 @@ def test_prune_drops_old_windows(session: Session) -> None:
     assert counters.prune(session, NOW - HOUR) == 1
     session.commit()
     assert counters.current(session, "k", NOW, HOUR) == 1
+
+
+def test_several_counters_move_in_one_statement_each_by_its_own_amount(app: Flask) -> None:
+    from kernel.statements import StatementCounter
+
+    sessions = app.extensions["sessionmaker"]
+    with sessions() as session:
+        counters.add(session, "sms:global", NOW, HOUR)
+        counters.add(session, "sms:global", NOW, HOUR)
+        counter = StatementCounter(app.extensions["engine"])
+        with counter.counting():
+            counts = counters.add_many(
+                session, {("sms:number:+1555", HOUR): 1, ("sms:global", HOUR): 1}, NOW
+            )
+        assert counts == {"sms:number:+1555": 1, "sms:global": 3}
+        assert counter.count == 1
+        given_back = counters.add_many(
+            session, {("sms:global", HOUR): -1, ("sms:number:+1555", HOUR): -1}, NOW
+        )
+        assert given_back == {"sms:number:+1555": 0, "sms:global": 2}
+        assert counters.add_many(session, {}, NOW) == {}
+        session.commit()
+    with sessions() as session:
+        assert counters.current(session, "sms:global", NOW, HOUR) == 2

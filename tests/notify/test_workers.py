@@ -200,3 +200,21 @@ def test_workers_killed_and_restarted_around_a_reminder_send_it_once(
     assert len(escalations) == 1
     assert escalations[0]["to"] == ONCALL
     assert len(_kind_rows(session, "task_escalated")) == 1
+
+
+def test_an_idle_worker_wakes_for_a_call_that_ends_long_after_it_went_quiet(
+    notify_config: dict[str, Any],
+    notify_app: Flask,
+    session: Session,
+    sim: Simulator,
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    """The relay sleeps until the database has news (no polling): a new row still goes out."""
+    worker = start_worker(worker_env(notify_config))
+    _calls(session, 1, 0)
+    wait_for(lambda: len(sim.messages) == 1, 60, "the first text")
+    time.sleep(3)  # idle: the relay is asleep on its wake-up, past several old poll intervals
+    _calls(session, 1, 1)
+    wait_for(lambda: len(sim.messages) == 2, 30, "the text of the call that ended later")
+    worker.stop()
+    assert _all_done(session, 2)
