@@ -16,9 +16,10 @@ from dashboard import (
     tickets,
 )
 from dashboard.api import bp as api_bp
+from dashboard.once import once_key
 from dashboard.security import csrf_token, current_user
 from dashboard.server_session import ServerSessionInterface, session_limits
-from dashboard.timefmt import in_zone, span
+from dashboard.timefmt import duration, in_zone, local_time, span, viewer_zone
 
 
 def init_app(app: Flask) -> None:
@@ -31,5 +32,11 @@ def init_app(app: Flask) -> None:
     for module in (auth, tickets, accounts, admin, engineers, schedules, outbox, metrics):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_bp)
-    app.jinja_env.globals.update(csrf_token=csrf_token, current_user=current_user)
-    app.jinja_env.filters.update(in_zone=in_zone, span=span)
+    app.jinja_env.globals.update(
+        csrf_token=csrf_token,
+        current_user=current_user,
+        once_key=once_key,
+        viewer_zone=viewer_zone,
+        local_time=local_time,
+    )
+    app.jinja_env.filters.update(in_zone=in_zone, span=span, duration=duration)

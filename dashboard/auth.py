@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
 from dashboard import audit
+from dashboard.once import already_done
 from dashboard.security import client_ip, current_user, login_required, sign_in, sign_out
 from dashboard.users import UserError, authenticate, create_token, reserve_login, set_password
 from dashboard.web import page_blueprint, sentence
@@ -143,11 +144,14 @@ def change_password() -> Response | tuple[str, int]:
 
 @bp.post("/profile/tokens")
 @login_required
-def new_token() -> str:
+def new_token() -> str | Response:
     """Make an API token and show its secret once."""
     user = current_user()
     assert user is not None
     session = get_session()
+    if already_done():
+        flash("That token was already made; reloading does not make another.", "ok")
+        return redirect(url_for(".profile"), code=303)
     days = TOKEN_LIFETIMES.get(request.form.get("expires", ""), DEFAULT_TOKEN_DAYS)
     expires_at = utcnow() + timedelta(days=days) if days else None
     made = create_token(session, user, request.form.get("name", ""), expires_at)
