@@ -12,6 +12,7 @@ from dashboard import (
     engineers,
     metrics,
     outbox,
+    reports,
     schedules,
     tickets,
 )
@@ -19,7 +20,7 @@ from dashboard.api import bp as api_bp
 from dashboard.once import once_key
 from dashboard.security import csrf_token, current_user
 from dashboard.server_session import ServerSessionInterface, session_limits
-from dashboard.timefmt import duration, in_zone, local_time, span, viewer_zone
+from dashboard.timefmt import in_zone, local_time, span, viewer_zone
 
 
 def init_app(app: Flask) -> None:
@@ -29,7 +30,7 @@ def init_app(app: Flask) -> None:
     # days by default) no longer applies, but is set to the real limit for anything reading it.
     app.session_interface = ServerSessionInterface()
     app.config["PERMANENT_SESSION_LIFETIME"] = session_limits(app).lifetime
-    for module in (auth, tickets, accounts, admin, engineers, schedules, outbox, metrics):
+    for module in (auth, tickets, accounts, admin, engineers, schedules, outbox, metrics, reports):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_bp)
     app.jinja_env.globals.update(
@@ -39,4 +40,4 @@ def init_app(app: Flask) -> None:
         viewer_zone=viewer_zone,
         local_time=local_time,
     )
-    app.jinja_env.filters.update(in_zone=in_zone, span=span, duration=duration)
+    app.jinja_env.filters.update(in_zone=in_zone, span=span)

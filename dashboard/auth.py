@@ -14,8 +14,8 @@ from werkzeug.wrappers import Response
 from dashboard import audit
 from dashboard.once import already_done
 from dashboard.security import client_ip, current_user, login_required, sign_in, sign_out
-from dashboard.users import UserError, authenticate, create_token, reserve_login, set_password
 from dashboard.timefmt import valid_zone, zone_names
+from dashboard.users import UserError, authenticate, create_token, reserve_login, set_password
 from dashboard.web import page_blueprint, sentence
 from kernel.db import get_session
 from models import utcnow

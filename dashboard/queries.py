@@ -37,7 +37,8 @@ FIGURES_CHUNK = 500
 SORTS: dict[str, tuple[Any, ...]] = {
     "newest": (Ticket.created_at.desc(), Ticket.id.desc()),
     "oldest": (Ticket.created_at.asc(), Ticket.id.asc()),
-    "severity": (Ticket.severity.asc(), Ticket.created_at.desc(), Ticket.id.desc()),
+    # Severity 1 first and unclassified last (SQLite would put NULL first on its own).
+    "severity": (Ticket.severity.asc().nulls_last(), Ticket.created_at.desc(), Ticket.id.desc()),
     "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
 }
 

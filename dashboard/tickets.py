@@ -266,7 +266,8 @@ def new_note(ticket_id: int) -> Response:
         flash(sentence(str(exc)), "error")
         return redirect(url_for(".show", ticket_id=ticket_id))
     session.commit()
-    return redirect(url_for(".show", ticket_id=ticket_id, _anchor="conversation"))
+    flash("Note added.", "ok")
+    return redirect(url_for(".show", ticket_id=ticket_id), code=303)
 
 
 @bp.post("/<int:ticket_id>/details")

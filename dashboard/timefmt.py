@@ -74,17 +74,3 @@ def span(length: timedelta) -> str:
     if hours or not days:
         parts.append(f"{hours} h")
     return " ".join(parts)
-
-
-def duration(seconds: float | None) -> str:
-    """A short human length: '45 s', '3 min 20 s', '2 h 05 min'; '—' for None."""
-    if seconds is None:
-        return "—"
-    whole = max(0, round(seconds))
-    if whole < 60:
-        return f"{whole} s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s" if secs else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
