@@ -155,7 +155,9 @@ class Phase:
 
     def outcome(self) -> tuple[tuple[str, str], ...]:
         """What happened in it (not when), to recognise a round that repeats the one before."""
-        return tuple((e.kind, e.summary) for e in self.entries)
+        return tuple(
+            (e.kind, e.summary) for e in self.entries if e.kind != EventKind.RINGING_STARTED.value
+        )
 
 
 @dataclass
