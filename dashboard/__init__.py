@@ -12,13 +12,15 @@ from dashboard import (
     engineers,
     metrics,
     outbox,
+    reports,
     schedules,
     tickets,
 )
 from dashboard.api import bp as api_bp
+from dashboard.once import once_key
 from dashboard.security import csrf_token, current_user
 from dashboard.server_session import ServerSessionInterface, session_limits
-from dashboard.timefmt import in_zone, span
+from dashboard.timefmt import in_zone, local_time, span, viewer_zone
 
 
 def init_app(app: Flask) -> None:
@@ -28,8 +30,14 @@ def init_app(app: Flask) -> None:
     # days by default) no longer applies, but is set to the real limit for anything reading it.
     app.session_interface = ServerSessionInterface()
     app.config["PERMANENT_SESSION_LIFETIME"] = session_limits(app).lifetime
-    for module in (auth, tickets, accounts, admin, engineers, schedules, outbox, metrics):
+    for module in (auth, tickets, accounts, admin, engineers, schedules, outbox, metrics, reports):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_bp)
-    app.jinja_env.globals.update(csrf_token=csrf_token, current_user=current_user)
+    app.jinja_env.globals.update(
+        csrf_token=csrf_token,
+        current_user=current_user,
+        once_key=once_key,
+        viewer_zone=viewer_zone,
+        local_time=local_time,
+    )
     app.jinja_env.filters.update(in_zone=in_zone, span=span)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from dashboard import audit
+from dashboard.once import already_done
 from dashboard.security import current_user, manager_required
 from dashboard.web import page_blueprint, sentence
 from entitlement import (
@@ -33,6 +34,7 @@ from entitlement import (
     list_pins,
     renew_standing_pin,
 )
+from entitlement.licences import MAX_LICENCE_QUANTITY, MAX_LICENCE_TERM_DAYS
 from kernel.config import settings_of
 from kernel.db import get_session
 from models import Account, LicenceKind, PinKind, Ticket, utcnow
@@ -40,6 +42,12 @@ from models import Account, LicenceKind, PinKind, Ticket, utcnow
 bp = page_blueprint("dashboard_accounts", __name__, url_prefix="/dashboard/accounts")
 
 ACCOUNTS_PER_PAGE = 100
+# A PIN meant to last longer than a year should be a standing PIN renewed each year.
+MAX_PIN_DAYS = 366
+ALREADY_ISSUED = (
+    "That PIN was already issued when the page was first shown; reloading does not issue "
+    "another, and the digits are not shown again. Renew again if they were lost."
+)
 PIN_KINDS = {
     "standing": PinKind.STANDING,
     "one_time": PinKind.ONE_TIME,
@@ -94,6 +102,8 @@ def _render_account(account: Account, new_pin: Any = None, status: int = 200) ->
             pins=list_pins(session, account, utcnow()),
             new_pin=new_pin,
             licence_kinds=[k.value for k in LicenceKind],
+            max_quantity=MAX_LICENCE_QUANTITY,
+            max_days=MAX_LICENCE_TERM_DAYS,
             recent=session.scalars(
                 select(Ticket)
                 .where(Ticket.account_id == account.id)
@@ -122,6 +132,9 @@ def issue_licence_view(account_id: int) -> Response:
 
     account = _account_or_404(account_id)
     session = get_session()
+    if already_done():
+        flash("Those licences were already issued; reloading does not issue them again.", "ok")
+        return redirect(url_for(".show", account_id=account_id), code=303)
     try:
         kind = LicenceKind(request.form.get("kind", ""))
         quantity = int(request.form.get("quantity", ""))
@@ -154,7 +167,7 @@ def issue_licence_view(account_id: int) -> Response:
     )
     session.commit()
     flash(f"Issued {quantity} {kind.value} licence(s) to {account.name}.", "ok")
-    return redirect(url_for(".show", account_id=account_id))
+    return redirect(url_for(".show", account_id=account_id), code=303)
 
 
 @bp.post("/<int:account_id>/pins")
@@ -165,10 +178,18 @@ def pin_action(account_id: int) -> Response:
     account = _account_or_404(account_id)
     session = get_session()
     action = request.form.get("action", "")
+    if already_done():
+        flash(ALREADY_ISSUED if action != "clear" else "The PIN was already cleared.", "ok")
+        return redirect(url_for(".show", account_id=account_id), code=303)
     policy = PinPolicy.from_settings(settings_of(current_app))
     now = utcnow()
     days_raw = request.form.get("expires_in_days", "").strip()
-    expires_in = timedelta(days=int(days_raw)) if days_raw.isdigit() and int(days_raw) > 0 else None
+    expires_in = None
+    if days_raw:
+        if not days_raw.isdigit() or not 1 <= int(days_raw) <= MAX_PIN_DAYS:
+            flash(f"A PIN's lifetime must be 1 to {MAX_PIN_DAYS} days.", "error")
+            return redirect(url_for(".show", account_id=account_id), code=303)
+        expires_in = timedelta(days=int(days_raw))
     try:
         if action == "renew":
             issued = renew_standing_pin(session, account, now, policy, expires_in)
@@ -181,13 +202,13 @@ def pin_action(account_id: int) -> Response:
             audit.record(session, current_user(), "pin.cleared", account.name, count=len(cleared))
             session.commit()
             flash("Standing PIN cleared: it no longer works.", "ok")
-            return redirect(url_for(".show", account_id=account_id))
+            return redirect(url_for(".show", account_id=account_id), code=303)
         else:
             abort(400, description="Unknown PIN action.")
     except PinError as exc:
         session.rollback()
         flash(sentence(str(exc)), "error")
-        return redirect(url_for(".show", account_id=account_id))
+        return redirect(url_for(".show", account_id=account_id), code=303)
     audit.record(
         session,
         current_user(),
@@ -197,5 +218,6 @@ def pin_action(account_id: int) -> Response:
         pin_id=issued.pin.id,
     )
     session.commit()
-    # Rendered, not redirected: the digits must never travel in a (readable) session cookie.
+    # Rendered, not redirected: the digits are never kept anywhere to be shown again. The form's
+    # one-use key makes a reload of this page (a re-post) come back without a second PIN.
     return _render_account(account, new_pin=issued)

@@ -12,7 +12,9 @@ from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
 from dashboard import audit
+from dashboard.once import already_done
 from dashboard.security import client_ip, current_user, login_required, sign_in, sign_out
+from dashboard.timefmt import valid_zone, zone_names
 from dashboard.users import UserError, authenticate, create_token, reserve_login, set_password
 from dashboard.web import page_blueprint, sentence
 from kernel.db import get_session
@@ -88,6 +90,9 @@ def login() -> str | Response | tuple[str, int]:
             ),
             401,
         )
+    if user.time_zone is None:
+        # A first sign-in: the browser's own zone is the best default (editable on Profile).
+        user.time_zone = valid_zone(request.form.get("time_zone", "").strip())
     sign_in(user)
     session.commit()
     return redirect(_safe_next(request.form.get("next")))
@@ -115,7 +120,34 @@ def profile() -> str:
         tokens=list(tokens),
         lifetimes=TOKEN_LIFETIMES,
         default_days=DEFAULT_TOKEN_DAYS,
+        zones=zone_names(),
     )
+
+
+@bp.get("/api-docs")
+@login_required
+def api_docs() -> str:
+    """The API's OpenAPI document, readable (Swagger UI served from our own static files)."""
+    return render_template("dashboard/api_docs.html")
+
+
+@bp.post("/profile/time-zone")
+@login_required
+def set_time_zone() -> Response:
+    """Choose the zone every dashboard time is shown in."""
+    user = current_user()
+    assert user is not None
+    wanted = request.form.get("time_zone", "").strip()
+    zone = valid_zone(wanted)
+    if zone is None:
+        flash(
+            f"{wanted[:64] or 'An empty name'} is not a time zone; pick one from the list.", "error"
+        )
+        return redirect(url_for(".profile", _anchor="time-zone"), code=303)
+    user.time_zone = zone
+    get_session().commit()
+    flash(f"Times are now shown in {zone}.", "ok")
+    return redirect(url_for(".profile"), code=303)
 
 
 @bp.post("/profile/password")
@@ -143,11 +175,14 @@ def change_password() -> Response | tuple[str, int]:
 
 @bp.post("/profile/tokens")
 @login_required
-def new_token() -> str:
+def new_token() -> str | Response:
     """Make an API token and show its secret once."""
     user = current_user()
     assert user is not None
     session = get_session()
+    if already_done():
+        flash("That token was already made; reloading does not make another.", "ok")
+        return redirect(url_for(".profile"), code=303)
     days = TOKEN_LIFETIMES.get(request.form.get("expires", ""), DEFAULT_TOKEN_DAYS)
     expires_at = utcnow() + timedelta(days=days) if days else None
     made = create_token(session, user, request.form.get("name", ""), expires_at)
@@ -165,6 +200,7 @@ def new_token() -> str:
         new_secret=made.secret,
         lifetimes=TOKEN_LIFETIMES,
         default_days=DEFAULT_TOKEN_DAYS,
+        zones=zone_names(),
     )
 
 

@@ -186,8 +186,14 @@ def ticket_links(figures: Metrics) -> dict[str, dict[str, Any]]:
     }
 
 
-def bar_chart(points: list[tuple[Any, int]], width: int = 720, height: int = 160) -> dict[str, Any]:
-    """Geometry of an SVG bar chart for `points` (label, value), drawn by the template."""
+def bar_chart(
+    points: list[tuple[Any, int]],
+    width: int = 720,
+    height: int = 160,
+    links: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Geometry of an SVG bar chart for `points` (label, value), drawn by the template; each
+    bar may carry the ticket-list arguments (`links`) of the tickets behind it."""
     top = max((value for _, value in points), default=0) or 1
     gap = 2
     bar = max(1.0, (width - gap * len(points)) / max(1, len(points)))
@@ -202,6 +208,7 @@ def bar_chart(points: list[tuple[Any, int]], width: int = 720, height: int = 160
                 "h": round(h, 1),
                 "label": str(label),
                 "value": value,
+                "link": links[index] if links else None,
             }
         )
     return {"width": width, "height": height, "bars": bars, "top": top}
@@ -218,6 +225,9 @@ def metrics() -> str:
         "dashboard/metrics.html",
         m=figures,
         links=ticket_links(figures),
-        calls_chart=bar_chart([(d.strftime("%d %b"), n) for d, n in figures.calls_per_day]),
+        calls_chart=bar_chart(
+            [(d.strftime("%d %b"), n) for d, n in figures.calls_per_day],
+            links=[{"from": d.isoformat(), "to": d.isoformat()} for d, _ in figures.calls_per_day],
+        ),
         fmt=format_seconds,
     )

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -40,8 +41,18 @@ from dashboard.ticket_actions import (
 )
 from dashboard.timeline import build_timeline, format_seconds
 from dashboard.web import page_blueprint, sentence
+from entitlement import Entitlement, check_entitlement
 from kernel.db import get_session
-from models import Notification, Task, Ticket, TicketAssignment, TicketStatus, utcnow
+from models import (
+    Account,
+    Contact,
+    Notification,
+    Task,
+    Ticket,
+    TicketAssignment,
+    TicketStatus,
+    utcnow,
+)
 from models.users import TicketFieldChange, TicketNote, TicketStatusChange, User
 from tickets import ownership, tasks
 from tickets.severity import CATEGORIES
@@ -203,6 +214,8 @@ def show(ticket_id: int) -> str:
     return render_template(
         "dashboard/ticket.html",
         ticket=ticket,
+        contact=contact_of(ticket),
+        account_summary=account_summary(session, ticket),
         assignments=assignments,
         tasks=ticket_tasks,
         sla=summarize(ticket_tasks, utcnow()),
@@ -253,7 +266,8 @@ def new_note(ticket_id: int) -> Response:
         flash(sentence(str(exc)), "error")
         return redirect(url_for(".show", ticket_id=ticket_id))
     session.commit()
-    return redirect(url_for(".show", ticket_id=ticket_id, _anchor="conversation"))
+    flash("Note added.", "ok")
+    return redirect(url_for(".show", ticket_id=ticket_id), code=303)
 
 
 @bp.post("/<int:ticket_id>/details")
@@ -280,6 +294,31 @@ def edit_details(ticket_id: int) -> Response:
         names = ", ".join(change.field for change in changes)
         flash(f"{ticket.number}: {names} changed.", "ok")
     return redirect(url_for(".show", ticket_id=ticket_id))
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """What an engineer on the ticket may see of its account: contacts, products, entitlement."""
+
+    account: Account
+    entitlement: Entitlement
+
+
+def account_summary(session: Session, ticket: Ticket) -> AccountSummary | None:
+    """The ticket's account as an engineer needs it (no licences to issue, no PIN actions)."""
+    if ticket.account is None:
+        return None
+    return AccountSummary(ticket.account, check_entitlement(session, ticket.account, utcnow()))
+
+
+def contact_of(ticket: Ticket) -> Contact | None:
+    """The account's contact the call flow matched (by name), whose phone may differ."""
+    if ticket.account is None or not ticket.contact_name:
+        return None
+    for contact in ticket.account.contacts:
+        if contact.name == ticket.contact_name:
+            return contact
+    return None
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:

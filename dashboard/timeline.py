@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from models import CallEvent, Ticket
@@ -80,6 +81,89 @@ class TimelineEntry:
     tone: str
     details: list[tuple[str, str]]
     recording_url: str | None = None
+    # Who a ring attempt rang (to tell one ringing round from the next).
+    rung: str | None = None
+
+
+class PhaseKind(str, Enum):
+    """The parts of a call, as the timeline groups them."""
+
+    IVR = "ivr"
+    RINGING = "ringing"
+    CONNECTED = "connected"
+    FOLLOW_UPS = "follow_ups"
+
+
+PHASE_OF: dict[EventKind, PhaseKind] = {
+    **dict.fromkeys(
+        (
+            EventKind.CALL_STARTED,
+            EventKind.NO_INPUT,
+            EventKind.PIN_OK,
+            EventKind.PIN_FAILED,
+            EventKind.LOCKED_OUT,
+            EventKind.ENTITLEMENT,
+            EventKind.MENU,
+            EventKind.MENU_INVALID,
+            EventKind.SEVERITY,
+            EventKind.JOINED_TICKET,
+        ),
+        PhaseKind.IVR,
+    ),
+    **dict.fromkeys(
+        (
+            EventKind.RINGING_STARTED,
+            EventKind.RING_ATTEMPT,
+            EventKind.NOBODY_ACCEPTED,
+            EventKind.HOLD_ENDED,
+            EventKind.DEGRADED_DIAL,
+        ),
+        PhaseKind.RINGING,
+    ),
+    EventKind.ACCEPTED: PhaseKind.CONNECTED,
+}
+# Ends the phase it happens in rather than starting one.
+_CLOSING = frozenset({EventKind.CALL_ENDED, EventKind.ABANDONED})
+
+
+@dataclass
+class Phase:
+    """Consecutive timeline entries of one part of one call (a ringing round is one phase)."""
+
+    kind: PhaseKind
+    call_no: int
+    round_no: int
+    entries: list[TimelineEntry] = field(default_factory=list)
+    # Later rounds that went exactly like this one, folded under it.
+    repeats: list[Phase] = field(default_factory=list)
+    ends_at: datetime | None = None
+
+    @property
+    def title(self) -> str:
+        """'IVR', 'Ringing, round 2', 'Connected', 'Follow-ups' (with the call, if not the 1st)."""
+        name = {
+            PhaseKind.IVR: "IVR",
+            PhaseKind.RINGING: f"Ringing, round {self.round_no}",
+            PhaseKind.CONNECTED: "Connected",
+            PhaseKind.FOLLOW_UPS: "Follow-ups",
+        }[self.kind]
+        return f"Call {self.call_no} · {name}" if self.call_no > 1 else name
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.entries[0].at
+
+    @property
+    def seconds(self) -> float:
+        """How long the phase lasted (to the next phase's start, or its own last entry)."""
+        end = self.ends_at or self.entries[-1].at
+        return (end - self.starts_at).total_seconds()
+
+    def outcome(self) -> tuple[tuple[str, str], ...]:
+        """What happened in it (not when), to recognise a round that repeats the one before."""
+        return tuple(
+            (e.kind, e.summary) for e in self.entries if e.kind != EventKind.RINGING_STARTED.value
+        )
 
 
 @dataclass
@@ -87,6 +171,7 @@ class Timeline:
     """Everything the ticket page shows about the calls behind a ticket."""
 
     entries: list[TimelineEntry] = field(default_factory=list)
+    phases: list[Phase] = field(default_factory=list)
     rings: list[dict[str, Any]] = field(default_factory=list)
     durations: list[tuple[str, str]] = field(default_factory=list)
     pin_outcome: str | None = None
@@ -110,11 +195,13 @@ def format_seconds(seconds: float | None) -> str:
 
 
 def _visible(detail: dict[str, Any]) -> list[tuple[str, str]]:
-    return [
+    pairs = [
         (str(key).replace("_", " "), _text(value))
         for key, value in sorted(detail.items())
         if str(key).lower() not in HIDDEN_KEYS
     ]
+    # Empty fields say nothing; the raw values are kept behind the "details" toggle.
+    return [(key, value) for key, value in pairs if value != ""]
 
 
 def _text(value: Any) -> str:
@@ -254,8 +341,10 @@ def build_timeline(ticket: Ticket) -> Timeline:
                 tone=tone,
                 details=_visible(d),
                 recording_url=url,
+                rung=engineer_label(payload) if isinstance(payload, events.RingAttempt) else None,
             )
         )
+    timeline.phases = group_phases(timeline.entries)
     if start is not None:
         timeline.durations = [
             ("PIN accepted", _since(start, first.get(EventKind.PIN_OK))),
@@ -271,6 +360,65 @@ def build_timeline(ticket: Ticket) -> Timeline:
             ("Call length", _call_length(ticket, events_in_order)),
         ]
     return timeline
+
+
+def group_phases(entries: list[TimelineEntry]) -> list[Phase]:
+    """Entries grouped by call and phase; ringing split into rounds (an engineer rung again
+    starts the next round) and a round that went exactly like the one before folded into it."""
+    phases: list[Phase] = []
+    call_no = 0
+    round_no = 0
+    rung_this_round: set[str | None] = set()
+    for entry in entries:
+        kind = event_kind(entry.kind)
+        current = phases[-1] if phases else None
+        if kind is EventKind.CALL_STARTED or current is None:
+            call_no += 1
+            round_no = 0
+        wanted = PHASE_OF.get(kind) if kind is not None else None
+        if wanted is None:
+            # Closing events stay in their phase; anything else after a call is a follow-up.
+            wanted = current.kind if current and kind in _CLOSING else PhaseKind.FOLLOW_UPS
+        new_round = wanted is PhaseKind.RINGING and (
+            current is None
+            or current.kind is not PhaseKind.RINGING
+            or (entry.rung is not None and entry.rung in rung_this_round)
+        )
+        if (
+            current is None
+            or kind is EventKind.CALL_STARTED
+            or wanted is not current.kind
+            or new_round
+        ):
+            if new_round:
+                round_no += 1
+                rung_this_round = set()
+            if current is not None:
+                current.ends_at = entry.at
+            current = Phase(kind=wanted, call_no=call_no, round_no=round_no)
+            phases.append(current)
+        current.entries.append(entry)
+        if entry.rung is not None:
+            rung_this_round.add(entry.rung)
+    return _fold_repeats(phases)
+
+
+def _fold_repeats(phases: list[Phase]) -> list[Phase]:
+    folded: list[Phase] = []
+    for phase in phases:
+        last = folded[-1] if folded else None
+        if (
+            last is not None
+            and phase.kind is PhaseKind.RINGING
+            and last.kind is PhaseKind.RINGING
+            and last.call_no == phase.call_no
+            and phase.outcome()
+            and phase.outcome() == last.outcome()
+        ):
+            last.repeats.append(phase)
+            continue
+        folded.append(phase)
+    return folded
 
 
 def _clock(value: object) -> object:

@@ -9,15 +9,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashboard import feeds, sessions
 from kernel import counters
+from models import Engineer
 from models.users import ApiToken, LoginAttempt, User, UserRole
 
 MIN_PASSWORD_LENGTH = 10
+PASSWORD_RULE = f"at least {MIN_PASSWORD_LENGTH} characters"
 # Failures allowed per username (and, more loosely, per address) in a fixed window.
 USERNAME_FAILURE_LIMIT = 5
 IP_FAILURE_LIMIT = 20
@@ -89,6 +91,7 @@ def create_user(
 def check_password_rules(password: str) -> None:
     """Raise UserError when a password is too weak to accept."""
     if len(password) < MIN_PASSWORD_LENGTH:
+        # The same words as PASSWORD_RULE, which forms and prompts show before it is typed.
         raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
 
 
@@ -204,3 +207,53 @@ def check_token(session: Session, secret: str, now: datetime) -> TokenCheck:
         return TokenCheck(refusal=TokenRefusal.INACTIVE)
     token.last_used_at = now
     return TokenCheck(user=token.user)
+
+
+@dataclass(frozen=True)
+class UserChange:
+    """What to change on a user; None leaves a field as it is (engineer_id 0 unlinks)."""
+
+    role: UserRole | None = None
+    engineer_id: int | None = None
+    active: bool | None = None
+
+
+def update_user(
+    session: Session, user: User, change: UserChange, now: datetime, by: User | None = None
+) -> list[str]:
+    """Apply `change` to `user`, returning what changed ('role: engineer -> manager', ...).
+
+    Nobody demotes or deactivates themselves, and the last active manager stays one, so the
+    dashboard always has someone who can manage it. The caller commits.
+    """
+    changes: list[str] = []
+    demoting = change.role is not None and change.role is not UserRole.MANAGER
+    deactivating = change.active is False and user.active
+    if by is not None and by.id == user.id and (demoting or deactivating):
+        raise UserError("you cannot demote or deactivate yourself; ask another manager")
+    if user.role is UserRole.MANAGER and user.active and (demoting or deactivating):
+        others = session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == UserRole.MANAGER, User.active.is_(True), User.id != user.id)
+        )
+        if not others:
+            raise UserError(f"{user.username} is the last active manager; add another first")
+    if change.role is not None and change.role is not user.role:
+        changes.append(f"role: {user.role.value} -> {change.role.value}")
+        user.role = change.role
+    if change.engineer_id is not None:
+        wanted = change.engineer_id or None
+        if wanted is not None and session.get(Engineer, wanted) is None:
+            raise UserError(f"no engineer with id {wanted} (see: hotline engineers list)")
+        if wanted != user.engineer_id:
+            changes.append(f"engineer: {user.engineer_id or 'none'} -> {wanted or 'none'}")
+            user.engineer_id = wanted
+    if change.active is not None and change.active != user.active:
+        if change.active:
+            user.active = True
+            changes.append("reactivated")
+        else:
+            deactivate(session, user, now)
+            changes.append("deactivated")
+    return changes

@@ -37,11 +37,47 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+# What each error page tells a person, in place of the framework's stock text.
+ERROR_TEXT = {
+    403: ("Not allowed", "Your user cannot open this page. Ask a manager if you need it."),
+    404: ("Not found", "There is no such page, or what it showed was removed."),
+    405: ("Not allowed", "This address does not take that kind of request."),
+    500: (
+        "Something went wrong",
+        "The hotline could not show this page. Nothing you entered was lost; try again in a "
+        "moment, and tell your administrator if it keeps happening.",
+    ),
+}
+
+
 def _error_page(exc: HTTPException) -> Response:
-    body = render_template(
-        "dashboard/error.html", code=exc.code, name=exc.name, description=exc.description
-    )
-    return Response(body, status=exc.code, mimetype="text/html")
+    return error_page(exc)
+
+
+def error_page(exc: HTTPException, bare: bool = False) -> Response:
+    """The dashboard's own page for an HTTP error (`bare`: no navigation, no database)."""
+    code = exc.code or 500
+    title, default_text = ERROR_TEXT.get(code, (exc.name, exc.description or ""))
+    # A page's own description (a form that expired, a manager-only page) says more.
+    own = exc.description if exc.description != type(exc).description else None
+    try:
+        body = render_template(
+            "dashboard/error.html",
+            code=code,
+            name=title,
+            description=own or default_text,
+            bare=bare,
+        )
+    except Exception:  # the error page must never itself fail
+        if bare:
+            body = f"<!doctype html><title>{code}</title><h1>{code} · {title}</h1>"
+        else:
+            return error_page(exc, bare=True)
+    response = Response(body, status=code, mimetype="text/html")
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return _security_headers(response)
 
 
 def sentence(message: str) -> str:

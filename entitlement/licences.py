@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 from models import Account, Licence, LicenceKind
 
 DEFAULT_SUPPORT_LICENCE_DAYS = 365
+# Sane upper bounds: a larger figure is a typing slip (an extra digit), not a real order.
+MAX_LICENCE_QUANTITY = 100_000
+MAX_LICENCE_TERM_DAYS = 3_650
 
 
 class LicenceError(ValueError):
@@ -28,8 +31,18 @@ def issue_licence(
     """Add `quantity` licences of `kind`; support ones expire after their term, user ones never."""
     if quantity < 1:
         raise LicenceError(f"quantity must be at least 1, got {quantity}")
+    if quantity > MAX_LICENCE_QUANTITY:
+        raise LicenceError(
+            f"quantity must be at most {MAX_LICENCE_QUANTITY:,}, got {quantity:,}: "
+            "issue a larger order in several licences"
+        )
     if term_days is not None and term_days < 1:
         raise LicenceError(f"a licence term must be at least 1 day, got {term_days}")
+    if term_days is not None and term_days > MAX_LICENCE_TERM_DAYS:
+        raise LicenceError(
+            f"a licence term must be at most {MAX_LICENCE_TERM_DAYS:,} days (10 years), "
+            f"got {term_days:,}"
+        )
     if term_days is None and kind is LicenceKind.SUPPORT:
         term_days = support_licence_days
     expires_at = None if term_days is None else now + timedelta(days=term_days)

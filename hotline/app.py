@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 import dashboard
 import ivr
+from dashboard.web import error_page
 from hotline import health, timing
 from hotline.embedded_redis import EmbeddedRedis
 from hotline.logs import configure_logging
@@ -58,6 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         HOTLINE=settings,
     )
     app.register_error_handler(HTTPException, _plain_error)
+    app.register_error_handler(InternalServerError, _server_error)
     db.init_app(
         app, settings.database_url, settings.db_timeout_seconds, settings.db_breaker_seconds
     )
@@ -81,9 +83,25 @@ def _plain_error(exc: HTTPException) -> Response:
             request.path,
             request.max_content_length,
         )
+    if _is_page(request.path):
+        # A person's browser (an unknown dashboard address): the dashboard's own page.
+        return error_page(exc)
     response = Response(f"{code} {exc.name}\n", code, mimetype="text/plain")
     for name, value in exc.get_headers():
         # Allow (405), Retry-After and the like still matter; the HTML content type does not.
         if name.lower() != "content-type":
             response.headers[name] = value
     return response
+
+
+def _is_page(path: str) -> bool:
+    """Is `path` one people open in a browser (not a webhook, the API or health checks)?"""
+    return path == "/" or path.startswith("/dashboard")
+
+
+def _server_error(exc: InternalServerError) -> Response:
+    """An unexpected error: logged with its traceback, never shown to the user."""
+    if _is_page(request.path):
+        # No navigation: the database may be what failed.
+        return error_page(exc, bare=True)
+    return _plain_error(exc)

@@ -33,6 +33,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An IANA zone name the dashboard shows times in (None until the browser first tells it).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     engineer: Mapped[Engineer | None] = relationship()
 

@@ -1,4 +1,4 @@
-// Copy buttons (new PINs, tokens) and confirmations; no inline script so the CSP can forbid it.
+// Copy buttons (new PINs, tokens); no inline script so the CSP can forbid it.
 document.addEventListener("click", function (event) {
   var button = event.target.closest("[data-copy]");
   if (!button) return;
@@ -19,8 +19,4 @@ document.addEventListener("click", function (event) {
   } else {
     fallback();
   }
-});
-document.addEventListener("submit", function (event) {
-  var message = event.target.getAttribute("data-confirm");
-  if (message && !window.confirm(message)) event.preventDefault();
 });

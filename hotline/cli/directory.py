@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy import select
 
 from directory import (
     DirectoryError,
@@ -15,6 +16,8 @@ from directory import (
 )
 from hotline.cli.base import cli, emit, json_option, session_scope
 from kernel.phones import InvalidPhoneNumber
+from models import Engineer
+from models.users import User
 
 
 def _fail(exc: Exception) -> click.ClickException:
@@ -164,3 +167,45 @@ def engineers_add(
             "timezone": engineer.timezone,
         }
     emit(as_json, data, f"Added engineer {data['name']} ({data['phone']}).")
+
+
+@engineers.command("list")
+@json_option
+@click.pass_context
+def engineers_list(ctx: click.Context, as_json: bool) -> None:
+    """List engineers with their ids (to link a dashboard user: hotline users update)."""
+    with session_scope(ctx) as session:
+        rows = session.scalars(select(Engineer).order_by(Engineer.name)).all()
+        linked = dict(
+            session.execute(
+                select(User.engineer_id, User.username).where(User.engineer_id.is_not(None))
+            ).all()
+        )
+        data = {
+            "engineers": [
+                {
+                    "id": e.id,
+                    "name": e.name,
+                    "phone": e.phone,
+                    "email": e.email,
+                    "timezone": e.timezone,
+                    "active": e.active,
+                    "user": linked.get(e.id),
+                }
+                for e in rows
+            ]
+        }
+    lines = [
+        f"{e['id']:>4}  {e['name']:<24} {e['phone']:<16} {e['timezone']:<20} "
+        f"{('user ' + str(e['user'])) if e['user'] else 'no dashboard user'}"
+        + ("" if e["active"] else "  (inactive)")
+        for e in data["engineers"]
+    ]
+    header = f"{'id':>4}  {'name':<24} {'phone':<16} {'time zone':<20} dashboard user"
+    emit(
+        as_json,
+        data,
+        "\n".join([header, *lines])
+        if lines
+        else "No engineers yet: hotline engineers add --name ... --phone ...",
+    )

@@ -13,7 +13,7 @@ from types import FrameType
 
 import click
 
-from hotline import migrate, worker_pool
+from hotline import migrate, service_file, worker_pool
 from hotline.app import create_app
 from hotline.cli.base import cli, current_app_of
 from hotline.devserver import serve
@@ -40,9 +40,10 @@ def _banner(settings: Settings, host: str) -> str:
             f"  Primary handler fails : POST {base}/ivr/fallback",
             "",
             f"Dashboard: {base}/dashboard/   Health: {base}/healthz",
+            f"Phone simulator (Twilio stand-in) port: {settings.simulator_port}",
             "Try a call without Twilio (another terminal): .venv/bin/hotline call",
             "Load demo data first if you have not: .venv/bin/hotline demo",
-            "Press Ctrl-C to stop everything.",
+            "Press Ctrl-C to stop everything (or send SIGTERM or SIGINT to this process).",
             "",
         ]
     )
@@ -68,6 +69,7 @@ def run(host: str) -> None:
         settings = load_settings()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    settings = _simulator_port_for(settings)
     migrate.upgrade(settings.database_url)
 
     embedded = None
@@ -91,14 +93,24 @@ def run(host: str) -> None:
         preexec_fn=die_with_parent,
     )
     write_private(settings.data_dir / "worker.pid", str(worker.pid))
+    # Both stop the service cleanly, also when a shell started it in the background with
+    # SIGINT ignored (Python then installs no Ctrl-C handler of its own).
     signal.signal(signal.SIGTERM, _raise_exit)
+    signal.signal(signal.SIGINT, _raise_exit)
     try:
         app = create_app()
         click.echo(_banner(load_settings(), host))
+        service_file.write(
+            settings.data_dir,
+            service_file.RunningService(
+                host, settings.port, settings.simulator_port, os.getpid(), settings.public_base_url
+            ),
+        )
         serve(app, host, settings.port)
     except KeyboardInterrupt:
         pass
     finally:
+        service_file.remove(settings.data_dir)
         click.echo("Stopping worker and Redis...")
         if worker.poll() is None:
             worker.terminate()
@@ -114,6 +126,27 @@ def run(host: str) -> None:
         if embedded is not None:
             embedded.stop()
         click.echo("Stopped.")
+
+
+def _simulator_port_for(settings: Settings) -> Settings:
+    """Settings whose phone-simulator port is free: another when the default one is taken.
+
+    Only when SIMULATOR_PORT is not set and the simulator stands in for Twilio: an explicit
+    port is the operator's choice, and a real Twilio account needs no simulator.
+    """
+    simulated = settings.twilio_api_base_url.startswith("http://127.0.0.1:")
+    if os.environ.get("SIMULATOR_PORT") or not simulated:
+        return settings
+    if service_file.port_is_free(settings.simulator_port):
+        return settings
+    port = service_file.free_port()
+    click.echo(
+        f"Port {settings.simulator_port} (the phone simulator's default) is taken; using port "
+        f"{port} instead. `hotline call` finds it by itself."
+    )
+    # The web app and the worker (a child process) both read it from the environment.
+    os.environ["SIMULATOR_PORT"] = str(port)
+    return load_settings()
 
 
 def reclaim_worker(pid_path: Path) -> None:

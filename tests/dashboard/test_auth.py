@@ -150,7 +150,7 @@ def test_a_manager_creates_a_user_and_it_is_audited(as_manager: Browser) -> None
         "/dashboard/users",
         data={"username": "nina", "name": "Nina", "password": "long enough pw", "role": "engineer"},
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert b"nina" in as_manager.get("/dashboard/users").data
     audit = as_manager.get("/dashboard/audit").data
     assert b"user.created" in audit and b"nina" in audit

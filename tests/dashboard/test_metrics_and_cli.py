@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from models import (
     NotificationStatus,
     PinKind,
     Ticket,
+    utcnow,
 )
 from models.users import AuditEntry, User
 from tests.dashboard.conftest import (
@@ -94,8 +96,22 @@ def test_metrics_figures(app: Flask, session: Session) -> None:
 
 def test_the_metrics_page_draws_charts(as_manager: Browser, call_ticket: Any) -> None:
     html = as_manager.get("/dashboard/metrics?days=7").data.decode()
-    assert html.count("<rect") == 7
+    assert html.count('<rect class="hit"') == 7
     assert 'id="sev1-calls"' in html
+
+
+def test_every_chart_bar_links_to_that_days_tickets(
+    as_manager: Browser, app: Any, session: Any
+) -> None:
+    ticket = seed_call_ticket(app, session, utcnow() - timedelta(hours=1))
+    html = as_manager.get("/dashboard/metrics?days=7").data.decode()
+    links = re.findall(r'<a href="(/dashboard/tickets/\?[^"]+)" aria-label="([^"]+)"', html)
+    assert len(links) == 7
+    day = ticket.created_at.date().isoformat()
+    href, label = next((h, lab) for h, lab in links if f"from={day}" in h)
+    assert f"to={day}" in href.replace("&amp;", "&") and "1 call, show the tickets" in label
+    listed = as_manager.get(href.replace("&amp;", "&")).data.decode()
+    assert ticket.number in listed
 
 
 def test_users_create_makes_the_first_manager(runner: Any, session: Session) -> None:

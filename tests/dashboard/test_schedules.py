@@ -105,13 +105,23 @@ def test_an_engineer_cannot_open_manager_pages(as_engineer: Browser, url: str) -
 
 
 def test_engineer_navigation_shows_on_call_and_my_schedule_only(as_engineer: Browser) -> None:
-    nav = as_engineer.get("/dashboard/on-call").data.decode().split("<nav>")[1].split("</nav>")[0]
+    nav = (
+        as_engineer.get("/dashboard/on-call")
+        .data.decode()
+        .split('<nav id="site-nav" aria-label="Main">')[1]
+        .split("</nav>")[0]
+    )
     assert "On call" in nav and "My schedule" in nav
     assert "Escalation" not in nav and "Outbox" not in nav
 
 
 def test_manager_navigation_has_the_new_pages(as_manager: Browser) -> None:
-    nav = as_manager.get("/dashboard/on-call").data.decode().split("<nav>")[1].split("</nav>")[0]
+    nav = (
+        as_manager.get("/dashboard/on-call")
+        .data.decode()
+        .split('<nav id="site-nav" aria-label="Main">')[1]
+        .split("</nav>")[0]
+    )
     for label in ("On call", "Escalation", "Outbox"):
         assert label in nav
     # A manager with no engineer record has no shifts, so no "My schedule".
