@@ -44,7 +44,7 @@ from kernel.db import get_session
 from models import Notification, Task, Ticket, TicketAssignment, TicketStatus, utcnow
 from models.users import TicketFieldChange, TicketNote, TicketStatusChange, User
 from tickets import ownership, tasks
-from tickets.severity import CATEGORIES
+from tickets.categories import category_codes
 from tickets.sla import summarize
 
 bp = page_blueprint("dashboard_tickets", __name__, url_prefix="/dashboard/tickets")
@@ -208,7 +208,7 @@ def show(ticket_id: int) -> str:
         sla=summarize(ticket_tasks, utcnow()),
         users=users,
         field_changes=field_changes,
-        categories=sorted({*CATEGORIES, ticket.category}),
+        categories=sorted({*category_codes(session), ticket.category}),
         fmt=format_seconds,
         timeline=build_timeline(ticket),
         notifications=notifications,
