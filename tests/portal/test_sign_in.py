@@ -104,7 +104,7 @@ def test_staff_and_portal_sessions_are_separate(
     app: Flask, session: Session, acme: Customer, as_acme: Portal
 ) -> None:
     # A signed-in contact is a stranger to the dashboard.
-    response = as_acme.client.get("/dashboard/tickets")
+    response = as_acme.client.get("/dashboard/tickets/")
     assert response.status_code == 302 and "/dashboard/login" in response.headers["Location"]
 
 
