@@ -9,9 +9,12 @@ from dashboard import (
     admin,
     auth,
     callbacks,  # noqa: F401 - adds the Call back button's route to tickets.bp
+    categories,
+    customer_conversation,
     engineers,
     metrics,
     outbox,
+    portal_contacts,
     schedules,
     tickets,
 )
@@ -28,8 +31,22 @@ def init_app(app: Flask) -> None:
     # days by default) no longer applies, but is set to the real limit for anything reading it.
     app.session_interface = ServerSessionInterface()
     app.config["PERMANENT_SESSION_LIFETIME"] = session_limits(app).lifetime
-    for module in (auth, tickets, accounts, admin, engineers, schedules, outbox, metrics):
+    for module in (
+        auth,
+        tickets,
+        accounts,
+        admin,
+        engineers,
+        schedules,
+        outbox,
+        metrics,
+        categories,
+    ):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_bp)
     app.jinja_env.globals.update(csrf_token=csrf_token, current_user=current_user)
+    app.jinja_env.globals.update(
+        customer_conversation=customer_conversation.customer_conversation,
+        portal_access_of=portal_contacts.portal_access_of,
+    )
     app.jinja_env.filters.update(in_zone=in_zone, span=span)

@@ -11,8 +11,8 @@ from kernel.services import current_settings
 from models import Ticket, TicketStatus, utcnow
 from models.users import TicketFieldChange, TicketNote, TicketStatusChange, User
 from notify.customer_updates import status_changed
-from tickets.ownership import Actor, set_status
 from tickets.categories import category_codes
+from tickets.ownership import Actor, set_status
 from tickets.severity import SEVERITIES
 
 

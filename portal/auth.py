@@ -9,7 +9,7 @@ from directory.portal_access import AccessError, LinkProblem
 from kernel.config import settings_of
 from kernel.db import get_session
 from models import utcnow
-from portal.web import bp, contact_required, me, safe_next, sign_in, sign_out
+from portal.web import bp, contact_required, me, safe_next, sentence, sign_in, sign_out
 
 SENT = (
     "If {email} belongs to a contact with portal access, a sign-in link is on its way. "
@@ -111,7 +111,7 @@ def password_page() -> str:
     try:
         portal_access.set_password(me(), password)
     except AccessError as exc:
-        return render_template("portal/password.html", error=str(exc).capitalize() + ".")
+        return render_template("portal/password.html", error=sentence(str(exc)))
     db.commit()
     return render_template("portal/password.html", done=True)
 

@@ -26,7 +26,15 @@ from entitlement.sealing import unseal
 from kernel.config import settings_of
 from kernel.db import get_session
 from models import AuditEntry, LicenceKind, PinKind, SupportPin, utcnow
-from portal.web import bp, contact_required, me, my_account, my_contact, pin_manager_required
+from portal.web import (
+    bp,
+    contact_required,
+    me,
+    my_account,
+    my_contact,
+    pin_manager_required,
+    sentence,
+)
 
 KINDS = {
     "standing": PinKind.STANDING,
@@ -199,7 +207,7 @@ def clear_pin() -> str:
             raise PinError("there is no working PIN of this kind to clear")
     except PinError as exc:
         db.rollback()
-        return _render(error=str(exc).capitalize() + ".")
+        return _render(error=sentence(str(exc)))
     _audit("pin.cleared", kind=name, count=len(cleared))
     db.commit()
     words = {"standing": "Support PIN", "one_time": "One-time PIN", "privileged": "Privileged PIN"}

@@ -10,7 +10,7 @@ from entitlement.policy import PinPolicy
 from kernel.config import settings_of
 from kernel.db import get_session
 from models import Attachment, PinKind, Ticket, TicketStatus, utcnow
-from portal.web import UPLOAD_ENDPOINTS, bp, contact_required, my_account, my_contact
+from portal.web import UPLOAD_ENDPOINTS, bp, contact_required, my_account, my_contact, sentence
 from tickets import attachments as files
 from tickets import conversation
 from tickets.attachment_store import AttachmentStore, StoreError
@@ -48,11 +48,12 @@ def limits() -> files.AttachmentLimits:
 
 
 def _uploads() -> list[files.Upload]:
-    return [
-        files.Upload(filename=f.filename or "", data=f.read())
-        for f in request.files.getlist("files")
-        if f.filename
-    ]
+    chosen = request.files.getlist("files")
+    named = [(f.filename or "", f.stream) for f in chosen if f.filename]
+    for f in chosen:
+        if not f.filename:
+            f.close()
+    return files.read_all(named)
 
 
 def links(ticket: Ticket) -> conversation.Links:
@@ -106,8 +107,7 @@ def _new_ticket_form(**context: object) -> str:
         hotline_number=settings_of(current_app).hotline_number,
         has_standing_pin=working_pin(db, account, PinKind.STANDING, utcnow()) is not None,
         form=request.form,
-        errors={},
-        **context,
+        **{"errors": {}, **context},
     )
 
 
@@ -134,7 +134,7 @@ def new_ticket() -> Response | str:
     try:
         uploads = files.check_uploads(_uploads(), limits())
     except files.AttachmentError as exc:
-        return _new_ticket_form(errors={"files": str(exc).capitalize() + "."})
+        return _new_ticket_form(errors={"files": sentence(str(exc))})
     db = get_session()
     now = utcnow()
     contact = my_contact()
@@ -203,7 +203,7 @@ def reply(ticket_id: int) -> Response | str:
     try:
         uploads = files.check_uploads(_uploads(), limits())
     except files.AttachmentError as exc:
-        return _render_ticket(ticket, errors={"files": str(exc).capitalize() + "."}, body=body)
+        return _render_ticket(ticket, errors={"files": sentence(str(exc))}, body=body)
     db = get_session()
     now = utcnow()
     saved: list[Attachment] = []
@@ -221,7 +221,7 @@ def reply(ticket_id: int) -> Response | str:
         db.commit()
     except conversation.ConversationError as exc:
         db.rollback()
-        return _render_ticket(ticket, errors={"body": str(exc).capitalize() + "."}, body=body)
+        return _render_ticket(ticket, errors={"body": sentence(str(exc))}, body=body)
     except Exception:
         db.rollback()
         files.discard(store(), saved)

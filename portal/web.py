@@ -198,3 +198,12 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/portal/") and not target.startswith("//"):
         return target
     return url_for("portal.pin_page")
+
+
+def sentence(message: str) -> str:
+    """A domain message as a sentence: first letter capitalised (only), full stop at the end."""
+    text = message.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,10 +55,21 @@ class Upload:
     data: bytes
 
 
+def read_all(named_files: list[tuple[str, BinaryIO]]) -> list[Upload]:
+    """Uploads from (name, open file) pairs, each file read and closed (big ones are temp files)."""
+    uploads = []
+    for name, handle in named_files:
+        try:
+            uploads.append(Upload(filename=name, data=handle.read()))
+        finally:
+            handle.close()
+    return uploads
+
+
 def human_size(size: int) -> str:
     """'10 MB', '512 KB', '12 bytes'."""
     if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.3g} MB"
+        return f"{size / (1024 * 1024):.4g} MB"
     if size >= 1024:
         return f"{size / 1024:.3g} KB"
     return f"{size} bytes"
@@ -81,14 +93,14 @@ def check_uploads(uploads: list[Upload], limits: AttachmentLimits) -> list[Uploa
         extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
         if not name or extension not in limits.extensions:
             raise AttachmentError(
-                f"{name or 'a file'} is not a type we accept; allowed: "
+                f"the file {name or '(no name)'} is not a type we accept; allowed: "
                 + ", ".join(limits.extensions)
             )
         if not upload.data:
-            raise AttachmentError(f"{name} is empty")
+            raise AttachmentError(f"the file {name} is empty")
         if len(upload.data) > limits.max_bytes:
             raise AttachmentError(
-                f"{name} is {human_size(len(upload.data))}; "
+                f"the file {name} is too large ({human_size(len(upload.data))}); "
                 f"the limit is {human_size(limits.max_bytes)} per file"
             )
         checked.append(Upload(filename=name, data=upload.data))

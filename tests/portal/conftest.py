@@ -12,6 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from directory import add_contact, create_account, portal_access
 from entitlement.licences import issue_licence
@@ -72,6 +74,16 @@ def last_link(session: Session, email: str) -> str:
     raise AssertionError(f"no sign-in link was emailed to {email}")
 
 
+def _pairs(fields: dict[str, Any]) -> list[tuple[str, Any]]:
+    pairs: list[tuple[str, Any]] = []
+    for key, value in fields.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, tuple):
+                item = FileStorage(stream=item[0], filename=item[1])
+            pairs.append((key, item))
+    return pairs
+
+
 class Portal:
     """A test client acting like a browser on the portal: it reads the CSRF token off pages."""
 
@@ -85,14 +97,26 @@ class Portal:
         return response
 
     def _remember(self, response: Any) -> None:
-        found = CSRF.search(response.get_data(as_text=True)) if response.mimetype == "text/html" else None
+        found = (
+            CSRF.search(response.get_data(as_text=True))
+            if response.mimetype == "text/html"
+            else None
+        )
         if found:
             self.token = found.group(1) or found.group(2)
 
     def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         if not self.token:
             self.get("/portal/sign-in")
-        response = self.client.post(url, data={**(data or {}), "csrf_token": self.token}, **kwargs)
+        fields = {**(data or {}), "csrf_token": self.token}
+        if kwargs.get("content_type") == "multipart/form-data":
+            # Encoded in memory: the test client would spool big files to a temp file it never
+            # closes, which pytest reports as a leaked file.
+            boundary, body = encode_multipart(MultiDict(_pairs(fields)))
+            kwargs["content_type"] = f"multipart/form-data; boundary={boundary}"
+            response = self.client.post(url, data=body, **kwargs)
+        else:
+            response = self.client.post(url, data=fields, **kwargs)
         self._remember(response)
         return response
 

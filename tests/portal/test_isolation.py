@@ -1,4 +1,4 @@
-"""Tenant isolation: every portal route and file, tried as another account's contact and anonymously."""
+"""Tenant isolation: every portal route and file, as another account's contact and anonymously."""
 
 from __future__ import annotations
 

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import AuditEntry, Notification, SupportPin, Ticket
-from simulator import Caller, Simulator
-from tests.e2e.conftest import phone  # noqa: F401 - the simulator fixture
-from tests.portal.conftest import Customer, Portal, seed_customer
+from tests.portal.conftest import Portal, seed_customer
 
 DIGITS = re.compile(r'<output class="pin-digits" id="pin-(\w+)"[^>]*>([p0-9]+)</output>')
 KEYPAD = re.compile(r'keypad type <strong class="mono">([*0-9]+)</strong>')
-
-
-@pytest.fixture
-def app(phone: Simulator, app: Flask) -> Iterator[Flask]:  # noqa: F811 - attaches the simulator
-    phone.attach(app)
-    yield app
 
 
 def revealed(page: str) -> tuple[str, str, str]:
@@ -41,7 +31,9 @@ def test_pin_is_only_in_the_answer_to_show(as_acme: Portal, session: Session) ->
     kind, digits, keypad = revealed(shown.get_data(as_text=True))
     assert kind == "standing" and digits == keypad and len(digits) == 8
     # The script's way: JSON, never cached.
-    as_json = as_acme.post("/portal/pin/show", {"kind": "standing"}, headers={"Accept": "application/json"})
+    as_json = as_acme.post(
+        "/portal/pin/show", {"kind": "standing"}, headers={"Accept": "application/json"}
+    )
     assert as_json.get_json()["pin"] == digits and as_json.headers["Cache-Control"] == "no-store"
     # Reloading the page shows nothing again; the digits are in no row, no audit line.
     assert DIGITS.search(as_acme.get("/portal/pin").get_data(as_text=True)) is None
@@ -52,9 +44,7 @@ def test_pin_is_only_in_the_answer_to_show(as_acme: Portal, session: Session) ->
         assert digits not in str(entry.detail)
 
 
-def test_non_admin_contact_sees_the_pin_but_cannot_change_it(
-    app: Flask, session: Session
-) -> None:
+def test_non_admin_contact_sees_the_pin_but_cannot_change_it(app: Flask, session: Session) -> None:
     customer = seed_customer(app, session, "Initech", "bob@initech.test", admin=False)
     browser = Portal(app.test_client())
     browser.sign_in(session, customer.email)
@@ -82,47 +72,18 @@ def test_privileged_pin_says_what_it_grants_and_when_it_expires(as_acme: Portal)
     assert 'id="privileged-expiry">Expires' in page
 
 
-def test_one_time_pin_from_the_portal_works_once_on_the_phone(
-    phone: Simulator, as_acme: Portal, acme: Customer, session: Session  # noqa: F811
-) -> None:
-    page = as_acme.post("/portal/pin/one-time").get_data(as_text=True)
-    kind, _, keypad = revealed(page)
-    assert kind == "one_time"
-    first = phone.call(Caller(keys=[keypad, "2"]))
-    assert "That PIN was not recognised" not in first.heard_text
-    second = phone.call(Caller(keys=[keypad, keypad, keypad]))
-    assert "That PIN was not recognised" in second.heard_text or "already" in second.heard_text
-    session.expire_all()
-    tickets = session.scalars(select(Ticket).order_by(Ticket.id)).all()
-    assert tickets[0].account_id == acme.account.id
-    assert tickets[-1].account_id is None
-
-
-def test_a_renewed_pin_stops_the_old_one_at_once_on_the_phone(
-    phone: Simulator, as_acme: Portal, acme: Customer, session: Session  # noqa: F811
-) -> None:
-    _, old, _ = revealed(as_acme.post("/portal/pin/show", {"kind": "standing"}).get_data(as_text=True))
-    page = as_acme.post("/portal/pin/renew").get_data(as_text=True)
-    assert "the old one no longer does" in page
-    _, new, _ = revealed(page)
-    assert new != old
-    refused = phone.call(Caller(keys=[old, old, old]))
-    assert "That PIN was not recognised" in refused.heard_text
-    accepted = phone.call(Caller(keys=[new, "2"]))
-    assert "That PIN was not recognised" not in accepted.heard_text
-    session.expire_all()
-    assert session.scalars(select(Ticket).order_by(Ticket.id.desc())).first().account_id == acme.account.id
-
-
-def test_invite_support_grants_a_day_and_alerts_managers(
-    as_acme: Portal, session: Session
-) -> None:
+def test_invite_support_grants_a_day_and_alerts_managers(as_acme: Portal, session: Session) -> None:
     from io import BytesIO
 
     created = as_acme.post(
         "/portal/tickets/new",
-        {"severity": "3", "category": "question", "subject": "Access", "description": "Look please",
-         "files": [(BytesIO(b""), "")]},
+        {
+            "severity": "3",
+            "category": "question",
+            "subject": "Access",
+            "description": "Look please",
+            "files": [(BytesIO(b""), "")],
+        },
         content_type="multipart/form-data",
     )
     ticket_url = created.headers["Location"].split("?")[0]
@@ -133,8 +94,10 @@ def test_invite_support_grants_a_day_and_alerts_managers(
     assert ticket.elevated_access_until is not None
     hours = (ticket.elevated_access_until - ticket.created_at).total_seconds() / 3600
     assert 23.9 < hours < 24.1
-    alerts = session.scalars(select(Notification).where(Notification.kind == "support_invited")).all()
+    alerts = session.scalars(
+        select(Notification).where(Notification.kind == "support_invited")
+    ).all()
     assert sorted(a.channel.value for a in alerts) == ["email", "sms"]
-    assert session.scalars(select(AuditEntry).where(AuditEntry.action == "portal.support_invited")).one()
-
-
+    assert session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "portal.support_invited")
+    ).one()

@@ -55,9 +55,7 @@ def test_expired_link_says_so_and_offers_a_new_one(
 ) -> None:
     portal.post("/portal/sign-in", {"email": acme.email})
     link = last_link(session, acme.email)
-    session.execute(
-        update(PortalSignInLink).values(expires_at=utcnow() - timedelta(seconds=1))
-    )
+    session.execute(update(PortalSignInLink).values(expires_at=utcnow() - timedelta(seconds=1)))
     session.commit()
     page = portal.get(link).get_data(as_text=True)
     assert "has expired" in page and "Email me a new link" in page
