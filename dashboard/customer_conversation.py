@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
+from werkzeug.wrappers import Response
 
 from dashboard import audit
 from dashboard.security import current_user, login_required

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, redirect, render_template, request, url_for
+from flask import current_app, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from directory import portal_access
 from directory.portal_access import AccessError, LinkProblem

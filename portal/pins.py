@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Response, abort, current_app, jsonify, render_template, request
+from flask import abort, current_app, jsonify, render_template, request
+from werkzeug.wrappers import Response
 
 from entitlement.check import check_entitlement
 from entitlement.licences import list_licences

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from entitlement.invite import invite_support
 from entitlement.pins import working_pin

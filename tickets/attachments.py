@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import BinaryIO
+from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,7 +55,7 @@ class Upload:
     data: bytes
 
 
-def read_all(named_files: list[tuple[str, BinaryIO]]) -> list[Upload]:
+def read_all(named_files: list[tuple[str, IO[bytes]]]) -> list[Upload]:
     """Uploads from (name, open file) pairs, each file read and closed (big ones are temp files)."""
     uploads = []
     for name, handle in named_files:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -112,7 +113,7 @@ def _filters(account_id: int, query: TicketQuery) -> list[ColumnElement[bool]]:
     text = query.text.strip()[:200]
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        matches = [
+        matches: list[ColumnElement[bool]] = [
             Ticket.subject.ilike(pattern, escape="\\"),
             Ticket.description.ilike(pattern, escape="\\"),
         ]
@@ -123,7 +124,7 @@ def _filters(account_id: int, query: TicketQuery) -> list[ColumnElement[bool]]:
     return where
 
 
-def _ordered(stmt: Select[tuple[Ticket]], sort: Sort) -> Select[tuple[Ticket]]:
+def _ordered(stmt: Select[Any], sort: Sort) -> Select[Any]:
     match sort:
         case Sort.OLDEST:
             return stmt.order_by(Ticket.created_at, Ticket.id)
@@ -144,7 +145,9 @@ def list_tickets(session: Session, account_id: int, query: TicketQuery) -> Ticke
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, query.page), pages)
     stmt = _ordered(select(Ticket).where(and_(*where)), query.sort)
-    tickets = session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
+    tickets: list[Ticket] = list(
+        session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
+    )
     rows = [
         TicketRow(
             id=t.id,
