@@ -122,9 +122,7 @@ def test_contact_walks_the_portal_and_talks_to_staff(
     page.click("#standing button.show-pin")
     page.wait_for_selector("#pin-standing", state="hidden")
     page.click("#standing button.copy-pin")
-    page.wait_for_function(
-        "document.getElementById('copied-standing').textContent.includes('copied')"
-    )
+    page.wait_for_selector("#copied-standing:has-text(\'copied\')")
     assert page.evaluate("navigator.clipboard.readText()") == old_pin
 
     # Renew: a new PIN at once.
@@ -138,9 +136,7 @@ def test_contact_walks_the_portal_and_talks_to_staff(
     page.wait_for_selector("#pin-one_time:not([hidden])")
     one_time = page.inner_text("#pin-one_time")
     page.click("#one-time button.copy-pin")
-    page.wait_for_function(
-        "document.getElementById('copied-one_time').textContent.includes('copied')"
-    )
+    page.wait_for_selector("#copied-one_time:has-text(\'copied\')")
     assert page.evaluate("navigator.clipboard.readText()") == one_time
     page.click("#one-time button.danger")
     assert "One-time PIN cleared" in page.inner_text("#message")
