@@ -93,11 +93,13 @@ def staff(session: Session) -> None:
 
 DROP_TWO_FILES = """() => {
   const all = new DataTransfer();
-  all.items.add(new File(["2026-03-02 installer: timeout\\n"], "installer.log", {type: "text/plain"}));
+  const log = "2026-03-02 installer: timeout\\n";
+  all.items.add(new File([log], "installer.log", {type: "text/plain"}));
   all.items.add(new File(["%PDF-1.4 screenshot"], "screen.pdf", {type: "application/pdf"}));
   const zone = document.getElementById("dropzone");
-  zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: all, bubbles: true, cancelable: true}));
-  zone.dispatchEvent(new DragEvent("drop", {dataTransfer: all, bubbles: true, cancelable: true}));
+  const how = {dataTransfer: all, bubbles: true, cancelable: true};
+  zone.dispatchEvent(new DragEvent("dragover", how));
+  zone.dispatchEvent(new DragEvent("drop", how));
 }"""
 
 
@@ -122,7 +124,7 @@ def test_contact_walks_the_portal_and_talks_to_staff(
     page.click("#standing button.show-pin")
     page.wait_for_selector("#pin-standing", state="hidden")
     page.click("#standing button.copy-pin")
-    page.wait_for_selector("#copied-standing:has-text(\'copied\')")
+    page.wait_for_selector("#copied-standing:has-text('copied')")
     assert page.evaluate("navigator.clipboard.readText()") == old_pin
 
     # Renew: a new PIN at once.
@@ -136,7 +138,7 @@ def test_contact_walks_the_portal_and_talks_to_staff(
     page.wait_for_selector("#pin-one_time:not([hidden])")
     one_time = page.inner_text("#pin-one_time")
     page.click("#one-time button.copy-pin")
-    page.wait_for_selector("#copied-one_time:has-text(\'copied\')")
+    page.wait_for_selector("#copied-one_time:has-text('copied')")
     assert page.evaluate("navigator.clipboard.readText()") == one_time
     page.click("#one-time button.danger")
     assert "One-time PIN cleared" in page.inner_text("#message")
