@@ -18,9 +18,11 @@ bp = page_blueprint("dashboard_categories", __name__, url_prefix="/dashboard/cat
 @manager_required
 def index() -> str:
     """Every category, retired ones too."""
-    return render_template(
-        "dashboard/categories.html", categories=list_categories(get_session(), active_only=False)
-    )
+    session = get_session()
+    categories = list_categories(session, active_only=False)
+    # The buttons name the rows by id: defaults written just now must outlive this request.
+    session.commit()
+    return render_template("dashboard/categories.html", categories=categories)
 
 
 @bp.post("/")

@@ -62,6 +62,7 @@ def code_for(label: str) -> str:
 
 def add_category(session: Session, label: str, customer_choice: bool = True) -> TicketCategory:
     """A new active category at the end of the list."""
+    _ensure_defaults(session)
     label = " ".join(label.split())
     code = code_for(label)
     if not code or len(label) > 100:
@@ -83,6 +84,7 @@ def add_category(session: Session, label: str, customer_choice: bool = True) -> 
 
 def set_active(session: Session, category_id: int, active: bool) -> TicketCategory:
     """Offer a category again, or stop offering it (tickets keep it)."""
+    _ensure_defaults(session)
     category = session.get(TicketCategory, category_id)
     if category is None:
         raise CategoryError("no such category")
@@ -93,7 +95,8 @@ def set_active(session: Session, category_id: int, active: bool) -> TicketCatego
 
 
 def _ensure_defaults(session: Session) -> None:
-    # A database emptied by hand (or by a test) gets the defaults back rather than no choices.
+    # A database emptied by hand (or by a test) gets the defaults back rather than no choices;
+    # they are kept by the caller's commit (a page that shows their ids commits).
     if session.scalar(select(TicketCategory.id).limit(1)) is not None:
         return
     try:
