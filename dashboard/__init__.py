@@ -9,9 +9,12 @@ from dashboard import (
     admin,
     auth,
     callbacks,  # noqa: F401 - adds the Call back button's route to tickets.bp
+    categories,
+    customer_conversation,
     engineers,
     metrics,
     outbox,
+    portal_contacts,
     reports,
     schedules,
     tickets,
@@ -30,7 +33,18 @@ def init_app(app: Flask) -> None:
     # days by default) no longer applies, but is set to the real limit for anything reading it.
     app.session_interface = ServerSessionInterface()
     app.config["PERMANENT_SESSION_LIFETIME"] = session_limits(app).lifetime
-    for module in (auth, tickets, accounts, admin, engineers, schedules, outbox, metrics, reports):
+    for module in (
+        auth,
+        tickets,
+        accounts,
+        admin,
+        engineers,
+        schedules,
+        outbox,
+        metrics,
+        reports,
+        categories,
+    ):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_bp)
     app.jinja_env.globals.update(
@@ -39,5 +53,7 @@ def init_app(app: Flask) -> None:
         once_key=once_key,
         viewer_zone=viewer_zone,
         local_time=local_time,
+        customer_conversation=customer_conversation.customer_conversation,
+        portal_access_of=portal_contacts.portal_access_of,
     )
     app.jinja_env.filters.update(in_zone=in_zone, span=span)

@@ -11,8 +11,9 @@ from kernel.services import current_settings
 from models import Ticket, TicketStatus, utcnow
 from models.users import TicketFieldChange, TicketNote, TicketStatusChange, User
 from notify.customer_updates import status_changed
+from tickets.categories import category_codes
 from tickets.ownership import Actor, set_status
-from tickets.severity import CATEGORIES, SEVERITIES
+from tickets.severity import SEVERITIES
 
 
 class NoteKind(str, Enum):
@@ -95,7 +96,7 @@ def edit_fields(
     """
     # Only what changes is checked: a ticket keeps a category from before the list existed.
     values = {
-        field: _checked(field, raw)
+        field: _checked(session, field, raw)
         for field, raw in wanted.items()
         if raw.strip() != _current(ticket, field)
     }
@@ -133,7 +134,7 @@ def _current(ticket: Ticket, field: TicketField) -> str:
     return str(getattr(ticket, field.value) or "")
 
 
-def _checked(field: TicketField, raw: str) -> str:
+def _checked(session: Session, field: TicketField, raw: str) -> str:
     """The value to store for `field`, or a TicketActionError saying what is wrong with it."""
     value = raw.strip()
     match field:
@@ -141,8 +142,9 @@ def _checked(field: TicketField, raw: str) -> str:
             if value not in {str(severity) for severity in SEVERITIES}:
                 raise TicketActionError("severity must be 1, 2, 3 or 4")
         case TicketField.CATEGORY:
-            if value not in CATEGORIES:
-                raise TicketActionError("category must be one of " + ", ".join(CATEGORIES))
+            codes = category_codes(session)
+            if value not in codes:
+                raise TicketActionError("category must be one of " + ", ".join(codes))
         case TicketField.SUBJECT:
             if not value:
                 raise TicketActionError("the subject is empty")

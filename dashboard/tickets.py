@@ -55,7 +55,7 @@ from models import (
 )
 from models.users import TicketFieldChange, TicketNote, TicketStatusChange, User
 from tickets import ownership, tasks
-from tickets.severity import CATEGORIES
+from tickets.categories import category_codes
 from tickets.sla import summarize
 
 bp = page_blueprint("dashboard_tickets", __name__, url_prefix="/dashboard/tickets")
@@ -221,7 +221,7 @@ def show(ticket_id: int) -> str:
         sla=summarize(ticket_tasks, utcnow()),
         users=users,
         field_changes=field_changes,
-        categories=sorted({*CATEGORIES, ticket.category}),
+        categories=sorted({*category_codes(session), ticket.category}),
         fmt=format_seconds,
         timeline=build_timeline(ticket),
         notifications=notifications,

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from entitlement.policy import PinPolicy
+from entitlement.sealing import seal
 from models import Account, PinKind, SupportPin
 
 # A privileged PIN is hashed with this prefix, so its digits typed without '*' match nothing.
@@ -170,9 +171,10 @@ def _make_pin(
         created_at=now,
         expires_at=None if expires_in is None else now + expires_in,
     )
+    display = (PRIVILEGED_PREFIX + digits) if privileged else digits
+    pin.sealed = seal(policy, display)
     session.add(pin)
     session.flush()
-    display = (PRIVILEGED_PREFIX + digits) if privileged else digits
     return IssuedPin(pin=pin, display=display)
 
 
@@ -190,3 +192,11 @@ def _active_pins(
             )
         )
     )
+
+
+def working_pin(
+    session: Session, account: Account, kind: PinKind, now: datetime
+) -> SupportPin | None:
+    """The account's newest PIN of `kind` that would be accepted now, if any."""
+    pins = _active_pins(session, account, now, kind)
+    return max(pins, key=lambda pin: (pin.created_at, pin.id)) if pins else None

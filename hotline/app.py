@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 import dashboard
 import ivr
+import portal
 from dashboard.web import error_page
 from hotline import health, timing
 from hotline.embedded_redis import EmbeddedRedis
@@ -20,6 +21,7 @@ from hotline.logs import configure_logging
 from kernel import db, queue
 from kernel.config import load_settings
 from kernel.private_files import private_dir
+from tickets.attachment_store import store_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     ivr.init_app(app)
     dashboard.init_app(app)
+    app.extensions["attachment_store"] = store_from_settings(settings)
+    portal.init_app(app)
     return app
 
 

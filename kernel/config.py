@@ -118,6 +118,20 @@ def _float_setting(
 
 
 @dataclass(frozen=True)
+class AttachmentSettings:
+    """Ticket attachments (the customer portal, and any channel after it): limits and store."""
+
+    max_mb: int = 10
+    max_files: int = 5
+    # Empty: the built-in list of log, document, image and archive types (tickets.attachments).
+    types: tuple[str, ...] = ()
+    # "local" (under HOTLINE_DATA_DIR/attachments) or "s3" (ATTACHMENT_S3_BUCKET, needs boto3).
+    store: str = "local"
+    s3_bucket: str = ""
+    s3_endpoint: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the service reads from its environment."""
 
@@ -182,6 +196,7 @@ class Settings:
     hotline_timezone: str = "UTC"
 
     notify: NotifySettings = field(default_factory=NotifySettings)  # the NOTIFY_* block above
+    attachments: AttachmentSettings = field(default_factory=lambda: AttachmentSettings())
 
     def target_minutes(self, severity: int | None) -> int:
         """The response target for `severity`; an unknown severity gets the lowest's (4)."""
@@ -403,6 +418,31 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         callback_due_minutes=_int_setting(env, "CALLBACK_DUE_MINUTES", 30, 1, 1440),
         task_reminder_minutes=_int_setting(env, "TASK_REMINDER_MINUTES", 10, 1, 1440),
         hotline_timezone=_timezone_setting(env, "HOTLINE_TIMEZONE", "UTC"),
+        attachments=_attachment_settings(env),
+    )
+
+
+def _attachment_settings(env: Mapping[str, str]) -> AttachmentSettings:
+    """The ATTACHMENT_* settings; ConfigError naming a bad one."""
+    store = env.get("ATTACHMENT_STORE", "").strip().lower() or "local"
+    if store not in ("local", "s3"):
+        raise ConfigError(f"ATTACHMENT_STORE must be local or s3, got {store!r}")
+    bucket = env.get("ATTACHMENT_S3_BUCKET", "").strip()
+    if store == "s3" and not bucket:
+        raise ConfigError("ATTACHMENT_S3_BUCKET is not set; ATTACHMENT_STORE=s3 needs it")
+    types = tuple(t.lower().lstrip(".") for t in _list_setting(env, "ATTACHMENT_TYPES"))
+    if not all(t.isascii() and t.isalnum() and len(t) <= 10 for t in types):
+        raise ConfigError(
+            f"ATTACHMENT_TYPES must be file extensions separated by commas, e.g. pdf,png,log; "
+            f"got {env.get('ATTACHMENT_TYPES')!r}"
+        )
+    return AttachmentSettings(
+        max_mb=_int_setting(env, "ATTACHMENT_MAX_MB", 10, 1, 1024),
+        max_files=_int_setting(env, "ATTACHMENT_MAX_FILES", 5, 1, 50),
+        types=types,
+        store=store,
+        s3_bucket=bucket,
+        s3_endpoint=env.get("ATTACHMENT_S3_ENDPOINT", "").strip(),
     )
 
 

@@ -20,6 +20,15 @@ from models.enums import (
 )
 from models.notifications import Notification
 from models.pins import PinAttempt, PinLockout, SupportPin
+from models.portal import (
+    Attachment,
+    MessageAuthor,
+    PortalSession,
+    PortalSignInLink,
+    PortalUser,
+    TicketCategory,
+    TicketMessage,
+)
 from models.ringing import AttemptStatus, RingAttempt
 from models.schedules import RoutingConfigVersion
 from models.tasks import Task, TicketAssignment
@@ -40,6 +49,7 @@ from models.users import (
 __all__ = [
     "Account",
     "ApiToken",
+    "Attachment",
     "AttemptStatus",
     "AuditEntry",
     "Base",
@@ -54,6 +64,7 @@ __all__ = [
     "Licence",
     "LicenceKind",
     "LoginAttempt",
+    "MessageAuthor",
     "Notification",
     "NotificationChannel",
     "NotificationStatus",
@@ -61,6 +72,9 @@ __all__ = [
     "PinKind",
     "PinLockout",
     "PinOutcome",
+    "PortalSession",
+    "PortalSignInLink",
+    "PortalUser",
     "Product",
     "RateCounter",
     "RingAttempt",
@@ -72,7 +86,9 @@ __all__ = [
     "TaskState",
     "Ticket",
     "TicketAssignment",
+    "TicketCategory",
     "TicketFieldChange",
+    "TicketMessage",
     "TicketNote",
     "TicketOutcome",
     "TicketStatus",

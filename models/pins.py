@@ -26,6 +26,9 @@ class SupportPin(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The digits sealed (Fernet, keyed from PIN_PEPPER) so the customer portal can show them
+    # again on request; never the digits in clear. None for PINs made before sealing existed.
+    sealed: Mapped[str | None] = mapped_column(String(200))
 
     account: Mapped[Account] = relationship()
 

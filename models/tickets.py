@@ -37,6 +37,8 @@ class Ticket(Base):
         ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    # The contact who opened it on the portal (or by email); phone tickets name the caller only.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     contact_name: Mapped[str | None] = mapped_column(String(200))
     contact_phone: Mapped[str | None] = mapped_column(String(64), index=True)
     severity: Mapped[int | None] = mapped_column(Integer)

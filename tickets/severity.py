@@ -17,8 +17,6 @@ from models import Ticket
 SEVERITIES = (1, 2, 3, 4)
 # What a caller who does not answer the follow-up question is recorded as.
 SEVERITY_WITHOUT_ANSWER = 3
-# The categories staff pick from; a phone call opens as "phone".
-CATEGORIES = ("phone", "outage", "performance", "question", "bug", "configuration", "licensing")
 DEFAULT_TARGET_MINUTES = 4320
 
 
