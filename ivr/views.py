@@ -215,7 +215,9 @@ def _voice(session: Session, call_sid: str) -> Response:
     caller, called = fields.phone_number(form.get("From")), fields.phone_number(form.get("To"))
     # Written first, looked up only if it exists: a new call is the common case.
     call = new_call(session, call_sid, caller, called, now)
-    document = _render(flow.start(session, call, now), call.turn, flow.prompts_of(call))
+    # The greeting reads the number's language: no flush before the insert that may conflict.
+    with session.no_autoflush:
+        document = _render(flow.start(session, call, now), call.turn, flow.prompts_of(call))
     call.last_webhook_token = _token()
     call.last_reply = document
     if save_new_call(session, call, now):

@@ -130,7 +130,7 @@ def test_a_taken_simulator_port_is_replaced_and_call_finds_the_ports_itself(
             pin = next(a["pin"] for a in json.loads(demo.stdout)["accounts"] if a["entitled"])
             phoned = _hotline(["call", "--keys", f"{pin},1"], second, tmp_path)
             assert phoned.returncode == 0, phoned.stdout + phoned.stderr
-            assert "Severity 1 call from Acme Corp" in phoned.stdout
+            assert "Severity 1, Acme Corp" in phoned.stdout
         finally:
             code = _stop(service, signal.SIGINT)
     output = log_path.read_text()

@@ -221,7 +221,7 @@ def test_contact_walks_the_portal_and_talks_to_staff(
     # Staff solve it; the customer sees it solved.
     desk.goto(f"/dashboard/tickets/{ticket.id}")
     assert "Here it is." in desk.inner_text("#customer-conversation")
-    desk.click("#ownership >> text=Solve")
+    desk.click("#ticket-actions >> text=Solve")
     desk.wait_for_load_state()
     page.goto(f"/portal/tickets/{ticket.id}")
     assert "Solved" in page.inner_text("#ticket-status")
