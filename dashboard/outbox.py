@@ -32,16 +32,28 @@ class OutboxRow:
     preview: bool  # the text is rendered here because no worker has written it yet
 
 
+# Messages carrying a contact's single-use sign-in link: staff must not be able to use it.
+PRIVATE_LINK_KINDS = frozenset({"portal_sign_in", "portal_invite"})
+HIDDEN_LINK = "[the contact's sign-in link, hidden]"
+
+
 def message_text(row: Notification) -> tuple[str, str, bool]:
     """(subject, body, is_preview): the text as sent, or as the worker would render it."""
     if row.body is not None:
-        return row.subject or "", row.body, False
+        return row.subject or "", _without_private_link(row, row.body), False
     try:
         message = render(row.kind, row.channel.value, dict(row.payload or {}))
     # A missing or broken template must not hide the rest of the outbox.
     except Exception:
         return "", "", True
-    return message.subject, message.body, True
+    return message.subject, _without_private_link(row, message.body), True
+
+
+def _without_private_link(row: Notification, body: str) -> str:
+    link = (row.payload or {}).get("link")
+    if row.kind in PRIVATE_LINK_KINDS and isinstance(link, str) and link:
+        return body.replace(link, HIDDEN_LINK)
+    return body
 
 
 def status_counts(session: Session) -> dict[str, int]:

@@ -8,8 +8,11 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from dashboard.outbox import HIDDEN_LINK
+from dashboard.users import create_user
 from directory import portal_access
-from models import Notification, PortalSignInLink, utcnow
+from models import Notification, PortalSignInLink, UserRole, utcnow
+from tests.dashboard.conftest import PASSWORD, sign_in
 from tests.portal.conftest import Customer, Portal, last_link
 
 
@@ -110,3 +113,17 @@ def test_forms_need_the_csrf_token(portal: Portal, acme: Customer) -> None:
     response = portal.client.post("/portal/sign-in", data={"email": acme.email})
     assert response.status_code == 400
     assert "did not come from this site" in response.get_data(as_text=True)
+
+
+def test_staff_reading_the_outbox_never_see_a_contacts_sign_in_link(
+    app: Flask, portal: Portal, session: Session, acme: Customer
+) -> None:
+    portal.post("/portal/sign-in", {"email": acme.email})
+    token = last_link(session, acme.email).rsplit("/", 1)[1]
+    create_user(session, "maria", "Maria Manager", PASSWORD, UserRole.MANAGER)
+    session.commit()
+    staff = app.test_client()
+    assert sign_in(staff, "maria").status_code in (302, 303)
+    shown = staff.get("/dashboard/outbox").get_data(as_text=True)
+    assert "portal_sign_in" in shown or "sign in" in shown.lower()
+    assert token not in shown and HIDDEN_LINK in shown.replace("&#39;", "'")
