@@ -170,28 +170,23 @@ def renew_pin() -> str:
 @pin_manager_required
 def new_one_time_pin() -> str:
     """A one-time PIN: works for one call, then never again."""
-    db = get_session()
-    issued = issue_pin(db, my_account(), PinKind.ONE_TIME, utcnow(), _policy())
-    _audit("pin.issued", kind="one_time", pin_id=issued.pin.id)
-    db.commit()
-    return _render(
-        Revealed("one_time", issued.display, issued.keypad_entry),
-        message="One-time PIN ready: it works for one call.",
-    )
+    return _issue(PinKind.ONE_TIME, "one_time", "One-time PIN ready: it works for one call.")
 
 
 @bp.post("/pin/privileged")
 @pin_manager_required
 def new_privileged_pin() -> str:
     """A privileged PIN ('p' + digits), valid 24 hours."""
+    return _issue(PinKind.PRIVILEGED, "privileged", "Privileged PIN ready: it works for 24 hours.")
+
+
+def _issue(kind: PinKind, name: str, message: str) -> str:
+    """Issue a PIN of `kind` for the account, audit it, and show it once."""
     db = get_session()
-    issued = issue_pin(db, my_account(), PinKind.PRIVILEGED, utcnow(), _policy())
-    _audit("pin.issued", kind="privileged", pin_id=issued.pin.id)
+    issued = issue_pin(db, my_account(), kind, utcnow(), _policy())
+    _audit("pin.issued", kind=name, pin_id=issued.pin.id)
     db.commit()
-    return _render(
-        Revealed("privileged", issued.display, issued.keypad_entry),
-        message="Privileged PIN ready: it works for 24 hours.",
-    )
+    return _render(Revealed(name, issued.display, issued.keypad_entry), message=message)
 
 
 @bp.post("/pin/clear")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from kernel.phones import caller_e164
-from routing.config import HotlineNumber, RoutingConfigError, parse_routing
-from routing.store import current_version
+from routing.config import HotlineNumber, RoutingConfigError
+from routing.store import config_in_force
 
 
 def hotline_number(session: Session, called: str | None) -> HotlineNumber | None:
@@ -14,14 +14,11 @@ def hotline_number(session: Session, called: str | None) -> HotlineNumber | None
     number = caller_e164(called)
     if number is None:
         return None
-    row = current_version(session)
-    if row is None or not row.document["config"].get("numbers"):
-        return None
     try:
-        config = parse_routing(row.document["config"], source=f"routing version {row.version}")
+        config = config_in_force(session)
     except RoutingConfigError:
         return None
-    return config.numbers.get(number)
+    return config.numbers.get(number) if config else None
 
 
 def language_of(session: Session, called: str | None) -> str | None:

@@ -78,15 +78,38 @@ def load_routing(session: Session) -> RoutingConfig | None:
         ).all()
         if found and found[0][1] == cached.version:
             return _with_engineers(cached, {e.id: e for e, _version in found})
+    parsed = _parse_current(session, engine)
+    if parsed is None:
+        return None
+    ids = parsed.ids
+    rows = {e.id: e for e in session.scalars(select(Engineer).where(Engineer.id.in_(ids.values())))}
+    return _with_engineers(parsed, rows)
+
+
+def config_in_force(session: Session) -> RoutingConfig | None:
+    """The parsed configuration in force, read again only when a newer version was saved.
+
+    Its engineers are as they were when the version was loaded: for what does not change with
+    them (numbers, languages); ringing uses `load_routing`, which reads them fresh.
+    """
+    engine = _engine(session)
+    cached = _parsed.get(engine)
+    newest = session.scalar(select(func.max(RoutingConfigVersion.version)))
+    if cached is not None and cached.version == newest:
+        return cached.config
+    parsed = _parse_current(session, engine)
+    return parsed.config if parsed else None
+
+
+def _parse_current(session: Session, engine: Engine) -> _Parsed | None:
+    """Read and parse the version in force, and keep it for this engine."""
     row = current_version(session)
     if row is None:
         return None
     config = parse_routing(row.document["config"], source=f"routing version {row.version}")
     parsed = _Parsed(row.version, config, dict(row.document.get("engineer_ids", {})))
     _parsed[engine] = parsed
-    ids = parsed.ids
-    rows = {e.id: e for e in session.scalars(select(Engineer).where(Engineer.id.in_(ids.values())))}
-    return _with_engineers(parsed, rows)
+    return parsed
 
 
 def _with_engineers(parsed: _Parsed, rows: dict[int, Engineer]) -> RoutingConfig:

@@ -125,5 +125,4 @@ def test_staff_reading_the_outbox_never_see_a_contacts_sign_in_link(
     staff = app.test_client()
     assert sign_in(staff, "maria").status_code in (302, 303)
     shown = staff.get("/dashboard/outbox").get_data(as_text=True)
-    assert "portal_sign_in" in shown or "sign in" in shown.lower()
     assert token not in shown and HIDDEN_LINK in shown.replace("&#39;", "'")
