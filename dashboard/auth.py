@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
 from dashboard import audit
@@ -18,6 +17,7 @@ from dashboard.timefmt import valid_zone, zone_names
 from dashboard.users import UserError, authenticate, create_token, reserve_login, set_password
 from dashboard.web import page_blueprint, sentence
 from kernel.db import get_session
+from kernel.passwords import password_matches
 from models import utcnow
 from models.users import ApiToken
 
@@ -157,7 +157,7 @@ def change_password() -> Response | tuple[str, int]:
     user = current_user()
     assert user is not None
     session = get_session()
-    if not check_password_hash(user.password_hash, request.form.get("current", "")):
+    if not password_matches(user.password_hash, request.form.get("current", "")):
         flash("Your current password was not right.", "error")
         return redirect(url_for(".profile"))
     try:

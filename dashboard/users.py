@@ -11,10 +11,10 @@ from enum import Enum
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashboard import feeds, sessions
 from kernel import counters
+from kernel.passwords import hash_password, password_matches
 from models import Engineer
 from models.users import ApiToken, LoginAttempt, User, UserRole
 
@@ -26,8 +26,6 @@ IP_FAILURE_LIMIT = 20
 THROTTLE_WINDOW = timedelta(minutes=15)
 TOKEN_PREFIX = "hlt_"  # noqa: S105 - a public prefix, not a secret
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-# Checked against when the username is unknown, so both paths take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 class UserError(ValueError):
@@ -78,7 +76,7 @@ def create_user(
     user = User(
         username=username,
         name=name.strip() or username,
-        password_hash=generate_password_hash(password),
+        password_hash=hash_password(password),
         role=role,
         engineer_id=engineer_id,
         active=True,
@@ -98,7 +96,7 @@ def check_password_rules(password: str) -> None:
 def set_password(session: Session, user: User, password: str, now: datetime) -> None:
     """Replace the user's password, ending every session and API token they had."""
     check_password_rules(password)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
     end_access(session, user, now)
 
 
@@ -140,7 +138,7 @@ def authenticate(
     """
     username = username.strip().lower()[:64]
     user = session.scalar(select(User).where(User.username == username))
-    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    valid = password_matches(user.password_hash if user else None, password)
     ok = bool(user and user.active and valid)
     session.add(LoginAttempt(at=now, username=username, ip=ip[:64], succeeded=ok))
     if ok and user is not None:

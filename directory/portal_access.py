@@ -7,9 +7,7 @@ one we do (no enumeration). Portal sessions are their own rows and cookie, never
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +16,7 @@ from enum import Enum
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from kernel.passwords import hash_password, password_matches
 from models import Contact, NotificationChannel, PortalSession, PortalSignInLink, PortalUser
 from notify.outbox import add_notification
 
@@ -227,30 +226,7 @@ def set_password(user: PortalUser, password: str) -> None:
         raise AccessError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     if len(password) > 200:
         raise AccessError("a password can be at most 200 characters")
-    user.password_hash = generate_password_hash(password)
-
-
-def generate_password_hash(password: str) -> str:
-    """scrypt (the standard library's), with a random salt: 'scrypt$n$r$p$salt$digest'."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
-    return "$".join(("scrypt", "16384", "8", "1", base64.b64encode(salt).decode(), digest.hex()))
-
-
-def check_password_hash(stored: str, password: str) -> bool:
-    """True when `password` is the one `stored` was made from."""
-    try:
-        _, n, r, p, salt, digest = stored.split("$")
-        made = hashlib.scrypt(
-            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
-        )
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(made.hex(), digest)
-
-
-# A hash to check against when the address is unknown, so both answers take as long.
-_DUMMY_HASH = generate_password_hash("not a password of anyone's")
+    user.password_hash = hash_password(password)
 
 
 def check_password(session: Session, email: str, password: str, now: datetime) -> PortalUser | None:
@@ -262,11 +238,11 @@ def check_password(session: Session, email: str, password: str, now: datetime) -
         .where(func.lower(Contact.email) == address, PortalUser.active.is_(True))
     ).all()
     for user in users:
-        if user.password_hash and check_password_hash(user.password_hash, password):
+        if password_matches(user.password_hash, password):
             user.last_login_at = now
             return user
     if not users:
-        check_password_hash(_DUMMY_HASH, password)
+        password_matches(None, password)  # as long as a wrong password takes
     return None
 
 

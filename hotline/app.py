@@ -18,7 +18,7 @@ from dashboard.web import error_page
 from hotline import health, timing
 from hotline.embedded_redis import EmbeddedRedis
 from hotline.logs import configure_logging
-from kernel import db, queue
+from kernel import db, passwords, queue
 from kernel.config import load_settings
 from kernel.private_files import private_dir
 from tickets.attachment_store import store_from_settings
@@ -50,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         env["REDIS_URL"] = embedded.url
         settings = load_settings(env)
 
+    passwords.use_method(settings.password_hash_method)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,

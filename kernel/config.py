@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from flask import Flask
 
+from kernel import passwords
 from kernel.phones import caller_e164, region_of
 from kernel.private_files import private_dir, tighten
 
@@ -195,6 +196,8 @@ class Settings:
     # Dates in customers' messages are in their account's time zone, else this one.
     hotline_timezone: str = "UTC"
 
+    # Staff and portal password hashes (kernel.passwords): cheaper only when HOTLINE_ENV=test.
+    password_hash_method: str = passwords.STRONG
     notify: NotifySettings = field(default_factory=NotifySettings)  # the NOTIFY_* block above
     attachments: AttachmentSettings = field(default_factory=lambda: AttachmentSettings())
 
@@ -366,6 +369,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     hotline_number = env.get("HOTLINE_NUMBER", "+15005550006")
     return Settings(
         env=mode,
+        password_hash_method=passwords.FAST_FOR_TESTS if mode == "test" else passwords.STRONG,
         data_dir=data_dir,
         database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'kernel.db'}",
         redis_url=env.get("REDIS_URL") or None,

@@ -49,13 +49,23 @@ def _hotline(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Comp
 
 @contextlib.contextmanager
 def _port_held(port: int) -> Iterator[None]:
-    """Something else listening on `port` (or it is already taken, which is the same)."""
+    """This test listening on `port` for as long as the block runs.
+
+    Held by the test itself, not merely "found taken": a port some other program holds can
+    be let go at any moment, and the service would then rightly find it free.
+    """
     holder = socket.socket()
+    deadline = time.monotonic() + 60
     try:
-        with contextlib.suppress(OSError):
-            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
-            holder.bind(("127.0.0.1", port))
-            holder.listen()
+        while True:
+            try:
+                holder.bind(("127.0.0.1", port))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)  # another program on this machine has it for now
+        holder.listen()
         yield
     finally:
         holder.close()

@@ -88,12 +88,7 @@ def test_run_serves_a_demo_call_then_stops_everything_on_ctrl_c(tmp_path: Path) 
             phoned.stdout
         )
     finally:
-        service.send_signal(signal.SIGINT)
-        try:
-            service.wait(timeout=STOP_WAIT)
-        except subprocess.TimeoutExpired:
-            service.kill()
-            service.wait(10)
+        _stop(service)
         log.close()
     output = log_path.read_text()
     assert service.returncode == 0, output
@@ -130,6 +125,19 @@ def _start_run(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Pop
     raise AssertionError((tmp_path / "service.log").read_text())
 
 
+def _stop(service: subprocess.Popen[str]) -> None:
+    """Ctrl-C the run and wait for it; a run still there is made to print its threads' stacks."""
+    service.send_signal(signal.SIGINT)
+    try:
+        service.wait(timeout=STOP_WAIT)
+    except subprocess.TimeoutExpired:
+        # `hotline run` dumps every thread's stack on SIGUSR1: the log then says where it hung.
+        service.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        service.kill()
+        service.wait(10)
+
+
 def _gone(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split()[2]
@@ -156,10 +164,5 @@ def test_a_killed_run_leaves_no_redis_or_worker_and_a_restart_comes_up(tmp_path:
     assert _gone(redis_pid), "the embedded Redis outlived its hotline run"
     assert _gone(worker_pid), "the worker outlived its hotline run"
     again = _start_run(tmp_path, env, port)
-    again.send_signal(signal.SIGINT)
-    try:
-        assert again.wait(STOP_WAIT) == 0, (tmp_path / "service.log").read_text()
-    finally:
-        if again.poll() is None:  # never leave a running child to a later test's garbage
-            again.kill()
-            again.wait()
+    _stop(again)  # never leaves a running child to a later test's garbage
+    assert again.returncode == 0, (tmp_path / "service.log").read_text()
