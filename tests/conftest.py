@@ -198,6 +198,12 @@ def runner(app: Flask) -> Any:
 FAULT_RESULTS = Path(__file__).resolve().parents[1] / ".pytest_cache" / "fault-results.jsonl"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: under xdist the quick ones then fill the gaps beside them, instead of
+    one worker finishing a long test alone at the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):
         FAULT_RESULTS.unlink(missing_ok=True)

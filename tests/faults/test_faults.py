@@ -22,7 +22,7 @@ from simulator import Caller
 from simulator.report import LegReport
 from tests.faults.conftest import Topology, record_result, severity1_keys, wait_for
 
-pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.xdist_group("faults")]
 CALLS = 6
 NUMBERS = itertools.count(1000)
 SENT = (NotificationStatus.SENT, NotificationStatus.DELIVERED)

@@ -328,6 +328,7 @@ def make_machine(app: Flask, client: FlaskClient, session: Session) -> type[Rule
     return CallFlow
 
 
+@pytest.mark.slow
 def test_random_walks_through_the_call_flow_keep_every_invariant(
     app: Flask, client: FlaskClient, session: Session, inline_dialer: None
 ) -> None:
