@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from entitlement import pinless
-from entitlement.check import check_entitlement
+from entitlement.check import check_entitlement, explain
 from entitlement.policy import PinPolicy
 from entitlement.verify import PinCheck, grant_elevated_access, verify_pin
 from ivr import prompts
@@ -237,7 +237,7 @@ def _pin_accepted(
         now,
     )
     if not verdict.entitled:
-        reason = p.NOT_ENTITLED.format(reason=verdict.reason)
+        reason = p.NOT_ENTITLED.format(reason=explain(verdict, p.language))
         ticket.refusal_reason = verdict.reason
         ticket.subject = f"Refused call from {account.name}: not entitled"
         if config.account_management_number:
@@ -314,7 +314,7 @@ def _send_code(
     """Text a one-time code to the first of `contacts` that can take one, then ask for it."""
     p = prompts_of(call)
     for contact in contacts:
-        code = pinless.issue_code(session, contact, now, config.pin_policy)
+        code = pinless.issue_code(session, contact, now, config.pin_policy, call.language)
         if code is None:
             continue
         call.state = CallState.NO_PIN_CODE
@@ -511,7 +511,7 @@ def on_severity_detail(
     ticket.subject = f"Severity {severity} from {account_name}"
     ticket.updated_at = now
     due = set_response_due(ticket, config.severity_targets, severity, now)
-    target = duration_words(round((due - now).total_seconds() / 60))
+    target = duration_words(round((due - now).total_seconds() / 60), p.language)
     message = p.LEAVE_MESSAGE_WITH_TARGET.format(target=target)
     return _take_message(call, now, _join(preface, message))
 

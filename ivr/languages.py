@@ -82,6 +82,28 @@ GERMAN = Prompts(
         "und drücken Sie dann eine Taste."
     ),
     CODE_LIMIT="Wir haben für diese Firma schon mehrere Codes geschickt.",
+    DEGRADED_ASK_SEVERITY=(
+        "Wir haben technische Probleme und können Ihre Support-PIN gerade nicht prüfen. "
+        "Ist der Dienst komplett ausgefallen, drücken Sie 1 für den Bereitschaftstechniker. "
+        "Sonst drücken Sie 2 für eine Nachricht."
+    ),
+    DEGRADED_CONNECTING=(
+        "Wir haben technische Probleme, daher hat Ihr Anruf noch keine Ticketnummer. "
+        "Wir verbinden Sie mit dem Bereitschaftstechniker."
+    ),
+    DEGRADED_NOBODY=(
+        "Wir haben technische Probleme und konnten keinen Bereitschaftstechniker erreichen. "
+        "Bitte nennen Sie nach dem Ton Ihren Namen, Ihre Firma und das Problem. "
+        "Wir rufen Sie zurück."
+    ),
+    FALLBACK_CONNECTING=(
+        "Wir haben technische Probleme. Wir verbinden Sie mit dem Bereitschaftstechniker."
+    ),
+    FALLBACK_MESSAGE=(
+        "Wir haben technische Probleme. Bitte nennen Sie nach dem Ton Ihren Namen, Ihre Firma "
+        "und das Problem. Wir rufen Sie zurück."
+    ),
+    FALLBACK_THANKS="Vielen Dank. Ihre Nachricht wurde aufgezeichnet. Auf Wiederhören.",
 )
 
 # Catalogues by primary language subtag; a number's tag (en-GB, de-AT) picks one and is kept

@@ -82,6 +82,30 @@ class Prompts:
         "Please leave your name, company and phone number after the tone, then press any key."
     )
     CODE_LIMIT: str = "We have already texted several codes for this company."
+    # Degraded mode (database down): the number's language comes from the routing
+    # configuration held in memory, so these are said without a query.
+    DEGRADED_ASK_SEVERITY: str = (
+        "We are having technical trouble and cannot check your support PIN right now. "
+        "If service is completely down, press 1 to be put through to the on-call engineer. "
+        "Otherwise, press 2 to leave a message."
+    )
+    DEGRADED_CONNECTING: str = (
+        "We are having technical trouble, so your call has no ticket number yet. "
+        "Connecting you to the on-call engineer."
+    )
+    DEGRADED_NOBODY: str = (
+        "We are having technical trouble and could not reach an on-call engineer. "
+        "Please leave your name, company and the problem after the tone, and we will call you "
+        "back."
+    )
+    FALLBACK_CONNECTING: str = (
+        "We are having technical trouble. Connecting you to the on-call engineer."
+    )
+    FALLBACK_MESSAGE: str = (
+        "We are having technical trouble. Please leave your name, company and the problem "
+        "after the tone, and we will call you back."
+    )
+    FALLBACK_THANKS: str = "Thank you. Your message has been recorded. Goodbye."
 
 
 ENGLISH = Prompts()
@@ -97,13 +121,9 @@ LEAVE_MESSAGE = ENGLISH.LEAVE_MESSAGE
 STILL_TRYING = ENGLISH.STILL_TRYING
 GREETING = ENGLISH.GREETING
 ENTER_PIN = ENGLISH.ENTER_PIN
-TECHNICAL_TROUBLE = "We are having technical trouble."
-FALLBACK_CONNECTING = "We are having technical trouble. Connecting you to the on-call engineer."
-FALLBACK_MESSAGE = (
-    "We are having technical trouble. Please leave your name, company and the problem "
-    "after the tone, and we will call you back."
-)
-FALLBACK_THANKS = "Thank you. Your message has been recorded. Goodbye."
+FALLBACK_CONNECTING = ENGLISH.FALLBACK_CONNECTING
+FALLBACK_MESSAGE = ENGLISH.FALLBACK_MESSAGE
+FALLBACK_THANKS = ENGLISH.FALLBACK_THANKS
 
 
 def spoken_ticket(ticket_id: int) -> str:
@@ -116,19 +136,9 @@ def spoken_digits(digits: str) -> str:
     return " ".join(digits)
 
 
-DEGRADED_ASK_SEVERITY = (
-    "We are having technical trouble and cannot check your support PIN right now. "
-    "If service is completely down, press 1 to be put through to the on-call engineer. "
-    "Otherwise, press 2 to leave a message."
-)
-DEGRADED_CONNECTING = (
-    "We are having technical trouble, so your call has no ticket number yet. "
-    "Connecting you to the on-call engineer."
-)
-DEGRADED_NOBODY = (
-    "We are having technical trouble and could not reach an on-call engineer. "
-    "Please leave your name, company and the problem after the tone, and we will call you back."
-)
+DEGRADED_ASK_SEVERITY = ENGLISH.DEGRADED_ASK_SEVERITY
+DEGRADED_CONNECTING = ENGLISH.DEGRADED_CONNECTING
+DEGRADED_NOBODY = ENGLISH.DEGRADED_NOBODY
 DEGRADED_WHISPER = (
     "Severity 1 call. The hotline's database is down, so the caller's PIN was not checked. "
     "Press 1 to accept, 2 to pass."
