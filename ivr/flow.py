@@ -14,7 +14,7 @@ from entitlement.check import check_entitlement, explain
 from entitlement.policy import PinPolicy
 from entitlement.verify import PinCheck, grant_elevated_access, verify_pin
 from ivr import prompts
-from ivr.languages import catalogue
+from ivr.languages import catalogue, pin_refusal
 from ivr.prompts import Prompts
 from ivr.steps import (
     AskCode,
@@ -172,6 +172,8 @@ def _pin_refused(
     """A wrong PIN: try again (with the hints once), then the way through without a PIN."""
     p = prompts_of(call)
     ticket = call.ticket
+    # The ticket keeps the English sentence; the caller hears it in their language.
+    said = pin_refusal(check, p, now, config.pin_policy.tries_per_call)
     record_event(session, call, events.PinFailed(outcome=check.outcome.value), now)
     if check.locked_until is not None or check.outcome is PinOutcome.LOCKED_OUT:
         # Locked out (perhaps by someone else guessing from this number): the caller can't
@@ -180,7 +182,7 @@ def _pin_refused(
         set_call_outcome(call, CallOutcome.REFUSED, now)
         record_event(session, call, events.LockedOut(reason=check.message), now)
         portal = p.HOW_TO_GET_PIN.format(portal=config.customer_portal)
-        preface = f"{check.message or ''} {portal} {p.LEAVE_MESSAGE_AFTER_REFUSAL}".strip()
+        preface = _join(said, portal, p.LEAVE_MESSAGE_AFTER_REFUSAL)
         return _take_message(call, now, preface)
     hints = _pin_hints_due(call)
     call.menu_mistakes += 1
@@ -188,11 +190,11 @@ def _pin_refused(
     seven = keys.startswith("7") and check.outcome is PinOutcome.UNKNOWN
     hint = p.SEVEN_FOR_P if seven else ""
     if check.tries_left:
-        return AskPin(_join(check.message, hint, p.TRY_AGAIN), hints=hints and not seven)
+        return AskPin(_join(said, hint, p.TRY_AGAIN), hints=hints and not seven)
     # Out of tries: a caller in an outage still needs a way through (and, for next time,
     # where the PIN is kept).
     portal = p.HOW_TO_GET_PIN.format(portal=config.customer_portal)
-    return start_no_pin(session, call, now, config, _join(check.message, hint, portal))
+    return start_no_pin(session, call, now, config, _join(said, hint, portal))
 
 
 def _join(*parts: str | None) -> str:

@@ -82,6 +82,22 @@ class Prompts:
         "Please leave your name, company and phone number after the tone, then press any key."
     )
     CODE_LIMIT: str = "We have already texted several codes for this company."
+    # A PIN refused (the ticket keeps entitlement.verify's English sentence for staff).
+    PIN_UNKNOWN: str = "That PIN was not recognised."
+    PIN_EXPIRED: str = "That PIN has expired."
+    PIN_USED: str = "That one-time PIN has already been used."
+    PIN_TRIES_USED: str = "You have used all {tries} tries on this call."
+    LOCKED_WITHHELD: str = (
+        "There have been too many wrong PINs from callers who hide their number. "
+        "Please call from a number that shows caller ID, or try again in {wait}."
+    )
+    LOCKED_ACCOUNT: str = (
+        "There have been too many wrong PINs from your company's registered phone numbers. "
+        "Please try again in {wait}."
+    )
+    LOCKED_NUMBER: str = (
+        "There have been too many wrong PINs from this number. Please try again in {wait}."
+    )
     # Degraded mode (database down): the number's language comes from the routing
     # configuration held in memory, so these are said without a query.
     DEGRADED_ASK_SEVERITY: str = (

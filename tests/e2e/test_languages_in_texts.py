@@ -198,3 +198,14 @@ def test_a_refused_german_caller_hears_and_reads_why_in_german(
         f"Wir konnten diesen Anruf nicht annehmen: Ihre Support-Lizenzen sind am {said[1]}" in sms
     )
     assert "Hilfe zu PIN und Lizenzen: " in sms and "/portal" in sms
+
+
+def test_a_wrong_pin_on_the_german_number_is_explained_in_german(
+    phone: Simulator, customer: Customer
+) -> None:
+    phone.engineers = {ONCALL: Engineer.accepts(after=3)}
+    call = phone.call(Caller(keys=["11111111", customer.keys, "1"]), to=GERMAN_NUMBER)
+    assert "Diese PIN wurde nicht erkannt." in call.heard_text
+    assert "Bitte versuchen Sie es noch einmal." in call.heard_text
+    assert "not recognised" not in call.heard_text
+    assert call.connected_to == ONCALL
