@@ -16,6 +16,8 @@ from datetime import datetime, tzinfo
 
 ENGLISH = "en"
 LANGUAGES = (ENGLISH, "de")
+# Each language's name in English: staff texts say which language a caller speaks.
+NAMES_FOR_STAFF = {"en": "English", "de": "German"}
 
 _DAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -78,6 +80,12 @@ def primary(tag: str | None) -> str:
     """The catalogue key of a language tag ('de-AT' -> 'de'); English when unknown or None."""
     key = (tag or "").split("-")[0].lower()
     return key if key in LANGUAGES else ENGLISH
+
+
+def spoken_by_caller(tag: str | None) -> str | None:
+    """For staff texts: the caller's language in English words, None when it is English."""
+    key = primary(tag)
+    return None if key == ENGLISH else NAMES_FOR_STAFF[key]
 
 
 def date_words(moment: datetime, where: tzinfo, language: str | None = None) -> str:

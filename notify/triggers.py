@@ -185,6 +185,8 @@ def _ticket_context(
     )
     return {
         "language": language,
+        # Engineers call the customer back: they need to know the language the caller spoke.
+        "caller_language": languages.spoken_by_caller(call.language),
         "ticket": ticket.number,
         "ticket_id": ticket.id,
         "ticket_url": f"{settings.public_base_url}/dashboard/tickets/{ticket.id}",

@@ -102,6 +102,10 @@ def test_a_caller_of_the_german_number_gets_german_texts_and_email(
     # The account names no time zone: the German number's region (Berlin) gives the clock.
     assert GERMAN_DATE.search(body), body
     assert not ISO.search(body)
+    # The engineer's text stays English (the team's language) and says what the caller speaks.
+    [details] = texts_to(phone, ONCALL)
+    assert details.startswith(f"Sev-1 {ticket.number}: Acme Corp. Contact Ann Ops, call back on")
+    assert "Speaks German." in details
     # Solved later on the dashboard: the customer hears back in the language they called in.
     create_user(session, "maria", "Maria Manager", PASSWORD, UserRole.MANAGER)
     session.commit()
@@ -130,6 +134,7 @@ def test_the_override_key_switches_prompts_and_texts_together(
         f"Sev-1 Hotline: your ticket is {first.number}. You were connected to Ann On-Call, "
         f"who is working on it. Quote {first.number} if you call back."
     ]
+    assert not any("Speaks" in text for text in texts_to(phone, ONCALL))
     # The English number, 9 at the greeting: German prompts and a German text. (The same
     # account's second call joins the open ticket; each caller is written to in their language.)
     german = phone.call(Caller(keys=["9", customer.keys, "1"]), to=ENGLISH_NUMBER)
@@ -209,3 +214,19 @@ def test_a_wrong_pin_on_the_german_number_is_explained_in_german(
     assert "Bitte versuchen Sie es noch einmal." in call.heard_text
     assert "not recognised" not in call.heard_text
     assert call.connected_to == ONCALL
+
+
+def test_a_german_severity_2_message_is_promised_in_german_and_the_engineer_told_the_language(
+    app: Flask, phone: Simulator, customer: Customer, session: Session
+) -> None:
+    call = phone.call(Caller(keys=[customer.keys, "2", "2"]), to=GERMAN_NUMBER)
+    target = re.search(r"Der Support meldet sich innerhalb von (\d+ (Stunden?|Tagen?|Minuten))\.",
+                       call.heard_text)  # fmt: skip
+    assert target, call.heard_text
+    drain(app)
+    [sms] = texts_to(phone, CALLER)
+    assert (
+        f"Wir haben Ihre Nachricht; ein Techniker ruft Sie innerhalb von {target[1]} zurück." in sms
+    )
+    [task_text] = [t for t in texts_to(phone, ONCALL) if "respond to a severity-2 message" in t]
+    assert "Call Ann Ops (speaks German): tel:" in task_text
