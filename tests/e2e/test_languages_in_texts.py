@@ -217,7 +217,7 @@ def test_a_wrong_pin_on_the_german_number_is_explained_in_german(
 
 
 def test_a_german_severity_2_message_is_promised_in_german_and_the_engineer_told_the_language(
-    app: Flask, phone: Simulator, customer: Customer, session: Session
+    app: Flask, phone: Simulator, customer: Customer
 ) -> None:
     call = phone.call(Caller(keys=[customer.keys, "2", "2"]), to=GERMAN_NUMBER)
     target = re.search(r"Der Support meldet sich innerhalb von (\d+ (Stunden?|Tagen?|Minuten))\.",
