@@ -37,7 +37,7 @@ def call_ended(
     language the caller heard (the number called, or the one they chose); rows added."""
     settings = settings or _settings()
     ticket = call.ticket
-    context = _ticket_context(session, ticket, call, settings, call.language)
+    context = _ticket_context(session, ticket, call, settings, call.language, for_customer=True)
     added = int(_caller_sms(session, call, context, now, settings))
     contact = ticket.account.technical_contact() if ticket.account else None
     if contact is not None and contact.email:
@@ -164,7 +164,12 @@ def customer_zone(session: Session, ticket: Ticket, call: Call | None, settings:
 
 
 def _ticket_context(
-    session: Session, ticket: Ticket, call: Call, settings: Settings, language: str | None = None
+    session: Session,
+    ticket: Ticket,
+    call: Call,
+    settings: Settings,
+    language: str | None = None,
+    for_customer: bool = False,
 ) -> dict[str, Any]:
     """What the templates say about one call: its own outcome, engineer and number.
 
@@ -174,7 +179,13 @@ def _ticket_context(
     """
     accepted = _accepted_event(session, call)
     outcome = call.outcome or CallOutcome.ABANDONED
-    where = zone(customer_zone(session, ticket, call, settings), settings.hotline_timezone)
+    # Staff texts give no call dates: only a customer's needs the number's region looked up.
+    local = (
+        customer_zone(session, ticket, call, settings)
+        if for_customer
+        else (ticket.account.timezone if ticket.account else None)
+    )
+    where = zone(local, settings.hotline_timezone)
     duration = call.duration_seconds
     caller = call.from_number if textable(call.from_number) else None
     # A severity 2-4 message is answered within its target; every other promise is 30 minutes.
