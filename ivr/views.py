@@ -155,8 +155,13 @@ def _entitled(call_sid: str) -> bool | None:
 def degraded_prompts() -> Prompts:
     """The caller's prompts when the database may be down: the language of the number called,
     from the routing configuration this process holds in memory (no query)."""
-    called = fields.phone_number(signed_form().get("To"))
-    return catalogue(language_without_database(current_app.extensions["engine"], called))
+    try:
+        called = fields.phone_number(signed_form().get("To"))
+        return catalogue(language_without_database(current_app.extensions["engine"], called))
+    except Exception:
+        # On the path that answers a failure: English rather than a second failure.
+        log.exception("degraded mode: the number's language could not be read")
+        return ENGLISH
 
 
 def put_through(index: int = 0, say: str | None = None) -> Response:
