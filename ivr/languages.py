@@ -102,9 +102,8 @@ GERMAN = Prompts(
         "Es gab zu viele falsche PINs von dieser Nummer. Bitte versuchen Sie es in {wait} erneut."
     ),
     DEGRADED_ASK_SEVERITY=(
-        "Wir haben technische Probleme und können Ihre Support-PIN gerade nicht prüfen. "
-        "Ist der Dienst komplett ausgefallen, drücken Sie 1 für den Bereitschaftstechniker. "
-        "Sonst drücken Sie 2 für eine Nachricht."
+        "Technische Störung: wir können Ihre Support-PIN nicht prüfen. "
+        "Dienst ausgefallen? Drücken Sie 1 für einen Techniker, 2 für eine Nachricht."
     ),
     DEGRADED_CONNECTING=(
         "Wir haben technische Probleme, daher hat Ihr Anruf noch keine Ticketnummer. "

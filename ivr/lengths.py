@@ -28,6 +28,9 @@ SEVERITY1_PATH = {
     "hold turn: time and engineers": ("HOLD_WAITED",),
     "hold turn: ticket and message": ("HOLD_TICKET", "HOLD_OFFER_MESSAGE"),
     "hold turn: still trying": ("STILL_TRYING", "HOLD_OFFER_MESSAGE"),
+    # Degraded mode (database down): the question, and the words before the first ring.
+    "degraded: question": ("DEGRADED_ASK_SEVERITY",),
+    "degraded: put through": ("DEGRADED_CONNECTING",),
 }
 # Sample values for the placeholders, as long as they get in practice.
 SAMPLES = {
@@ -91,6 +94,7 @@ def severity1_rows() -> list[Row]:
             rows.append(Row(f"caller, {catalogue.NAME}", step, " ".join(parts)))
     whisper = filled(prompts.WHISPER)
     rows.append(Row("engineer", "whisper", whisper))
+    rows.append(Row("engineer", "degraded: whisper", prompts.DEGRADED_WHISPER))
     return rows
 
 

@@ -100,10 +100,10 @@ class Prompts:
     )
     # Degraded mode (database down): the number's language comes from the routing
     # configuration held in memory, so these are said without a query.
+    # On the severity-1 path of degraded mode: at most 8 s, like every prompt on that path.
     DEGRADED_ASK_SEVERITY: str = (
-        "We are having technical trouble and cannot check your support PIN right now. "
-        "If service is completely down, press 1 to be put through to the on-call engineer. "
-        "Otherwise, press 2 to leave a message."
+        "Technical trouble: we cannot check your support PIN. "
+        "Service down? Press 1 for an engineer, 2 for a message."
     )
     DEGRADED_CONNECTING: str = (
         "We are having technical trouble, so your call has no ticket number yet. "
@@ -155,9 +155,10 @@ def spoken_digits(digits: str) -> str:
 DEGRADED_ASK_SEVERITY = ENGLISH.DEGRADED_ASK_SEVERITY
 DEGRADED_CONNECTING = ENGLISH.DEGRADED_CONNECTING
 DEGRADED_NOBODY = ENGLISH.DEGRADED_NOBODY
+# On the engineer's side of the degraded severity-1 path: at most 8 s like the whisper.
 DEGRADED_WHISPER = (
-    "Severity 1 call. The hotline's database is down, so the caller's PIN was not checked. "
-    "Press 1 to accept, 2 to pass."
+    "Severity 1 call. Our database is down, so the caller's PIN was not checked. "
+    "Press 1 to take it."
 )
 ENGINEER_STAY = "We are having technical trouble. Please stay on the line."
 ENGINEER_CALL_HOTLINE = (

@@ -46,7 +46,7 @@ def test_an_unknown_caller_of_the_german_number_hears_degraded_mode_in_german(
     with database_down(app, tmp_path):
         root = twiml(caller.post("/ivr/voice", To=GERMAN_NUMBER))
         [(question, language)] = said(root)
-        assert question.startswith("Wir haben technische Probleme") and language == "de-DE"
+        assert question.startswith("Technische Störung: wir können Ihre") and language == "de-DE"
         root = twiml(caller.post("/ivr/degraded/choice", exact=True, To=GERMAN_NUMBER, Digits="2"))
         assert [text for text, _ in said(root)] == [
             "Wir haben technische Probleme. Bitte nennen Sie nach dem Ton Ihren Namen, Ihre "
@@ -55,7 +55,7 @@ def test_an_unknown_caller_of_the_german_number_hears_degraded_mode_in_german(
         ]
         # A number the configuration does not list: English, as ever.
         root = twiml(english.post("/ivr/voice"))
-        assert said(root)[0][0].startswith("We are having technical trouble")
+        assert said(root)[0][0].startswith("Technical trouble: we cannot check your support PIN")
 
 
 def test_a_german_severity_1_caller_is_put_through_in_german_while_the_database_is_down(
