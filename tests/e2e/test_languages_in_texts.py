@@ -230,3 +230,18 @@ def test_a_german_severity_2_message_is_promised_in_german_and_the_engineer_told
     )
     [task_text] = [t for t in texts_to(phone, ONCALL) if "respond to a severity-2 message" in t]
     assert "Call Ann Ops (speaks German): tel:" in task_text
+
+
+def test_nobody_answering_a_german_caller_promises_the_callback_in_german_spoken_and_written(
+    app: Flask, phone: Simulator, customer: Customer
+) -> None:
+    phone.engineers = {ONCALL: Engineer.no_answer()}
+    call = phone.call(Caller(keys=[customer.keys, "1"]), to=GERMAN_NUMBER)
+    assert "Wir konnten keinen Bereitschaftstechniker erreichen." in call.heard_text
+    assert "Ein Techniker ruft Sie innerhalb von 30 Minuten zurück." in call.heard_text
+    drain(app)
+    [sms] = texts_to(phone, CALLER)
+    assert "Kein Techniker konnte den Anruf annehmen; ein Techniker ruft Sie innerhalb von " in sms
+    assert "30 Minuten zurück." in sms
+    # The on-call engineer's callback text: English, with the caller's language.
+    assert any("(speaks German)" in text for text in texts_to(phone, ONCALL))
