@@ -144,7 +144,9 @@ def test_the_override_key_switches_prompts_and_texts_together(
     assert last.startswith(f"Sev-1 Hotline: Ihre Ticketnummer ist {first.number}.")
     session.expire_all()
     summaries = session.scalars(
-        select(Notification.subject).where(Notification.kind == "call_summary")
+        select(Notification.subject)
+        .where(Notification.kind == "call_summary")
+        .order_by(Notification.id)
     ).all()
     assert [bool(s and "connected to an engineer" in s) for s in summaries] == [True, False]
     assert summaries[1] and "mit einem Techniker verbunden" in summaries[1]
