@@ -100,6 +100,10 @@ def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the app did not start under gunicorn")
 
 
+def _pairs(ring: list[float], connect: list[float]) -> str:
+    return ", ".join(f"{r:.1f}/{c:.1f}" for r, c in zip(ring, connect, strict=True))
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -181,6 +185,8 @@ def run(database_url: str, redis_url: str, data_dir: Path, args: argparse.Namesp
             f"    IVR seconds from answer to connected : median "
             f"{statistics.median(connect):.1f} s, max {max(connect):.1f} s (target <= 20 s)"
         )
+        # Each call, in order: an outlier shows whether it was the first (a cold worker).
+        print(f"    each call, ring / connected: {_pairs(ring, connect)}")
     print(
         f"  voice webhooks: median {statistics.median(everything):.1f} ms as Twilio sees it, over "
         f"{len(everything)} requests (target: median < 20 ms)"

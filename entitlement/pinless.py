@@ -28,10 +28,12 @@ from kernel import counters
 from kernel.phones import caller_e164
 from models import Account, Contact, PinKind
 from notify.humantime import human_datetime, zone
+from notify.render import render
 
 CODE_LIFETIME = timedelta(minutes=10)
 CODES_PER_ACCOUNT_HOURLY = 3
 TEXTED_CODE_USED = "texted_code_used"
+ONE_TIME_CODE = "one_time_code"
 HOUR = timedelta(hours=1)
 
 
@@ -84,9 +86,14 @@ def check_typed_number(
 
 
 def issue_code(
-    session: Session, contact: Contact, now: datetime, policy: PinPolicy
+    session: Session,
+    contact: Contact,
+    now: datetime,
+    policy: PinPolicy,
+    language: str | None = None,
 ) -> CodeToSend | None:
-    """A one-time code for the contact's account, to text to the contact; None over the cap."""
+    """A one-time code for the contact's account, to text to the contact in the call's
+    language; None over the cap."""
     account = contact.account
     phone = caller_e164(contact.phone, policy.home_region)
     if phone is None:
@@ -98,11 +105,9 @@ def issue_code(
         return None
     issued = issue_pin(session, account, PinKind.ONE_TIME, now, policy, CODE_LIFETIME)
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
-    text = (
-        f"Sev-1 Hotline: your one-time code is {issued.display}. Key it in on the call you "
-        f"are making now; it works once, for {minutes} minutes. If you did not ask for it, "
-        "tell your support contact."
-    )
+    # Rendered here, never queued: the digits must not sit in the outbox.
+    context = {"code": issued.display, "minutes": minutes, "language": language}
+    text = render(ONE_TIME_CODE, "sms", context).body
     return CodeToSend(account=account, phone=phone, pin_id=issued.pin.id, text=text)
 
 

@@ -4,27 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-# Spelled out rather than strftime("%B") so the words never depend on the server's locale.
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+from notify.languages import date_words
 
 
-def spoken_date(moment: datetime) -> str:
-    """A date as a caller would say it, e.g. '3 March 2026' (UTC)."""
-    day = moment.astimezone(UTC)
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+def spoken_date(moment: datetime, language: str | None = None) -> str:
+    """A date as a caller would say it, e.g. '3 March 2026', '3. März 2026' (UTC)."""
+    return date_words(moment, UTC, language)
 
 
 def spoken_wait(delay: timedelta) -> str:

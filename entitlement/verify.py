@@ -60,8 +60,11 @@ class PinCheck:
     locked_until: datetime | None = None
     # Tries still allowed on this call (None without a CallSid); 0 means stop asking.
     tries_left: int | None = None
-    # For a refusal: a sentence the caller can hear.
+    # For a refusal: a sentence the caller can hear (English; the ticket keeps it, and the
+    # call flow says the same in the caller's language from `outcome` and `refused_by`).
     message: str | None = None
+    # The limit that refused this attempt or that it set off, if any.
+    refused_by: limits.Limit | None = None
     # The PIN typed (for a refusal too, when it was found): its row's id, never its digits.
     pin_id: int | None = None
     # For a one-time PIN working again on a redial: the CallSid of the call that dropped.
@@ -116,6 +119,7 @@ def verify_pin(
             locked_until=reservation.refusal.locked_until,
             tries_left=0,
             message=_refusal_message(reservation.refusal, now, policy),
+            refused_by=reservation.refusal.limit,
         )
 
     parsed = parse_keys(typed_keys)
@@ -177,6 +181,7 @@ def verify_pin(
     message = _FAILURE_MESSAGES[outcome]
     tries_left = None if call_count is None else max(0, policy.tries_per_call - call_count)
     locked_until = None
+    limit: limits.Limit | None = None
     if lockout is not None:
         limit, locked_until = lockout
         tries_left = 0
@@ -188,6 +193,7 @@ def verify_pin(
         locked_until=locked_until,
         tries_left=tries_left,
         message=message,
+        refused_by=limit,
     )
 
 

@@ -1,9 +1,11 @@
 """What the hotline says and does while its database cannot be reached (degraded mode).
 
 Everything here works without the database: the TwiML is static, the engineers to ring come
-from the last routing plan this server loaded (routing.last_known), and managers are alerted
-by SMS straight through Twilio's REST API. Nobody's PIN can be checked in this mode: a caller
-who says service is completely down is put through to an engineer who is told so.
+from the last routing plan this server loaded (routing.last_known), the caller hears the
+language of the number they called as the routing configuration in memory says (English if
+this process never loaded one; a language chosen at the greeting is not known), and managers
+are alerted by SMS straight through Twilio's REST API. Nobody's PIN can be checked in this
+mode: a caller who says service is completely down is put through to an engineer who is told so.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import prompts
+from ivr.prompts import ENGLISH, Prompts
 from ivr.twiml import GATHER_TIMEOUT_SECONDS, MESSAGE_MAX_SECONDS
 
 UrlFor = Callable[..., str]
@@ -22,7 +25,7 @@ ENGINEER_RETRY_PAUSE_SECONDS = 5
 ENGINEER_RETRIES = 12
 
 
-def ask_severity(url: UrlFor) -> str:
+def ask_severity(url: UrlFor, p: Prompts = ENGLISH) -> str:
     """An unknown caller: say honestly what is wrong, and ask whether service is down."""
     response = VoiceResponse()
     gather = response.gather(
@@ -33,18 +36,23 @@ def ask_severity(url: UrlFor) -> str:
         method="POST",
         action_on_empty_result=True,
     )
-    gather.say(prompts.DEGRADED_ASK_SEVERITY)
+    gather.say(p.DEGRADED_ASK_SEVERITY, language=p.language)
     response.redirect(url("ivr.degraded_choice"), method="POST")
     return str(response)
 
 
 def put_through(
-    phones: tuple[str, ...], index: int, emergency: str | None, url: UrlFor, say: str
+    phones: tuple[str, ...],
+    index: int,
+    emergency: str | None,
+    url: UrlFor,
+    say: str,
+    p: Prompts = ENGLISH,
 ) -> str:
     """Ring the `index`-th last-known engineer (screened), then the emergency number, or record."""
     response = VoiceResponse()
     if say:
-        response.say(say)
+        response.say(say, language=p.language)
     if index < len(phones):
         dial = response.dial(
             action=url("ivr.degraded_dialled", next=index + 1),
@@ -58,13 +66,13 @@ def put_through(
         response.dial(emergency)
         response.hangup()
         return str(response)
-    return take_message(url, prompts.DEGRADED_NOBODY)
+    return take_message(url, p.DEGRADED_NOBODY, p)
 
 
-def take_message(url: UrlFor, say: str = prompts.FALLBACK_MESSAGE) -> str:
+def take_message(url: UrlFor, say: str = "", p: Prompts = ENGLISH) -> str:
     """Record a message the journal will turn into a ticket when the database is back."""
     response = VoiceResponse()
-    response.say(say)
+    response.say(say or p.FALLBACK_MESSAGE, language=p.language)
     response.record(
         action=url("ivr.fallback", recorded=1),
         method="POST",
@@ -72,7 +80,7 @@ def take_message(url: UrlFor, say: str = prompts.FALLBACK_MESSAGE) -> str:
         finish_on_key="1234567890*#",
         play_beep=True,
     )
-    response.say(prompts.FALLBACK_THANKS)
+    response.say(p.FALLBACK_THANKS, language=p.language)
     response.hangup()
     return str(response)
 
@@ -129,9 +137,9 @@ def leave_queue() -> str:
     return str(response)
 
 
-def goodbye() -> str:
-    """The engineer and caller have talked: thank and hang up."""
+def goodbye(p: Prompts = ENGLISH) -> str:
+    """The engineer and caller have talked: thank the caller and hang up."""
     response = VoiceResponse()
-    response.say(prompts.THANKS_GOODBYE)
+    response.say(p.THANKS_GOODBYE, language=p.language)
     response.hangup()
     return str(response)

@@ -18,6 +18,7 @@ from ivr.views import (
     _xml,
     bp,
     degraded_alert,
+    degraded_prompts,
     keep_in_journal,
     put_through,
     replaying,
@@ -44,7 +45,7 @@ def degraded_choice() -> ResponseReturnValue:
             fields.call_sid(signed_form().get("CallSid")) or "-",
         )
         return put_through()
-    return _xml(degraded.take_message(_url))
+    return _xml(degraded.take_message(_url, p=degraded_prompts()))
 
 
 @bp.post("/degraded/dialled")
@@ -60,7 +61,7 @@ def degraded_dialled() -> ResponseReturnValue:
         fields.call_status(form.get("DialCallStatus")) is fields.CallStatus.COMPLETED
         and form.get("DialBridged", "true") == "true"
     ):
-        return _xml(degraded.goodbye())
+        return _xml(degraded.goodbye(degraded_prompts()))
     degraded_alert()
     return put_through(index, "")
 

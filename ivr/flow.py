@@ -10,11 +10,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from entitlement import pinless
-from entitlement.check import check_entitlement
+from entitlement.check import check_entitlement, explain
 from entitlement.policy import PinPolicy
 from entitlement.verify import PinCheck, grant_elevated_access, verify_pin
 from ivr import prompts
-from ivr.languages import catalogue
+from ivr.languages import catalogue, pin_refusal
 from ivr.prompts import Prompts
 from ivr.steps import (
     AskCode,
@@ -172,6 +172,8 @@ def _pin_refused(
     """A wrong PIN: try again (with the hints once), then the way through without a PIN."""
     p = prompts_of(call)
     ticket = call.ticket
+    # The ticket keeps the English sentence; the caller hears it in their language.
+    said = pin_refusal(check, p, now, config.pin_policy.tries_per_call)
     record_event(session, call, events.PinFailed(outcome=check.outcome.value), now)
     if check.locked_until is not None or check.outcome is PinOutcome.LOCKED_OUT:
         # Locked out (perhaps by someone else guessing from this number): the caller can't
@@ -180,7 +182,7 @@ def _pin_refused(
         set_call_outcome(call, CallOutcome.REFUSED, now)
         record_event(session, call, events.LockedOut(reason=check.message), now)
         portal = p.HOW_TO_GET_PIN.format(portal=config.customer_portal)
-        preface = f"{check.message or ''} {portal} {p.LEAVE_MESSAGE_AFTER_REFUSAL}".strip()
+        preface = _join(said, portal, p.LEAVE_MESSAGE_AFTER_REFUSAL)
         return _take_message(call, now, preface)
     hints = _pin_hints_due(call)
     call.menu_mistakes += 1
@@ -188,11 +190,11 @@ def _pin_refused(
     seven = keys.startswith("7") and check.outcome is PinOutcome.UNKNOWN
     hint = p.SEVEN_FOR_P if seven else ""
     if check.tries_left:
-        return AskPin(_join(check.message, hint, p.TRY_AGAIN), hints=hints and not seven)
+        return AskPin(_join(said, hint, p.TRY_AGAIN), hints=hints and not seven)
     # Out of tries: a caller in an outage still needs a way through (and, for next time,
     # where the PIN is kept).
     portal = p.HOW_TO_GET_PIN.format(portal=config.customer_portal)
-    return start_no_pin(session, call, now, config, _join(check.message, hint, portal))
+    return start_no_pin(session, call, now, config, _join(said, hint, portal))
 
 
 def _join(*parts: str | None) -> str:
@@ -237,7 +239,7 @@ def _pin_accepted(
         now,
     )
     if not verdict.entitled:
-        reason = p.NOT_ENTITLED.format(reason=verdict.reason)
+        reason = p.NOT_ENTITLED.format(reason=explain(verdict, p.language))
         ticket.refusal_reason = verdict.reason
         ticket.subject = f"Refused call from {account.name}: not entitled"
         if config.account_management_number:
@@ -314,7 +316,7 @@ def _send_code(
     """Text a one-time code to the first of `contacts` that can take one, then ask for it."""
     p = prompts_of(call)
     for contact in contacts:
-        code = pinless.issue_code(session, contact, now, config.pin_policy)
+        code = pinless.issue_code(session, contact, now, config.pin_policy, call.language)
         if code is None:
             continue
         call.state = CallState.NO_PIN_CODE
@@ -511,7 +513,7 @@ def on_severity_detail(
     ticket.subject = f"Severity {severity} from {account_name}"
     ticket.updated_at = now
     due = set_response_due(ticket, config.severity_targets, severity, now)
-    target = duration_words(round((due - now).total_seconds() / 60))
+    target = duration_words(round((due - now).total_seconds() / 60), p.language)
     message = p.LEAVE_MESSAGE_WITH_TARGET.format(target=target)
     return _take_message(call, now, _join(preface, message))
 

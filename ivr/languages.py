@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 
+from entitlement.limits import Limit
+from entitlement.verify import PinCheck
 from ivr.prompts import ENGLISH, Prompts
+from models import PinOutcome
 
 GERMAN = Prompts(
     language="de-DE",
@@ -82,6 +86,42 @@ GERMAN = Prompts(
         "und drücken Sie dann eine Taste."
     ),
     CODE_LIMIT="Wir haben für diese Firma schon mehrere Codes geschickt.",
+    PIN_UNKNOWN="Diese PIN wurde nicht erkannt.",
+    PIN_EXPIRED="Diese PIN ist abgelaufen.",
+    PIN_USED="Diese Einmal-PIN wurde schon verwendet.",
+    PIN_TRIES_USED="Sie haben alle {tries} Versuche für diesen Anruf verbraucht.",
+    LOCKED_WITHHELD=(
+        "Es gab zu viele falsche PINs von Anrufern mit unterdrückter Nummer. "
+        "Bitte rufen Sie mit sichtbarer Nummer an oder versuchen Sie es in {wait} erneut."
+    ),
+    LOCKED_ACCOUNT=(
+        "Es gab zu viele falsche PINs von den registrierten Nummern Ihrer Firma. "
+        "Bitte versuchen Sie es in {wait} erneut."
+    ),
+    LOCKED_NUMBER=(
+        "Es gab zu viele falsche PINs von dieser Nummer. Bitte versuchen Sie es in {wait} erneut."
+    ),
+    DEGRADED_ASK_SEVERITY=(
+        "Technische Störung: wir können Ihre Support-PIN nicht prüfen. "
+        "Dienst ausgefallen? Drücken Sie 1 für einen Techniker, 2 für eine Nachricht."
+    ),
+    DEGRADED_CONNECTING=(
+        "Wir haben technische Probleme, daher hat Ihr Anruf noch keine Ticketnummer. "
+        "Wir verbinden Sie mit dem Bereitschaftstechniker."
+    ),
+    DEGRADED_NOBODY=(
+        "Wir haben technische Probleme und konnten keinen Bereitschaftstechniker erreichen. "
+        "Bitte nennen Sie nach dem Ton Ihren Namen, Ihre Firma und das Problem. "
+        "Wir rufen Sie zurück."
+    ),
+    FALLBACK_CONNECTING=(
+        "Wir haben technische Probleme. Wir verbinden Sie mit dem Bereitschaftstechniker."
+    ),
+    FALLBACK_MESSAGE=(
+        "Wir haben technische Probleme. Bitte nennen Sie nach dem Ton Ihren Namen, Ihre Firma "
+        "und das Problem. Wir rufen Sie zurück."
+    ),
+    FALLBACK_THANKS="Vielen Dank. Ihre Nachricht wurde aufgezeichnet. Auf Wiederhören.",
 )
 
 # Catalogues by primary language subtag; a number's tag (en-GB, de-AT) picks one and is kept
@@ -100,3 +140,26 @@ def catalogue(tag: str | None) -> Prompts:
         return ENGLISH
     found = CATALOGUES[tag.split("-")[0].lower()]
     return found if found.language == tag else dataclasses.replace(found, language=tag)
+
+
+def pin_refusal(check: PinCheck, p: Prompts, now: datetime, tries_per_call: int) -> str | None:
+    """What a refused PIN check tells the caller, in the catalogue's language."""
+    first = {
+        PinOutcome.UNKNOWN: p.PIN_UNKNOWN,
+        PinOutcome.EXPIRED: p.PIN_EXPIRED,
+        PinOutcome.USED: p.PIN_USED,
+    }.get(check.outcome)
+    parts = [first] if first else []
+    if check.refused_by is Limit.CALL:
+        parts.append(p.PIN_TRIES_USED.format(tries=tries_per_call))
+    elif check.refused_by is not None:
+        # Whole minutes, rounded up, as entitlement.spoken.spoken_wait says them.
+        seconds = int(((check.locked_until or now) - now).total_seconds())
+        minutes = max(1, -(-seconds // 60))
+        wait = p.ONE_MINUTE if minutes == 1 else p.MINUTES.format(count=minutes)
+        sentence = {
+            Limit.WITHHELD: p.LOCKED_WITHHELD,
+            Limit.ACCOUNT: p.LOCKED_ACCOUNT,
+        }.get(check.refused_by, p.LOCKED_NUMBER)
+        parts.append(sentence.format(wait=wait))
+    return " ".join(parts) or check.message

@@ -28,6 +28,9 @@ SEVERITY1_PATH = {
     "hold turn: time and engineers": ("HOLD_WAITED",),
     "hold turn: ticket and message": ("HOLD_TICKET", "HOLD_OFFER_MESSAGE"),
     "hold turn: still trying": ("STILL_TRYING", "HOLD_OFFER_MESSAGE"),
+    # Degraded mode (database down): the question, and the words before the first ring.
+    "degraded: question": ("DEGRADED_ASK_SEVERITY",),
+    "degraded: put through": ("DEGRADED_CONNECTING",),
 }
 # Sample values for the placeholders, as long as they get in practice.
 SAMPLES = {
@@ -91,6 +94,7 @@ def severity1_rows() -> list[Row]:
             rows.append(Row(f"caller, {catalogue.NAME}", step, " ".join(parts)))
     whisper = filled(prompts.WHISPER)
     rows.append(Row("engineer", "whisper", whisper))
+    rows.append(Row("engineer", "degraded: whisper", prompts.DEGRADED_WHISPER))
     return rows
 
 
@@ -108,24 +112,36 @@ def prompt_rows() -> list[Row]:
     return rows
 
 
+def words_of(line: str) -> str:
+    """A template line as read: placeholders as X, inline alternatives as 'A / B' (both
+    counted, so the length errs long), tags and comments gone."""
+    line = re.sub(r"\{#.*?#\}", "", line)
+    line = re.sub(r"\{\{.*?\}\}", "X", line)
+    line = re.sub(r"\{%-?\s*(else|elif\b.*?)\s*-?%\}", " / ", line)
+    line = re.sub(r"\{%.*?%\}", "", line)
+    return " ".join(line.split()).strip(" /")
+
+
 def text_rows() -> list[Row]:
-    """Every SMS and email template, each branch (line of words) on its own row."""
+    """Every SMS and email template in every language, each branch (line of words) on its own
+    row; English rows also cover what staff read (their texts stay English)."""
     rows = []
     folder = resources.files("notify") / "templates"
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".txt"):
-            continue
-        lines = [
-            re.sub(r"\{\{.*?\}\}", "X", line).strip()
-            for line in entry.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.strip().startswith(("{%", "{#"))
-        ]
-        name = entry.name.removesuffix(".txt")
-        if name.endswith(".email"):
-            rows.append(Row("email", name, " ".join(lines)))
-            continue
-        for line in lines:
-            rows.append(Row("sms" if name.endswith(".sms") else "subject", name, line))
+    for key, catalogue in CATALOGUES.items():
+        where = folder if key == "en" else folder / key
+        suffix = "" if key == "en" else f", {catalogue.NAME}"
+        for entry in sorted(where.iterdir(), key=lambda e: e.name):
+            if not entry.name.endswith(".txt"):
+                continue
+            lines = [words_of(line) for line in entry.read_text(encoding="utf-8").splitlines()]
+            lines = [line for line in lines if line]
+            name = entry.name.removesuffix(".txt")
+            if name.endswith(".email"):
+                rows.append(Row(f"email{suffix}", name, " ".join(lines)))
+                continue
+            channel = "sms" if name.endswith(".sms") else "subject"
+            for line in lines:
+                rows.append(Row(f"{channel}{suffix}", name, line))
     return rows
 
 

@@ -82,6 +82,46 @@ class Prompts:
         "Please leave your name, company and phone number after the tone, then press any key."
     )
     CODE_LIMIT: str = "We have already texted several codes for this company."
+    # A PIN refused (the ticket keeps entitlement.verify's English sentence for staff).
+    PIN_UNKNOWN: str = "That PIN was not recognised."
+    PIN_EXPIRED: str = "That PIN has expired."
+    PIN_USED: str = "That one-time PIN has already been used."
+    PIN_TRIES_USED: str = "You have used all {tries} tries on this call."
+    LOCKED_WITHHELD: str = (
+        "There have been too many wrong PINs from callers who hide their number. "
+        "Please call from a number that shows caller ID, or try again in {wait}."
+    )
+    LOCKED_ACCOUNT: str = (
+        "There have been too many wrong PINs from your company's registered phone numbers. "
+        "Please try again in {wait}."
+    )
+    LOCKED_NUMBER: str = (
+        "There have been too many wrong PINs from this number. Please try again in {wait}."
+    )
+    # Degraded mode (database down): the number's language comes from the routing
+    # configuration held in memory, so these are said without a query.
+    # On the severity-1 path of degraded mode: at most 8 s, like every prompt on that path.
+    DEGRADED_ASK_SEVERITY: str = (
+        "Technical trouble: we cannot check your support PIN. "
+        "Service down? Press 1 for an engineer, 2 for a message."
+    )
+    DEGRADED_CONNECTING: str = (
+        "We are having technical trouble, so your call has no ticket number yet. "
+        "Connecting you to the on-call engineer."
+    )
+    DEGRADED_NOBODY: str = (
+        "We are having technical trouble and could not reach an on-call engineer. "
+        "Please leave your name, company and the problem after the tone, and we will call you "
+        "back."
+    )
+    FALLBACK_CONNECTING: str = (
+        "We are having technical trouble. Connecting you to the on-call engineer."
+    )
+    FALLBACK_MESSAGE: str = (
+        "We are having technical trouble. Please leave your name, company and the problem "
+        "after the tone, and we will call you back."
+    )
+    FALLBACK_THANKS: str = "Thank you. Your message has been recorded. Goodbye."
 
 
 ENGLISH = Prompts()
@@ -97,13 +137,9 @@ LEAVE_MESSAGE = ENGLISH.LEAVE_MESSAGE
 STILL_TRYING = ENGLISH.STILL_TRYING
 GREETING = ENGLISH.GREETING
 ENTER_PIN = ENGLISH.ENTER_PIN
-TECHNICAL_TROUBLE = "We are having technical trouble."
-FALLBACK_CONNECTING = "We are having technical trouble. Connecting you to the on-call engineer."
-FALLBACK_MESSAGE = (
-    "We are having technical trouble. Please leave your name, company and the problem "
-    "after the tone, and we will call you back."
-)
-FALLBACK_THANKS = "Thank you. Your message has been recorded. Goodbye."
+FALLBACK_CONNECTING = ENGLISH.FALLBACK_CONNECTING
+FALLBACK_MESSAGE = ENGLISH.FALLBACK_MESSAGE
+FALLBACK_THANKS = ENGLISH.FALLBACK_THANKS
 
 
 def spoken_ticket(ticket_id: int) -> str:
@@ -116,22 +152,13 @@ def spoken_digits(digits: str) -> str:
     return " ".join(digits)
 
 
-DEGRADED_ASK_SEVERITY = (
-    "We are having technical trouble and cannot check your support PIN right now. "
-    "If service is completely down, press 1 to be put through to the on-call engineer. "
-    "Otherwise, press 2 to leave a message."
-)
-DEGRADED_CONNECTING = (
-    "We are having technical trouble, so your call has no ticket number yet. "
-    "Connecting you to the on-call engineer."
-)
-DEGRADED_NOBODY = (
-    "We are having technical trouble and could not reach an on-call engineer. "
-    "Please leave your name, company and the problem after the tone, and we will call you back."
-)
+DEGRADED_ASK_SEVERITY = ENGLISH.DEGRADED_ASK_SEVERITY
+DEGRADED_CONNECTING = ENGLISH.DEGRADED_CONNECTING
+DEGRADED_NOBODY = ENGLISH.DEGRADED_NOBODY
+# On the engineer's side of the degraded severity-1 path: at most 8 s like the whisper.
 DEGRADED_WHISPER = (
-    "Severity 1 call. The hotline's database is down, so the caller's PIN was not checked. "
-    "Press 1 to accept, 2 to pass."
+    "Severity 1 call. Our database is down, so the caller's PIN was not checked. "
+    "Press 1 to take it."
 )
 ENGINEER_STAY = "We are having technical trouble. Please stay on the line."
 ENGINEER_CALL_HOTLINE = (

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ivr import prompts
 from ivr.prompts import ENGLISH, Prompts
 from ivr.steps import (
     AskCode,
@@ -179,7 +178,14 @@ def render(step: Step, url: UrlFor, pin_length: int, p: Prompts = ENGLISH) -> st
     return str(response)
 
 
-def fallback(emergency_number: str | None, recorded: bool, url: UrlFor, *, connect: bool) -> str:
+def fallback(
+    emergency_number: str | None,
+    recorded: bool,
+    url: UrlFor,
+    *,
+    connect: bool,
+    p: Prompts = ENGLISH,
+) -> str:
     """Static TwiML for when the service itself is failing: reach a human or keep a message.
 
     `connect` says the caller may reach EMERGENCY_NUMBER: only a call already found entitled
@@ -187,14 +193,14 @@ def fallback(emergency_number: str | None, recorded: bool, url: UrlFor, *, conne
     """
     response = VoiceResponse()
     if recorded:
-        response.say(prompts.FALLBACK_THANKS)
+        response.say(p.FALLBACK_THANKS, language=p.language)
         response.hangup()
     elif emergency_number and connect:
-        response.say(prompts.FALLBACK_CONNECTING)
+        response.say(p.FALLBACK_CONNECTING, language=p.language)
         response.dial(emergency_number)
         response.hangup()
     else:
-        response.say(prompts.FALLBACK_MESSAGE)
+        response.say(p.FALLBACK_MESSAGE, language=p.language)
         response.record(
             action=url("ivr.fallback", recorded=1),
             method="POST",
@@ -202,6 +208,6 @@ def fallback(emergency_number: str | None, recorded: bool, url: UrlFor, *, conne
             finish_on_key="1234567890*#",
             play_beep=True,
         )
-        response.say(prompts.FALLBACK_THANKS)
+        response.say(p.FALLBACK_THANKS, language=p.language)
         response.hangup()
     return str(response)

@@ -17,6 +17,7 @@ from entitlement.policy import PinPolicy
 from ivr import degraded, flow, prompts, states, twiml
 from ivr.dialer import dialer_of
 from ivr.engineer_flow import HOLD_PAUSE_SECONDS
+from ivr.languages import catalogue
 from ivr.prompts import ENGLISH, Prompts
 from ivr.states import Webhook
 from ivr.steps import Goodbye, Restart, Step, Text, Then, Unchanged
@@ -27,6 +28,7 @@ from kernel.config import settings_of
 from kernel.db import get_session
 from kernel.signatures import signed_form, twilio_signed
 from models import Call, CallState
+from routing.numbers import language_without_database
 from routing.ringing import Progress
 from tickets import events
 from tickets.calls import (
@@ -150,11 +152,25 @@ def _entitled(call_sid: str) -> bool | None:
     return entitled_at is not None
 
 
-def put_through(index: int = 0, say: str = prompts.DEGRADED_CONNECTING) -> Response:
+def degraded_prompts() -> Prompts:
+    """The caller's prompts when the database may be down: the language of the number called,
+    from the routing configuration this process holds in memory (no query)."""
+    try:
+        called = fields.phone_number(signed_form().get("To"))
+        return catalogue(language_without_database(current_app.extensions["engine"], called))
+    except Exception:
+        # On the path that answers a failure: English rather than a second failure.
+        log.exception("degraded mode: the number's language could not be read")
+        return ENGLISH
+
+
+def put_through(index: int = 0, say: str | None = None) -> Response:
     """Degraded mode for a severity-1 caller: the last-known engineers, then EMERGENCY_NUMBER."""
     emergency = settings_of(current_app).emergency_number
     phones = current_app.extensions["last_known"].recall()
-    return _xml(degraded.put_through(phones, index, emergency, _url, say))
+    p = degraded_prompts()
+    say = p.DEGRADED_CONNECTING if say is None else say
+    return _xml(degraded.put_through(phones, index, emergency, _url, say, p))
 
 
 def _known_severity1(webhook: Webhook) -> bool:
@@ -182,9 +198,10 @@ def _trouble(webhook: Webhook, call_sid: str, exc: BaseException) -> Response:
     entitled = None if unreachable else _entitled(call_sid)
     if entitled is None:
         degraded_alert()
-        return _xml(degraded.ask_severity(_url))
+        return _xml(degraded.ask_severity(_url, degraded_prompts()))
     emergency = settings_of(current_app).emergency_number
-    return _xml(twiml.fallback(emergency, False, _url, connect=bool(emergency) and entitled))
+    connect = bool(emergency) and entitled
+    return _xml(twiml.fallback(emergency, False, _url, connect=connect, p=degraded_prompts()))
 
 
 # A caller held this long while the database is away leaves the queue to be put through.
@@ -518,7 +535,7 @@ def _fallback_voicemail(call_sid: str) -> Response:
             return Response(status=503)
         if not (is_unreachable(exc) and keep_in_journal()):
             log.error("fallback voicemail lost for CallSid %s: %s", call_sid or "-", url or "-")
-    return _xml(twiml.fallback(None, True, _url, connect=False))
+    return _xml(twiml.fallback(None, True, _url, connect=False, p=degraded_prompts()))
 
 
 def keep_voicemail(session: Session, call_sid: str, url: str, seconds: int) -> None:

@@ -1,5 +1,9 @@
 """The customer hears back: an email to the technical contact and an SMS to the caller (where
-texts are owed) when their ticket is solved or waits on them, with dates on their own clock."""
+texts are owed) when their ticket is solved or waits on them, with dates on their own clock.
+
+Both are in the language of the ticket's latest call (the number the customer called, or the
+language they chose at its greeting): the customer is answered in the language they used.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from models.users import TicketStatusChange
 from notify import caller_sms
 from notify.humantime import human_datetime, zone
 from notify.outbox import add_notification
+from notify.triggers import customer_zone
 
 KINDS = {TicketStatus.SOLVED: "ticket_solved", TicketStatus.PENDING: "ticket_pending"}
 
@@ -30,15 +35,18 @@ def status_changed(
     kind = KINDS.get(change.to_status)
     if kind is None:
         return 0
-    where = zone(ticket.account.timezone if ticket.account else None, settings.hotline_timezone)
+    call = _latest_call(session, ticket)
+    language = call.language if call else None
+    where = zone(customer_zone(session, ticket, call, settings), settings.hotline_timezone)
     contact = ticket.account.technical_contact() if ticket.account else None
     context: dict[str, Any] = {
+        "language": language,
         "ticket": ticket.number,
         "subject": ticket.subject,
         "contact_name": contact.name if contact else ticket.contact_name,
         "by": change.username,
-        "at": human_datetime(change.at, where),
-        "opened": human_datetime(ticket.created_at, where),
+        "at": human_datetime(change.at, where, language),
+        "opened": human_datetime(ticket.created_at, where, language),
         "question": question.strip()[:2000],
     }
     added = 0
@@ -53,7 +61,7 @@ def status_changed(
             dedupe_key=f"{kind}-{change.id}-email",
             ticket_id=ticket.id,
         )
-    number = _owed_number(session, ticket, change.at, settings)
+    number = _owed_number(session, call, change.at, settings)
     if number is not None:
         added += add_notification(
             session,
@@ -68,11 +76,17 @@ def status_changed(
     return added
 
 
-def _owed_number(session: Session, ticket: Ticket, now: datetime, settings: Settings) -> str | None:
-    """The latest caller's number when a text is owed to it (the caller SMS rules and caps)."""
-    call = session.scalars(
+def _latest_call(session: Session, ticket: Ticket) -> Call | None:
+    """The ticket's latest call (None for a ticket opened on the portal)."""
+    return session.scalars(
         select(Call).where(Call.ticket_id == ticket.id).order_by(Call.id.desc()).limit(1)
     ).first()
+
+
+def _owed_number(
+    session: Session, call: Call | None, now: datetime, settings: Settings
+) -> str | None:
+    """The latest caller's number when a text is owed to it (the caller SMS rules and caps)."""
     if call is None:
         return None
     number = caller_sms.recipient(session, call, settings)

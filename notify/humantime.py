@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from notify import languages
+
 
 def zone(name: str | None, default: str = "UTC") -> tzinfo:
     """The time zone `name`, else `default`, else UTC (a bad name never stops a message)."""
@@ -17,14 +19,11 @@ def zone(name: str | None, default: str = "UTC") -> tzinfo:
     return UTC
 
 
-def human_datetime(moment: datetime, where: tzinfo) -> str:
-    """'Saturday 5 December 2026 at 2:05 PM CET' on the wall clock of `where`."""
-    local = moment.astimezone(where)
-    clock = local.strftime("%I:%M %p").lstrip("0")
-    return f"{local:%A} {local.day} {local:%B %Y} at {clock} {local.tzname()}"
+def human_datetime(moment: datetime, where: tzinfo, language: str | None = None) -> str:
+    """'Saturday 5 December 2026 at 2:05 PM CET' on the wall clock of `where`, in `language`."""
+    return languages.human_datetime(moment, where, language)
 
 
-def human_time(moment: datetime, where: tzinfo) -> str:
+def human_time(moment: datetime, where: tzinfo, language: str | None = None) -> str:
     """'2:05 PM CET' on the wall clock of `where` (for texts about the next hour or so)."""
-    local = moment.astimezone(where)
-    return f"{local.strftime('%I:%M %p').lstrip('0')} {local.tzname()}"
+    return languages.human_time(moment, where, language)

@@ -1,4 +1,6 @@
-"""Message texts: Jinja templates under notify/templates, one per kind and channel."""
+"""Message texts: Jinja templates under notify/templates, one per kind and channel, and per
+language under notify/templates/<language>/ for what goes to a customer (see notify.languages).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, TemplateNotFound
+from jinja2 import Environment, PackageLoader, Template, TemplateNotFound
+
+from notify.languages import ENGLISH, primary
 
 
 @dataclass(frozen=True)
@@ -31,13 +35,33 @@ def _environment() -> Environment:
 
 
 def render(kind: str, channel: str, payload: dict[str, Any]) -> Message:
-    """Render `kind` for `channel` ('sms' or 'email') with `payload` as the context."""
-    env = _environment()
-    body = env.get_template(f"{kind}.{channel}.txt").render(**payload).strip()
+    """Render `kind` for `channel` ('sms' or 'email') with `payload` as the context, in the
+    payload's `language` where that language has the template (else English)."""
+    language = primary(payload.get("language"))
+    body = _template(f"{kind}.{channel}.txt", language).render(**payload).strip()
     subject = ""
     if channel == "email":
         try:
-            subject = env.get_template(f"{kind}.subject.txt").render(**payload).strip()
+            subject = _template(f"{kind}.subject.txt", language).render(**payload).strip()
         except TemplateNotFound:
             subject = kind.replace("_", " ").capitalize()
     return Message(subject=" ".join(subject.split()), body=body)
+
+
+def has_template(name: str, language: str) -> bool:
+    """True when `language` has its own template `name` (e.g. 'call_ended.sms.txt')."""
+    try:
+        _environment().get_template(f"{language}/{name}")
+    except TemplateNotFound:
+        return False
+    return True
+
+
+def _template(name: str, language: str) -> Template:
+    env = _environment()
+    if language != ENGLISH:
+        try:
+            return env.get_template(f"{language}/{name}")
+        except TemplateNotFound:
+            pass  # a staff-only kind: English, the team's language
+    return env.get_template(name)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel.config import Settings
 from kernel.phones import caller_e164
 from models import Call, NotificationChannel, Task, TaskKind, TaskStage, TaskState, Ticket
+from notify import languages
 from notify.humantime import human_time, zone
 from notify.outbox import MANAGERS, add_notification
 from routing.store import plan_for_product
@@ -83,8 +85,9 @@ def _open(
     if task is None:
         return None
     record_event(session, call, CallbackTask(reason=f"{title}: {reason}"), now)
+    spoken = languages.spoken_by_caller(call.language)
     for phone in on_call_phones(session, task, now, settings):
-        _text(session, task, "task_opened", phone, "opened", now, settings)
+        _text(session, task, "task_opened", phone, "opened", now, settings, caller_language=spoken)
     return task
 
 
@@ -102,8 +105,10 @@ def fire_due(session: Session, now: datetime, settings: Settings) -> int:
             fired += 1
             if task.state is TaskState.OPEN:
                 phones = _level_phones(session, task, now, settings, level_index=1)
+                spoken = _caller_language(session, task)
                 for phone in phones:
-                    _text(session, task, "task_escalated", phone, "escalated", now, settings)
+                    _text(session, task, "task_escalated", phone, "escalated", now, settings,
+                          caller_language=spoken)  # fmt: skip
                 record_ticket_event(
                     session,
                     task.ticket_id,
@@ -141,22 +146,35 @@ def _text(
     now: datetime,
     settings: Settings,
     channel: NotificationChannel = NotificationChannel.SMS,
+    caller_language: str | None = None,
 ) -> None:
     add_notification(
         session,
         kind=kind,
         channel=channel,
         recipient=recipient,
-        payload=_context(task, task.ticket, settings),
+        payload=_context(task, task.ticket, settings, caller_language),
         now=now,
         dedupe_key=f"task-{task.id}-{suffix}-{recipient}"[:200],
         ticket_id=task.ticket_id,
     )
 
 
-def _context(task: Task, ticket: Ticket, settings: Settings) -> dict[str, Any]:
+def _caller_language(session: Session, task: Task) -> str | None:
+    """The language the task's caller spoke, for the engineer who calls back (None: English)."""
+    if task.call_id is None:
+        return None
+    return languages.spoken_by_caller(
+        session.scalar(select(Call.language).where(Call.id == task.call_id))
+    )
+
+
+def _context(
+    task: Task, ticket: Ticket, settings: Settings, caller_language: str | None = None
+) -> dict[str, Any]:
     hotline = zone(settings.hotline_timezone)
     return {
+        "caller_language": caller_language,
         "ticket": ticket.number,
         "ticket_url": f"{settings.public_base_url}/dashboard/tickets/{ticket.id}",
         "account": ticket.account.name if ticket.account else None,

@@ -9,13 +9,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from entitlement.check import check_entitlement, explain
 from kernel.config import Settings
 from kernel.phones import caller_e164
 from kernel.services import current_settings
 from models import Call, CallEvent, CallOutcome, Notification, NotificationChannel, Task, Ticket
-from notify import caller_sms
+from notify import caller_sms, languages
 from notify.humantime import human_datetime, zone
 from notify.outbox import MANAGERS, add_notification
+from routing.numbers import timezone_of
 from tickets import events
 from tickets.calls import has_event, record_event
 from tickets.events import EventKind
@@ -23,24 +25,19 @@ from tickets.severity import duration_words, target_minutes
 
 # What the caller is told to expect after leaving a message.
 CALLBACK_MINUTES = 30
-OUTCOME_TEXT = {
-    CallOutcome.CONNECTED: "connected to an engineer",
-    CallOutcome.MISSED: "no engineer accepted; message taken",
-    CallOutcome.ABANDONED_RINGING: "hung up while engineers were rung",
-    CallOutcome.MESSAGE: "message left",
-    CallOutcome.REFUSED: "not taken",
-    CallOutcome.TRANSFERRED: "transferred to account management",
-    CallOutcome.ABANDONED: "ended before we could help",
-}
+# A locked-out caller's refusal, in the caller's words (the ticket keeps the English one).
+LOCKED_OUT = {"de": "zu viele falsche PINs von dieser Nummer oder Firma"}
+NOT_ENTITLED = {"de": "Ihr Konto hat derzeit keinen Anspruch auf Telefon-Support"}
 
 
 def call_ended(
     session: Session, call: Call, now: datetime, settings: Settings | None = None
 ) -> int:
-    """Queue the caller's SMS and the technical contact's email for an ended call; rows added."""
+    """Queue the caller's SMS and the technical contact's email for an ended call, both in the
+    language the caller heard (the number called, or the one they chose); rows added."""
     settings = settings or _settings()
     ticket = call.ticket
-    context = _ticket_context(session, ticket, call, settings)
+    context = _ticket_context(session, ticket, call, settings, call.language, for_customer=True)
     added = int(_caller_sms(session, call, context, now, settings))
     contact = ticket.account.technical_contact() if ticket.account else None
     if contact is not None and contact.email:
@@ -157,17 +154,38 @@ def _record_withheld(
         record_event(session, call, events.SmsWithheld(reason=reason.value), now)
 
 
+def customer_zone(session: Session, ticket: Ticket, call: Call | None, settings: Settings) -> str:
+    """The customer's clock: the account's time zone, else the region of the number called,
+    else the hotline's."""
+    if ticket.account and ticket.account.timezone:
+        return ticket.account.timezone
+    number_zone = timezone_of(session, call.to_number) if call is not None else None
+    return number_zone or settings.hotline_timezone
+
+
 def _ticket_context(
-    session: Session, ticket: Ticket, call: Call, settings: Settings
+    session: Session,
+    ticket: Ticket,
+    call: Call,
+    settings: Settings,
+    language: str | None = None,
+    for_customer: bool = False,
 ) -> dict[str, Any]:
     """What the templates say about one call: its own outcome, engineer and number.
 
     Several calls can share a ticket; each caller is told what happened on their own call,
-    and alerts give the number of the caller they are about.
+    and alerts give the number of the caller they are about. Words people read (outcome,
+    dates, durations) are in `language`: the caller's for their texts, English for staff.
     """
     accepted = _accepted_event(session, call)
     outcome = call.outcome or CallOutcome.ABANDONED
-    where = zone(ticket.account.timezone if ticket.account else None, settings.hotline_timezone)
+    # Staff texts give no call dates: only a customer's needs the number's region looked up.
+    local = (
+        customer_zone(session, ticket, call, settings)
+        if for_customer
+        else (ticket.account.timezone if ticket.account else None)
+    )
+    where = zone(local, settings.hotline_timezone)
     duration = call.duration_seconds
     caller = call.from_number if textable(call.from_number) else None
     # A severity 2-4 message is answered within its target; every other promise is 30 minutes.
@@ -177,6 +195,9 @@ def _ticket_context(
         else CALLBACK_MINUTES
     )
     return {
+        "language": language,
+        # Engineers call the customer back: they need to know the language the caller spoke.
+        "caller_language": languages.spoken_by_caller(call.language),
         "ticket": ticket.number,
         "ticket_id": ticket.id,
         "ticket_url": f"{settings.public_base_url}/dashboard/tickets/{ticket.id}",
@@ -187,21 +208,42 @@ def _ticket_context(
         "subject": ticket.subject,
         "severity": ticket.severity,
         "outcome": outcome.value,
-        "outcome_text": OUTCOME_TEXT.get(outcome, outcome.value),
-        "refusal_reason": ticket.refusal_reason,
+        "outcome_text": languages.outcome_words(outcome.value, language),
+        "refusal_reason": _refusal_words(session, ticket, call, language),
         "engineer_name": (accepted.engineer_name if accepted else None) or call.answered_by,
         "engineer": accepted.engineer if accepted else None,
         "callback_minutes": callback_minutes,
-        "respond_within": duration_words(callback_minutes),
+        "respond_within": duration_words(callback_minutes, language),
         "contact_point": settings.account_management_number or settings.customer_portal_url,
         # A promise is repeated in writing only where a task exists to keep it.
         "callback_task": session.scalar(select(Task.id).where(Task.call_id == call.id).limit(1))
         is not None,
         "started_at": call.started_at.isoformat() if call.started_at else None,
         # People read the account's own wall clock, never an ISO string.
-        "started_at_text": human_datetime(call.started_at, where) if call.started_at else None,
-        "duration": f"{duration // 60} min {duration % 60} s" if duration is not None else "-",
+        "started_at_text": (
+            human_datetime(call.started_at, where, language) if call.started_at else None
+        ),
+        "duration": languages.duration_of_call(duration, language),
     }
+
+
+def _refusal_words(
+    session: Session, ticket: Ticket, call: Call, language: str | None
+) -> str | None:
+    """Why the call was not taken, in `language` (the ticket keeps it in English, for staff)."""
+    reason = ticket.refusal_reason
+    key = languages.primary(language)
+    if reason is None or key == languages.ENGLISH:
+        return reason
+    if reason.startswith("locked out"):
+        return LOCKED_OUT.get(key, reason)
+    generic = NOT_ENTITLED.get(key, reason)
+    if ticket.account is None:
+        return generic
+    # The verdict again, as it stood on the call, to say its reason in the caller's words.
+    at = call.pin_accepted_at or call.started_at or ticket.created_at
+    verdict = check_entitlement(session, ticket.account, at)
+    return explain(verdict, language) if verdict.reason == reason else generic
 
 
 def _accepted_event(session: Session, call: Call) -> events.Accepted | None:

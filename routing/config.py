@@ -43,11 +43,13 @@ _LANGUAGE_TAG = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 @dataclass(frozen=True)
 class HotlineNumber:
     """One of the hotline's phone numbers: the language its callers hear, the escalation
-    policy it rings (None: the product's), and another language offered at its greeting."""
+    policy it rings (None: the product's), another language offered at its greeting, and the
+    time zone of its region (for dates in texts to callers whose account names none)."""
 
     language: str
     policy: str | None = None
     offer: str | None = None
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -267,7 +269,7 @@ class _Parser:
             where = (*path, raw)
             number = self.phone(raw, where, f'hotline number "{raw}"')
             fields = self.mapping(
-                spec, where, f'number "{raw}"', ("language",), ("policy", "offer")
+                spec, where, f'number "{raw}"', ("language",), ("policy", "offer", "timezone")
             )
             if number is None or fields is None:
                 continue
@@ -275,6 +277,9 @@ class _Parser:
             offer = None
             if "offer" in fields:
                 offer = self.language(fields.get("offer"), (*where, "offer"))
+            timezone = None
+            if "timezone" in fields:
+                timezone = self.zone(fields.get("timezone"), (*where, "timezone"), "timezone")
             policy = None
             if "policy" in fields:
                 policy = str(fields["policy"])
@@ -286,7 +291,7 @@ class _Parser:
                 if policy not in policies:
                     continue
             if language is not None:
-                result[number] = HotlineNumber(language, policy, offer)
+                result[number] = HotlineNumber(language, policy, offer, timezone)
         return result
 
     def language(self, value: Any, path: Path) -> str | None:
@@ -650,6 +655,8 @@ def _numbers_data(config: RoutingConfig) -> dict[str, Any]:
             spec["policy"] = number.policy
         if number.offer is not None:
             spec["offer"] = number.offer
+        if number.timezone is not None:
+            spec["timezone"] = number.timezone
         numbers[phone] = spec
     return numbers
 

@@ -101,6 +101,13 @@ def config_in_force(session: Session) -> RoutingConfig | None:
     return parsed.config if parsed else None
 
 
+def config_in_memory(engine: Engine) -> RoutingConfig | None:
+    """The configuration this process last parsed for `engine`, without asking the database
+    (degraded mode reads its numbers' languages from it); None if none was parsed yet."""
+    cached = _parsed.get(engine)
+    return cached.config if cached else None
+
+
 def _parse_current(session: Session, engine: Engine) -> _Parsed | None:
     """Read and parse the version in force, and keep it for this engine."""
     row = current_version(session)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from models import Ticket
+from notify import languages
 
 SEVERITIES = (1, 2, 3, 4)
 # What a caller who does not answer the follow-up question is recorded as.
@@ -34,12 +35,6 @@ def set_response_due(
     return due
 
 
-def duration_words(minutes: int) -> str:
-    """A response target in words: '4 hours', '1 day', '90 minutes'."""
-    if minutes % 1440 == 0:
-        days = minutes // 1440
-        return f"{days} day" + ("s" if days != 1 else "")
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        return f"{hours} hour" + ("s" if hours != 1 else "")
-    return f"{minutes} minutes"
+def duration_words(minutes: int, language: str | None = None) -> str:
+    """A response target in words: '4 hours', '1 day', '90 minutes' (or in `language`)."""
+    return languages.duration_words(minutes, language)

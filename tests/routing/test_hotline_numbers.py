@@ -45,8 +45,10 @@ def test_each_number_has_its_language_policy_and_offer_and_picks_the_policy_to_r
 
 def test_numbers_survive_an_export_round_trip() -> None:
     config = parse_routing_yaml(
-        BASE + 'numbers:\n  "+493055500000": {language: de-DE, offer: en-GB}\n'
+        BASE
+        + 'numbers:\n  "+493055500000": {language: de-DE, offer: en-GB, timezone: Europe/Berlin}\n'
     )
+    assert config.numbers["+493055500000"].timezone == "Europe/Berlin"
     assert parse_routing_yaml(export_yaml(config)).numbers == config.numbers
 
 
@@ -58,6 +60,7 @@ def test_numbers_survive_an_export_round_trip() -> None:
         ('"+493055500000": {language: de-DE, policy: apac}', "unknown policy 'apac'"),
         ('"+493055500000": {policy: emea}', "needs 'language'"),
         ('"+493055500000": {language: de-DE, voice: alice}', "unknown key 'voice'"),
+        ('"+493055500000": {language: de-DE, timezone: Berlin}', "is not a time zone name"),
     ],
 )
 def test_a_bad_number_is_named_with_its_line(spec: str, message: str) -> None:
