@@ -215,6 +215,9 @@ def test_manager_reads_on_call_escalation_and_the_outbox(
     new_link = page.locator("div.newpin[role=alert]")
     assert "/dashboard/feeds/hlc_" in new_link.locator("input").input_value()
     assert "schedule primary" in page.inner_text("#calendar-links")
+    # The copy button works through copy.js: under load the button can be on screen before
+    # the script has run, and a click then would do nothing. The page's load event says it ran.
+    page.wait_for_load_state("load")
     new_link.locator("button[data-copy]").click()
     copy_button = new_link.locator("button[data-copy]")
     copy_button.page.wait_for_function(
