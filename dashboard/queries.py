@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from dashboard.timefmt import DEFAULT_ZONE, valid_zone
+from kernel.db import bitmap_scans_only
 from models import (
     Account,
     Call,
@@ -31,10 +34,16 @@ MAX_PAGE_SIZE = 200
 COUNT_CAP = 1000
 # Tickets a search by an engineer's name may find through the calls they answered.
 ANSWERED_CAP = 1000
+# A search matching at most this many tickets is listed from their ids, found first.
+SEARCH_CAP = 1000
+# What a typed phone number may hold besides digits: "+1 (555) 123-4567", "555.123.4567".
+PHONE_CHARACTERS = frozenset("+0123456789 -().")
 # Deep offsets are slow and nobody reads page 400; narrow the search instead.
 MAX_PAGE = 200
 MAX_TICKET_ID = 2**31 - 1
 FIGURES_CHUNK = 500
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(9999, 12, 30)
 
 SORTS: dict[str, tuple[Any, ...]] = {
     "newest": (Ticket.created_at.desc(), Ticket.id.desc()),
@@ -71,6 +80,8 @@ class TicketFilter:
     sla: SlaState | None = None
     date_from: date | None = None
     date_to: date | None = None
+    # The time zone whose days `date_from` and `date_to` name (links from a zoned page set it).
+    zone: str = DEFAULT_ZONE
     sort: str = "newest"
     page: int = 1
     per_page: int = PAGE_SIZE
@@ -93,6 +104,7 @@ class TicketFilter:
             "sla": self.sla.value if self.sla else None,
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None,
+            "tz": self.zone if self.zone != DEFAULT_ZONE else None,
             "sort": self.sort if self.sort != "newest" else None,
             "page": self.page if self.page != 1 else None,
             "per_page": self.per_page if self.per_page != PAGE_SIZE else None,
@@ -121,10 +133,15 @@ def _date(raw: str | None, name: str, errors: list[str]) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         errors.append(f"{name} must be a date like 2026-01-31")
         return None
+    # Days at the ends of the calendar have no start or end in every zone.
+    if not FIRST_DATE <= value <= LAST_DATE:
+        errors.append(f"{name} must be from {FIRST_DATE.year} to {LAST_DATE.year}")
+        return None
+    return value
 
 
 def parse_filter(args: Mapping[str, str]) -> TicketFilter:
@@ -146,6 +163,10 @@ def parse_filter(args: Mapping[str, str]) -> TicketFilter:
     if sla and sla not in {state.value for state in SlaState}:
         errors.append("sla must be one of " + ", ".join(state.value for state in SlaState))
         sla = None
+    zone = (args.get("tz") or "").strip() or DEFAULT_ZONE
+    if valid_zone(zone) is None:
+        errors.append("tz must be a time zone like Europe/Paris")
+        zone = DEFAULT_ZONE
     sort = args.get("sort") or "newest"
     if sort not in SORTS:
         errors.append("sort must be one of " + ", ".join(SORTS))
@@ -162,6 +183,7 @@ def parse_filter(args: Mapping[str, str]) -> TicketFilter:
         sla=SlaState(sla) if sla else None,
         date_from=_date(args.get("from"), "from", errors),
         date_to=_date(args.get("to"), "to", errors),
+        zone=zone,
         sort=sort,
         page=_int(args.get("page"), "page", errors, 1, MAX_PAGE) or 1,
         per_page=_int(args.get("per_page"), "per_page", errors, 1, MAX_PAGE_SIZE) or PAGE_SIZE,
@@ -198,14 +220,56 @@ def _search_clause(session: Session, q: str) -> Any:
     ).all()
     if answered:
         clauses.append(Ticket.id.in_(set(answered)))
-    digits = "".join(ch for ch in q if ch.isdigit())
-    if len(digits) >= 3 and set(q) <= set("+0123456789 -()."):
+    digits = phone_digits(q)
+    if digits is not None:
+        # Callers' numbers are stored in E.164, so the typed digits are a substring of them.
         clauses.append(Ticket.contact_phone.like(f"%{digits}%"))
     ticket_id = parse_ticket_number(q)
     # Ids are 32-bit on PostgreSQL: a longer number is a phone number, not a ticket.
     if ticket_id is not None and ticket_id <= MAX_TICKET_ID:
         clauses.append(Ticket.id == ticket_id)
-    return or_(*clauses)
+    clause = or_(*clauses)
+    ids = _narrow_matches(session, clause)
+    return clause if ids is None else Ticket.id.in_(ids)
+
+
+def phone_digits(q: str) -> str | None:
+    """The digits to look for in callers' E.164 numbers when `q` is a (partial) phone number.
+
+    "+1 (555) 123-4567", "555.123.4567" and "4567" give their digits; an international "00"
+    prefix is dropped ("0044 20 7946 0958" is +44...), and so is a national trunk "0" before a
+    whole number ("020 7946 0958" is stored as +44 20 7946 0958). None: not a phone number.
+    """
+    text = q.strip()
+    if not text or not set(text) <= PHONE_CHARACTERS:
+        return None
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if digits.startswith("00") and not text.startswith("+"):
+        digits = digits[2:]
+    elif digits.startswith("0") and len(digits) >= 9 and not text.startswith("+"):
+        digits = digits[1:]
+    return digits if len(digits) >= 3 else None
+
+
+def _narrow_matches(session: Session, clause: Any) -> list[int] | None:
+    """Every ticket id the search `clause` matches when there are at most SEARCH_CAP, else None.
+
+    A narrow search is then listed and counted from its ids alone. Left to itself, PostgreSQL
+    prices a substring match per row far below its cost: asked for the newest 50 of 100 matches
+    it walks the created_at index through 60,000 rows, or scans the table to count them, each
+    200-400 ms at 100,000 tickets, whenever a statistics sample makes 1 % look likely (a
+    histogram bound holding the typed digits, say). Here it may use only its bitmap scans, so
+    the trigram indexes answer the substring match in a bounded 10-30 ms, broad or narrow. A
+    broad search keeps the index walk, which is quick when matches are everywhere.
+    """
+    with bitmap_scans_only(session):
+        ids = session.scalars(select(Ticket.id).where(clause).limit(SEARCH_CAP + 1)).all()
+    return list(ids) if len(ids) <= SEARCH_CAP else None
+
+
+def _day_start(day: date, zone: str) -> datetime:
+    """The instant `day` begins in `zone`, in UTC."""
+    return datetime.combine(day, time(), ZoneInfo(zone)).astimezone(UTC)
 
 
 def filtered(session: Session, flt: TicketFilter, now: datetime | None = None) -> Select[Ticket]:
@@ -239,9 +303,9 @@ def filtered(session: Session, flt: TicketFilter, now: datetime | None = None) -
     if flt.sla is not None:
         stmt = stmt.where(sla_clause(flt.sla, now or utcnow()))
     if flt.date_from:
-        stmt = stmt.where(Ticket.created_at >= datetime.combine(flt.date_from, time(), UTC))
+        stmt = stmt.where(Ticket.created_at >= _day_start(flt.date_from, flt.zone))
     if flt.date_to:
-        end = datetime.combine(flt.date_to, time(), UTC) + timedelta(days=1)
+        end = _day_start(flt.date_to + timedelta(days=1), flt.zone)
         stmt = stmt.where(Ticket.created_at < end)
     return stmt
 

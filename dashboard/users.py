@@ -133,11 +133,15 @@ def authenticate(
 ) -> User | None:
     """The active user these credentials name, recording the attempt either way.
 
-    Call only with a slot from reserve_login (same `now`): a success gives its count back,
-    so the limits count failures.
+    Call only with a slot from reserve_login (same `now`), with nothing pending in `session`:
+    the read of the user ends its transaction before the password is hashed, so no pooled
+    connection waits on the hash (a burst of sign-ins would otherwise hold them all and time
+    out everything else). A success gives its count back, so the limits count failures.
     """
     username = username.strip().lower()[:64]
     user = session.scalar(select(User).where(User.username == username))
+    # Read-only so far; with expire_on_commit off the user's loaded fields stay readable.
+    session.commit()
     valid = password_matches(user.password_hash if user else None, password)
     ok = bool(user and user.active and valid)
     session.add(LoginAttempt(at=now, username=username, ip=ip[:64], succeeded=ok))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -89,6 +91,35 @@ def ping_when_idle(engine: Engine, idle: float = PING_AFTER_IDLE_SECONDS) -> Non
             dbapi_connection.rollback()
         except Exception as exc:
             raise DisconnectionError("pooled connection found dead after idling") from exc
+
+
+@contextmanager
+def bitmap_scans_only(session: Session) -> Iterator[None]:
+    """Within the block, PostgreSQL reads tables through bitmap index scans only.
+
+    For a substring match answered by trigram indexes, where the planner would otherwise test
+    every row it walks. The settings are local to the transaction and put back after the
+    block (or with the transaction, if the block fails); other databases are left alone.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        yield
+        return
+    before = session.execute(
+        text(
+            "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan'), "
+            "set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true)"
+        )
+    ).one()
+    yield
+    # Not on an error: the transaction is then rolled back, and the settings with it.
+    session.execute(
+        text(
+            "SELECT set_config('enable_seqscan', :seq, true), "
+            "set_config('enable_indexscan', :index, true)"
+        ),
+        {"seq": before[0], "index": before[1]},
+    )
 
 
 def _sqlite_file(url: str) -> Path | None:

@@ -64,7 +64,9 @@ def page(live_server: str) -> Iterator[Any]:
         )
         context = browser.new_context(base_url=live_server, viewport={"width": 1366, "height": 900})
         tab = context.new_page()
-        tab.set_default_timeout(10_000)
+        # A ceiling, not a pause: at a load average of 30 one sign-in (a scrypt hash, then
+        # the ticket list) took Chromium and the server more than 10 s on the two cores.
+        tab.set_default_timeout(30_000)
         yield tab
         context.close()
         browser.close()
@@ -213,18 +215,24 @@ def test_manager_reads_on_call_escalation_and_the_outbox(
     new_link = page.locator("div.newpin[role=alert]")
     assert "/dashboard/feeds/hlc_" in new_link.locator("input").input_value()
     assert "schedule primary" in page.inner_text("#calendar-links")
+    # The copy button works through copy.js: under load the button can be on screen before
+    # the script has run, and a click then would do nothing. The page's load event says it ran.
+    page.wait_for_load_state("load")
     new_link.locator("button[data-copy]").click()
     copy_button = new_link.locator("button[data-copy]")
     copy_button.page.wait_for_function(
-        "el => el.textContent === 'Copied'", arg=copy_button.element_handle(), timeout=5000
+        "el => el.textContent === 'Copied'", arg=copy_button.element_handle()
     )
     shot(page, "09-on-call")
 
+    # A click returns once the next page starts loading: wait for it before counting on it.
     page.click("nav >> text=Escalation")
+    page.wait_for_url(re.compile(r"/dashboard/escalation$"))
     assert page.locator("#policy-standard ol.levels li").count() == 2
     shot(page, "10-escalation")
 
     page.click("nav >> text=Outbox")
+    page.wait_for_url(re.compile(r"/dashboard/outbox$"))
     assert page.locator("tbody.note-dead").count() == 1
     assert "preview · not sent yet" in page.inner_text("#outbox")
     shot(page, "11-outbox")

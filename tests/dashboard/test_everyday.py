@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+import time
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.reports import sev1_report
 from dashboard.timeline import PhaseKind, TimelineEntry, group_phases
 from models import Account, Ticket, TicketOutcome, TicketStatus, utcnow
 from models.users import User
@@ -103,6 +108,84 @@ def test_the_severity_1_report_lists_the_last_7_days(
     css = as_manager.get("/dashboard/static/dashboard.css")
     assert "@media print" in css.data.decode()
     css.close()
+
+
+def _sev1_at(session: Session, *instants: datetime) -> list[Ticket]:
+    tickets = [
+        Ticket(subject=f"Down at {at:%d %b %H:%M} UTC", severity=1, category="phone", created_at=at)
+        for at in instants
+    ]
+    session.add_all(tickets)
+    session.commit()
+    return tickets
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "first_day", "inside", "outside"),
+    [
+        # Monday 10:30 in Tokyo (01:30 UTC): the week is Tue 3 to Mon 9 March, Tokyo days,
+        # which began at 15:00 UTC on 2 March; UTC days would start 9 hours later.
+        (
+            "Asia/Tokyo",
+            datetime(2026, 3, 9, 1, 30, tzinfo=UTC),
+            date(2026, 3, 3),
+            [datetime(2026, 3, 2, 15, 1, tzinfo=UTC), datetime(2026, 3, 2, 23, 0, tzinfo=UTC)],
+            [datetime(2026, 3, 2, 14, 59, tzinfo=UTC)],
+        ),
+        # Sunday 23:30 in New York, the day clocks went forward (03:30 UTC on Monday): the
+        # week is Mon 2 to Sun 8 March, New York days, from 05:00 UTC (EST) to 04:00 UTC (EDT);
+        # by UTC days Monday 9 March would already be "today" and 2 March outside.
+        (
+            "America/New_York",
+            datetime(2026, 3, 9, 3, 30, tzinfo=UTC),
+            date(2026, 3, 2),
+            [datetime(2026, 3, 2, 5, 1, tzinfo=UTC), datetime(2026, 3, 9, 2, 0, tzinfo=UTC)],
+            [datetime(2026, 3, 2, 4, 59, tzinfo=UTC)],
+        ),
+    ],
+)
+def test_the_severity_1_report_counts_days_in_the_viewers_time_zone(
+    app: Flask,
+    session: Session,
+    zone: str,
+    now: datetime,
+    first_day: date,
+    inside: list[datetime],
+    outside: list[datetime],
+) -> None:
+    wanted = _sev1_at(session, *inside)
+    _sev1_at(session, *outside)
+    report = sev1_report(session, now, zone)
+    assert (report.first_day, report.last_day) == (first_day, first_day + timedelta(days=6))
+    assert [t.id for t in report.tickets] == [t.id for t in wanted]
+    in_utc = sev1_report(session, now)
+    assert [t.id for t in in_utc.tickets] != [t.id for t in wanted]
+
+
+def test_the_report_page_uses_the_viewers_days_and_its_links_list_the_same_tickets(
+    as_manager: Browser, session: Session
+) -> None:
+    # Kiritimati is UTC+14: its days and UTC's differ for 14 hours of every day.
+    zone = ZoneInfo("Pacific/Kiritimati")
+    as_manager.post("/dashboard/profile/time-zone", data={"time_zone": "Pacific/Kiritimati"})
+    local_now = datetime.now(zone)
+    if local_now.hour == 23 and local_now.minute == 59:
+        time.sleep(61 - local_now.second)  # not across a local midnight
+    today = datetime.now(zone).date()
+    first = today - timedelta(days=6)
+    start = datetime.combine(first, datetime.min.time(), zone).astimezone(UTC)
+    inside, before = _sev1_at(session, start + timedelta(minutes=1), start - timedelta(minutes=1))
+    page = as_manager.get("/dashboard/reports/severity-1").data.decode()
+    assert inside.number in page and before.number not in page
+    assert 'id="report-tickets">1<' in page
+    days = re.search(r'id="report-days">([^<]*)<', page)
+    assert days and f"{first:%a %d %b} 00:00" in days.group(1)
+    assert "in Pacific/Kiritimati" in days.group(1)
+    link = re.search(r'<a class="tile" href="([^"]+)"', page)
+    assert link and "tz=Pacific/Kiritimati" in link.group(1)
+    listed = as_manager.get(link.group(1).replace("&amp;", "&")).data.decode()
+    assert inside.number in listed and before.number not in listed
+    assert "1 ticket<" in listed and "days in Pacific/Kiritimati" in listed
 
 
 def test_engineers_cannot_open_the_report(as_engineer: Browser) -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Product
+from models import Product, Ticket
 from models.users import TicketStatusChange
 from tests.dashboard.conftest import Browser
 
@@ -45,6 +45,55 @@ def test_keyword_search(
 ) -> None:
     html = as_manager.get("/dashboard/tickets/", query_string={"q": query}).data.decode()
     assert expected_subject in html
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "+1 555 999 0007",
+        "(555) 999-0007",
+        "555.999.0007",
+        "1-555-999-0007",
+        "001 555 999 0007",
+        "999-0007",
+    ],
+)
+def test_search_by_caller_number_as_people_type_it(
+    as_manager: Browser, many_tickets: list[Any], typed: str
+) -> None:
+    html = as_manager.get("/dashboard/tickets/", query_string={"q": typed}).data
+    assert numbers_in(html) == {many_tickets[7].number}
+
+
+def test_search_by_a_national_number_with_its_trunk_zero(
+    as_manager: Browser, session: Session
+) -> None:
+    london = Ticket(subject="Phone call", category="phone", contact_phone="+442079460958")
+    session.add(london)
+    session.commit()
+    html = as_manager.get("/dashboard/tickets/", query_string={"q": "020 7946 0958"}).data
+    assert numbers_in(html) == {london.number}
+
+
+def test_search_by_part_of_a_number_lists_the_newest_callers_first(
+    as_manager: Browser, many_tickets: list[Any]
+) -> None:
+    html = as_manager.get(
+        "/dashboard/tickets/", query_string={"q": "+1555999", "per_page": "100"}
+    ).data.decode()
+    assert "60 tickets" in html
+    assert html.index(many_tickets[0].number) < html.index(many_tickets[59].number)
+
+
+def test_dates_at_the_ends_of_the_calendar_get_a_clear_answer(
+    as_manager: Browser, many_tickets: list[Any]
+) -> None:
+    for args in ({"to": "9999-12-31"}, {"from": "0001-01-01", "tz": "Asia/Tokyo"}):
+        response = as_manager.get("/dashboard/tickets/", query_string=args)
+        assert response.status_code == 200
+        assert "must be from 1900 to 9999" in response.data.decode()
+    bad_zone = as_manager.get("/dashboard/tickets/", query_string={"tz": "Mars/Olympus"})
+    assert "Tz must be a time zone like Europe/Paris" in bad_zone.data.decode()
 
 
 def test_search_by_ticket_number(as_manager: Browser, many_tickets: list[Any]) -> None:
