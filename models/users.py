@@ -189,3 +189,10 @@ TICKET_SEARCH_INDEXES = [
     )
 ]
 Index("ix_tickets_created_id", Ticket.__table__.c.created_at, Ticket.__table__.c.id)
+# The list's "Sort: severity" (S1 first, unclassified last, newest first) read in index order.
+Index(
+    "ix_tickets_severity_sort",
+    Ticket.__table__.c.severity,
+    Ticket.__table__.c.created_at.desc(),
+    Ticket.__table__.c.id.desc(),
+)
