@@ -428,7 +428,10 @@ def ticket_context(
     session: Session, ticket: Ticket, config: IntakeConfig, name: str | None
 ) -> dict[str, Any]:
     """What the replies about a ticket say."""
-    labels = dict(session.execute(select(TicketCategory.code, TicketCategory.label)).tuples().all())
+    labels = {
+        row.code: row.label
+        for row in session.execute(select(TicketCategory.code, TicketCategory.label))
+    }
     return {
         "ticket": ticket.number,
         "subject": ticket.subject,
