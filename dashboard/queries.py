@@ -56,6 +56,10 @@ class FilterError(ValueError):
     """A filter value that cannot be understood; the message names it."""
 
 
+# Where tickets come from (Ticket.channel).
+CHANNELS = ("phone", "portal", "email")
+
+
 @dataclass
 class TicketFilter:
     """What the manager asked to see."""
@@ -64,6 +68,8 @@ class TicketFilter:
     status: TicketStatus | None = None
     severity: int | None = None
     category: str | None = None
+    # How tickets came in: phone, portal or email.
+    channel: str | None = None
     product_id: int | None = None
     account_id: int | None = None
     outcome: TicketOutcome | None = None
@@ -86,6 +92,7 @@ class TicketFilter:
             "status": self.status.value if self.status else None,
             "severity": self.severity,
             "category": self.category,
+            "channel": self.channel,
             "product": self.product_id,
             "account": self.account_id,
             "outcome": self.outcome.value if self.outcome else None,
@@ -146,6 +153,10 @@ def parse_filter(args: Mapping[str, str]) -> TicketFilter:
     if sla and sla not in {state.value for state in SlaState}:
         errors.append("sla must be one of " + ", ".join(state.value for state in SlaState))
         sla = None
+    channel = (args.get("channel") or "").strip() or None
+    if channel and channel not in CHANNELS:
+        errors.append("channel must be one of " + ", ".join(CHANNELS))
+        channel = None
     sort = args.get("sort") or "newest"
     if sort not in SORTS:
         errors.append("sort must be one of " + ", ".join(SORTS))
@@ -155,6 +166,7 @@ def parse_filter(args: Mapping[str, str]) -> TicketFilter:
         status=TicketStatus(status) if status else None,
         severity=_int(args.get("severity"), "severity", errors, 1, 4),
         category=(args.get("category") or "").strip() or None,
+        channel=channel,
         product_id=_int(args.get("product"), "product", errors),
         account_id=_int(args.get("account"), "account", errors),
         outcome=TicketOutcome(outcome) if outcome else None,
@@ -224,6 +236,8 @@ def filtered(session: Session, flt: TicketFilter, now: datetime | None = None) -
         stmt = stmt.where(Ticket.severity == flt.severity)
     if flt.category:
         stmt = stmt.where(Ticket.category == flt.category)
+    if flt.channel:
+        stmt = stmt.where(Ticket.channel == flt.channel)
     if flt.product_id is not None:
         stmt = stmt.where(Ticket.product_id == flt.product_id)
     if flt.account_id is not None:

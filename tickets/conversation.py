@@ -137,8 +137,16 @@ def notify_new_ticket(
     session: Session, ticket: Ticket, contact: Contact, now: datetime, staff_link: str
 ) -> None:
     """Tell staff about a ticket a customer opened (as for a customer's message)."""
+    notify_staff_of_ticket(session, ticket, contact.name, now, staff_link)
+
+
+def notify_staff_of_ticket(
+    session: Session, ticket: Ticket, author_name: str, now: datetime, staff_link: str
+) -> None:
+    """Tell staff about a new customer ticket, whoever wrote it (a contact, or an address staff
+    approved)."""
     _notify_staff(
-        session, ticket, f"ticket:{ticket.id}", contact.name, ticket.description, now, staff_link
+        session, ticket, f"ticket:{ticket.id}", author_name, ticket.description, now, staff_link
     )
 
 

@@ -109,6 +109,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("channel", sa.String(length=16), nullable=True))
         batch_op.create_index(batch_op.f("ix_tickets_channel"), ["channel"], unique=False)
 
+    # Tickets so far came by phone (they have calls) or from the portal (a contact opened them).
+    op.execute("UPDATE tickets SET channel = 'phone' WHERE id IN (SELECT ticket_id FROM calls)")
+    op.execute(
+        "UPDATE tickets SET channel = 'portal' WHERE channel IS NULL AND contact_id IS NOT NULL"
+    )
+
     # Email tickets no keyword placed land here; staff-only, like "phone".
     categories = sa.table(
         "ticket_categories",
