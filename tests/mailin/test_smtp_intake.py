@@ -10,6 +10,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.users import create_user
+from kernel.config import settings_of
+from kernel.services import services_of
+from mailin.receive import receive
 from models import (
     Attachment,
     InboundMail,
@@ -17,6 +21,8 @@ from models import (
     MailOutcome,
     PinKind,
     TicketMessage,
+    UserRole,
+    utcnow,
 )
 from tests.mailin.conftest import (
     SUPPORT,
@@ -31,6 +37,9 @@ from tests.mailin.conftest import (
     tickets,
 )
 from tests.notify.conftest import SmtpSink
+from tickets import conversation
+from tickets.mail.intake import IntakeConfig, process
+from tickets.mail.message import message_id_of, parse
 
 Sink = tuple[SmtpSink, str]
 Intake = tuple[str, int]
@@ -226,16 +235,12 @@ def test_a_reply_to_our_email_joins_the_ticket_without_a_pin(
 def test_a_staff_reply_goes_out_in_the_customers_thread(
     app: Flask, session: Session, intake: Intake, sink: Sink, acme: Customer
 ) -> None:
-    from dashboard.users import create_user
-    from models import UserRole
-    from tickets import conversation
 
     sent = email(acme.email, f"PIN {acme.pin} Workflow stopped")
     smtp_send(intake, sent)
     run_worker(app)
     (ticket,) = tickets(session)
     staff = create_user(session, "sam", "Sam Support", "correct horse battery", UserRole.MANAGER)
-    from models import utcnow
 
     conversation.add_message(
         session,
@@ -355,7 +360,10 @@ def test_a_sender_over_the_hourly_limit_is_kept_but_not_answered(
 def test_an_html_only_message_becomes_safe_text(
     app: Flask, session: Session, intake: Intake, acme: Customer
 ) -> None:
-    html = "<html><head><style>p{}</style></head><body><p>It <b>crashed</b> &amp; stopped</p><script>alert(1)</script></body></html>"
+    html = (
+        "<html><head><style>p{}</style></head><body><p>It <b>crashed</b> &amp; stopped</p>"
+        "<script>alert(1)</script></body></html>"
+    )
     smtp_send(intake, email(acme.email, f"PIN {acme.pin} Crash", body="", html=html))
     run_worker(app)
 
@@ -366,8 +374,6 @@ def test_an_html_only_message_becomes_safe_text(
 def test_a_message_stored_before_a_failed_job_is_processed_by_the_next_run(
     app: Flask, session: Session, acme: Customer
 ) -> None:
-    from kernel.services import services_of
-    from mailin.receive import receive
 
     raw = email(acme.email, f"PIN {acme.pin} Workflow stopped").as_bytes()
     stored = receive(services_of(app), raw, "smtp", acme.email)
@@ -376,9 +382,6 @@ def test_a_message_stored_before_a_failed_job_is_processed_by_the_next_run(
     run_worker(app)
     assert len(tickets(session)) == 1
     # A job run again (a retry, a duplicate) does nothing more.
-    from tickets.mail.intake import IntakeConfig, process
-    from kernel.config import settings_of
-    from models import utcnow
 
     again = process(
         session,
@@ -391,7 +394,6 @@ def test_a_message_stored_before_a_failed_job_is_processed_by_the_next_run(
 
 
 def test_message_ids_made_for_mail_without_one_are_stable(app: Flask, session: Session) -> None:
-    from tickets.mail.message import message_id_of, parse
 
     raw = b"From: a@b.test\r\nSubject: x\r\n\r\nhello\r\n"
     assert message_id_of(parse(raw), raw) == message_id_of(parse(raw), raw)

@@ -34,6 +34,7 @@ from models import (
 from tickets import attachments as files
 from tickets import conversation
 from tickets.attachment_store import AttachmentStore
+from tickets.categories import list_categories
 from tickets.mail import replies
 from tickets.mail.files import sort_files
 from tickets.mail.message import ReadMail, read
@@ -344,18 +345,20 @@ def category_of(text: str) -> str:
 
 
 def _ensure_category(session: Session, code: str) -> str:
-    if session.scalar(select(TicketCategory.id).where(TicketCategory.code == code)) is not None:
+    """`code` when it is an active category, else "email" (made if a database lacks it)."""
+    codes = {c.code for c in list_categories(session)}
+    if code in codes:
         return code
-    if code != EMAIL_CATEGORY[0]:
-        return _ensure_category(session, EMAIL_CATEGORY[0])
-    # A database made without migration 0021's row (or emptied by hand) gets it back.
-    session.add(
-        TicketCategory(
-            code=code, label=EMAIL_CATEGORY[1], active=True, customer_choice=False, position=100
+    email_code, label = EMAIL_CATEGORY
+    if session.scalar(select(TicketCategory.id).where(TicketCategory.code == email_code)) is None:
+        # A database made without migration 0021's row (or emptied by hand) gets it back.
+        session.add(
+            TicketCategory(
+                code=email_code, label=label, active=True, customer_choice=False, position=100
+            )
         )
-    )
-    session.flush()
-    return code
+        session.flush()
+    return email_code
 
 
 def open_email_ticket(
