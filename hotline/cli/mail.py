@@ -13,7 +13,7 @@ from types import FrameType
 import click
 
 from hotline.cli.base import cli, current_app_of
-from kernel.config import load_settings
+from kernel.config import settings_of
 from kernel.services import services_of
 from mailin.smtp import make_server
 
@@ -66,7 +66,9 @@ def mail() -> None:
     "--attach", "attachments", multiple=True, type=click.Path(exists=True, dir_okay=False)
 )
 @click.option("--server", default=None, help="host:port of the intake (default: this service's).")
+@click.pass_context
 def send(
+    ctx: click.Context,
     to: str | None,
     sender: str,
     subject: str,
@@ -75,7 +77,7 @@ def send(
     server: str | None,
 ) -> None:
     """Send one email to the running mail intake (as a customer's mail server would)."""
-    settings = load_settings()
+    settings = settings_of(current_app_of(ctx))
     host, _, port = (
         server or f"{settings.mail.intake_host}:{settings.mail.intake_port}"
     ).rpartition(":")

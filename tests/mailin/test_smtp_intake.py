@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 from email.utils import make_msgid
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -398,3 +399,63 @@ def test_message_ids_made_for_mail_without_one_are_stable(app: Flask, session: S
     raw = b"From: a@b.test\r\nSubject: x\r\n\r\nhello\r\n"
     assert message_id_of(parse(raw), raw) == message_id_of(parse(raw), raw)
     assert make_msgid() != make_msgid()
+
+
+def test_a_message_stored_while_redis_was_down_is_queued_again_by_maintenance(
+    app: Flask, session: Session, acme: Customer
+) -> None:
+    from datetime import timedelta
+
+    from entitlement.policy import PinPolicy
+    from tickets.mail.jobs import requeue_stored
+    from tickets.mail.store import store_raw
+
+    raw = email(acme.email, f"PIN {acme.pin} Workflow stopped").as_bytes()
+    policy = PinPolicy.from_settings(settings_of(app))
+    # Stored and committed, but its job never reached Redis.
+    store_raw(session, raw, "smtp", acme.email, utcnow() - timedelta(minutes=2), policy, 10**7)
+    session.commit()
+
+    assert requeue_stored(services_of(app)) == 1
+    assert requeue_stored(services_of(app)) == 0  # queued already: not twice
+    run_worker(app)
+    assert len(tickets(session)) == 1
+
+
+def test_hotline_mail_send_reaches_the_intake(
+    app: Flask, session: Session, intake: Intake, runner: Any, acme: Customer
+) -> None:
+    result = runner.invoke(
+        "mail",
+        "send",
+        "--server",
+        f"{intake[0]}:{intake[1]}",
+        "--from",
+        acme.email,
+        "--subject",
+        f"PIN {acme.pin} Workflow stopped",
+        "--body",
+        "Since 02:00.",
+    )
+    assert result.exit_code == 0, result.output
+    assert f"to {SUPPORT}" in result.output
+    run_worker(app)
+    assert tickets(session)[0].subject == "Workflow stopped"
+
+
+def test_hotline_mail_send_says_when_the_intake_refuses(
+    app: Flask, intake: Intake, runner: Any
+) -> None:
+    result = runner.invoke(
+        "mail",
+        "send",
+        "--server",
+        f"{intake[0]}:{intake[1]}",
+        "--from",
+        "a@b.test",
+        "--to",
+        "nobody@hotline.example.test",
+        "--subject",
+        "hi",
+    )
+    assert result.exit_code == 1 and "refused" in result.output

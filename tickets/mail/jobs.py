@@ -4,18 +4,24 @@ after the row is committed): run twice, it does the work once."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from sqlalchemy import select
 
 from kernel.queue import NOTIFY_QUEUE, queue_on
-from kernel.services import current_services
-from models import utcnow
+from kernel.services import Services, current_services
+from models import InboundMail, MailStatus, utcnow
 from tickets.attachment_store import store_from_settings
 from tickets.mail.intake import IntakeConfig, process
 
 log = logging.getLogger(__name__)
 JOB_FUNCTION = "tickets.mail.jobs.process_mail"
+# A stored message whose job is gone this long after it came is queued again.
+REQUEUE_AFTER = timedelta(minutes=1)
 
 
 def job_id_for(mail_id: int) -> str:
@@ -52,3 +58,30 @@ def enqueue(redis_client: Redis, mail_id: int, job_timeout: int = 60) -> bool:
         log.warning("mail %s stored, not queued yet: %s", mail_id, exc)
         return False
     return True
+
+
+def requeue_stored(services: Services, now: datetime | None = None) -> int:
+    """Queue again the stored messages whose job never reached Redis (or Redis lost it); the
+    number queued. A job that failed stays failed (RQ's failed registry) for a person to see."""
+    now = now or utcnow()
+    with services.sessions() as session:
+        waiting = session.scalars(
+            select(InboundMail.id)
+            .where(
+                InboundMail.status == MailStatus.RECEIVED,
+                InboundMail.received_at < now - REQUEUE_AFTER,
+            )
+            .order_by(InboundMail.id)
+            .limit(200)
+        ).all()
+    queued = 0
+    for mail_id in waiting:
+        try:
+            Job.fetch(job_id_for(mail_id), connection=services.redis, serializer="json")
+            continue
+        except NoSuchJobError:
+            pass
+        if not enqueue(services.redis, mail_id, services.settings.notify.job_timeout):
+            break
+        queued += 1
+    return queued
