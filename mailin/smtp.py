@@ -57,6 +57,8 @@ class IntakeHandler:
 def make_server(services: Services, host: str | None = None, port: int | None = None) -> Controller:
     """The intake server (not started) on the configured host and port."""
     mail = services.settings.mail
+    # aiosmtpd logs every SMTP command and dropped connection at INFO: noise in our logs.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     return Controller(
         IntakeHandler(services),
         hostname=host or mail.intake_host,
