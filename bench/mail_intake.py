@@ -104,15 +104,20 @@ def seed(app: Any) -> list[tuple[str, str]]:
 
 
 def send_all(
-    port: int, senders: list[tuple[str, str]], count: int, clients: int
+    port: int, senders: list[tuple[str, str]], count: int, clients: int, rate: float
 ) -> dict[str, float]:
     """Send `count` emails over `clients` connections; the time each was accepted, by id."""
     accepted: dict[str, float] = {}
     lock = threading.Lock()
 
+    began = time.monotonic()
+
     def client(offset: int) -> None:
         with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
             for n in range(offset, count, clients):
+                if rate:
+                    # Paced: email n leaves at n / rate seconds, whichever client sends it.
+                    time.sleep(max(0.0, began + n / rate - time.monotonic()))
                 address, pin = senders[n % len(senders)]
                 message = EmailMessage()
                 message["From"] = address
@@ -154,6 +159,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="emails per second (default: as fast as taken)"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mail-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
@@ -196,7 +204,7 @@ def main() -> None:
         time.sleep(3.0)  # the workers up and idle
         try:
             began = time.monotonic()
-            accepted = send_all(intake_port, senders, args.count, args.clients)
+            accepted = send_all(intake_port, senders, args.count, args.clients, args.rate)
             if len(accepted) < args.count:
                 raise SystemExit(f"the intake accepted only {len(accepted)} of {args.count}")
             sent_in = time.monotonic() - began
@@ -215,8 +223,9 @@ def main() -> None:
         app.extensions["engine"].dispose()
     latencies = sorted(sink.arrived[k] - accepted[k] for k in accepted)
     p99 = statistics.quantiles(latencies, n=100)[98]
+    pace = f"paced at {args.rate:g}/s" if args.rate else "as fast as accepted"
     print(f"database: {url.split('@')[-1]}   redis: embedded   {args.workers} worker(s), "
-          f"{args.clients} SMTP clients")  # fmt: skip
+          f"{args.clients} SMTP clients, {pace}")  # fmt: skip
     print(f"{args.count} emails accepted by the intake in {sent_in:.1f} s "
           f"({args.count / sent_in:.0f} /s); {tickets} tickets opened")  # fmt: skip
     print(f"accepted -> ticket -> auto-reply at the sink, all {args.count}: {total:.1f} s "
