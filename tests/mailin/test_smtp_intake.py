@@ -84,6 +84,7 @@ def test_the_pin_digits_are_never_stored(
     assert acme.pin.encode() not in row.raw
     assert acme.pin not in row.subject and row.subject.startswith("PIN ****")
     assert row.outcome is MailOutcome.TICKET
+    assert row.pin_hash is None  # once checked, not even the hash is kept
     assert acme.pin not in tickets(session)[0].description
 
 

@@ -156,6 +156,8 @@ def process(
                 detail=result.detail[:2000],
                 ticket_id=result.ticket_id if result.ticket_id else mail.ticket_id,
                 processed_at=now,
+                # Checked: even the PIN's hash need not be kept any longer.
+                pin_hash=None,
             )
         )
         if _rowcount(finished) != 1:
