@@ -25,6 +25,7 @@ from models import (
     UserRole,
     utcnow,
 )
+from tests.dashboard.conftest import PASSWORD, Browser, sign_in
 from tests.mailin.conftest import (
     SUPPORT,
     Customer,
@@ -38,7 +39,6 @@ from tests.mailin.conftest import (
     tickets,
 )
 from tests.notify.conftest import SmtpSink
-from tickets import conversation
 from tickets.mail.intake import IntakeConfig, process
 from tickets.mail.message import message_id_of, parse
 
@@ -237,23 +237,18 @@ def test_a_reply_to_our_email_joins_the_ticket_without_a_pin(
 def test_a_staff_reply_goes_out_in_the_customers_thread(
     app: Flask, session: Session, intake: Intake, sink: Sink, acme: Customer
 ) -> None:
-
     sent = email(acme.email, f"PIN {acme.pin} Workflow stopped")
     smtp_send(intake, sent)
     run_worker(app)
     (ticket,) = tickets(session)
-    staff = create_user(session, "sam", "Sam Support", "correct horse battery", UserRole.MANAGER)
-
-    conversation.add_message(
-        session,
-        ticket,
-        conversation.Author.staff(staff),
-        "Please send the log.",
-        "dashboard",
-        utcnow(),
-        conversation.Links("https://c", "https://s"),
-    )
+    create_user(session, "sam", "Sam Support", PASSWORD, UserRole.MANAGER)
     session.commit()
+    client = app.test_client()
+    assert sign_in(client, "sam").status_code == 302
+    # The ticket page's "Customer conversation" reply form, as staff use it.
+    browser = Browser(client)
+    posted = browser.post(f"/dashboard/tickets/{ticket.id}/reply", {"body": "Send the log."})
+    assert posted.status_code == 302
     run_worker(app)
 
     reply = next(m for m in replies_to(sink, acme.email) if "New reply" in str(m["Subject"]))
@@ -262,6 +257,7 @@ def test_a_staff_reply_goes_out_in_the_customers_thread(
     assert sent["Message-ID"] in str(reply["References"])
     assert reply["Reply-To"] == SUPPORT
     assert reply["Auto-Submitted"] is None  # a person wrote it
+    assert "Send the log." in text_of(reply) and "Answer this email" in text_of(reply)
     # The customer's answer to it comes back onto the ticket.
     smtp_send(
         intake,
