@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from email.utils import make_msgid
 from typing import Any
@@ -72,9 +73,14 @@ def test_pin_and_sender_on_file_open_an_email_ticket_and_the_reply_gives_its_num
     assert message.channel == "email" and "nightly workflow" in message.body
 
 
-def test_the_pin_digits_are_never_stored(
-    app: Flask, session: Session, intake: Intake, acme: Customer
+def test_the_pin_digits_are_never_stored_or_logged(
+    app: Flask,
+    session: Session,
+    intake: Intake,
+    acme: Customer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     smtp_send(
         intake, email(acme.email, f"pin {acme.pin} Workflow stopped", f"My PIN is {acme.pin}.")
     )
@@ -86,6 +92,7 @@ def test_the_pin_digits_are_never_stored(
     assert row.outcome is MailOutcome.TICKET
     assert row.pin_hash is None  # once checked, not even the hash is kept
     assert acme.pin not in tickets(session)[0].description
+    assert caplog.records and not [r for r in caplog.records if acme.pin in r.getMessage()]
 
 
 def test_attachments_are_stored_with_their_content_checked(
