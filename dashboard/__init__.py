@@ -12,6 +12,7 @@ from dashboard import (
     categories,
     customer_conversation,
     engineers,
+    mail_intake,
     metrics,
     outbox,
     portal_contacts,
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
         metrics,
         reports,
         categories,
+        mail_intake,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_bp)

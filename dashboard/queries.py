@@ -65,6 +65,10 @@ class FilterError(ValueError):
     """A filter value that cannot be understood; the message names it."""
 
 
+# Where tickets come from (Ticket.channel).
+CHANNELS = ("phone", "portal", "email")
+
+
 @dataclass
 class TicketFilter:
     """What the manager asked to see."""
@@ -73,6 +77,8 @@ class TicketFilter:
     status: TicketStatus | None = None
     severity: int | None = None
     category: str | None = None
+    # How tickets came in: phone, portal or email.
+    channel: str | None = None
     product_id: int | None = None
     account_id: int | None = None
     outcome: TicketOutcome | None = None
@@ -97,6 +103,7 @@ class TicketFilter:
             "status": self.status.value if self.status else None,
             "severity": self.severity,
             "category": self.category,
+            "channel": self.channel,
             "product": self.product_id,
             "account": self.account_id,
             "outcome": self.outcome.value if self.outcome else None,
@@ -167,6 +174,10 @@ def parse_filter(args: Mapping[str, str]) -> TicketFilter:
     if valid_zone(zone) is None:
         errors.append("tz must be a time zone like Europe/Paris")
         zone = DEFAULT_ZONE
+    channel = (args.get("channel") or "").strip() or None
+    if channel and channel not in CHANNELS:
+        errors.append("channel must be one of " + ", ".join(CHANNELS))
+        channel = None
     sort = args.get("sort") or "newest"
     if sort not in SORTS:
         errors.append("sort must be one of " + ", ".join(SORTS))
@@ -176,6 +187,7 @@ def parse_filter(args: Mapping[str, str]) -> TicketFilter:
         status=TicketStatus(status) if status else None,
         severity=_int(args.get("severity"), "severity", errors, 1, 4),
         category=(args.get("category") or "").strip() or None,
+        channel=channel,
         product_id=_int(args.get("product"), "product", errors),
         account_id=_int(args.get("account"), "account", errors),
         outcome=TicketOutcome(outcome) if outcome else None,
@@ -288,6 +300,8 @@ def filtered(session: Session, flt: TicketFilter, now: datetime | None = None) -
         stmt = stmt.where(Ticket.severity == flt.severity)
     if flt.category:
         stmt = stmt.where(Ticket.category == flt.category)
+    if flt.channel:
+        stmt = stmt.where(Ticket.channel == flt.channel)
     if flt.product_id is not None:
         stmt = stmt.where(Ticket.product_id == flt.product_id)
     if flt.account_id is not None:

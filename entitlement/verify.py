@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -108,10 +109,77 @@ def verify_pin(
     `tries_key` counts this call's tries apart from its PIN tries (a texted code's own three).
     """
     caller = caller_e164(caller_number, policy.home_region)
-    recorded_as = caller or WITHHELD
     accounts = _accounts_registering(session, caller) if caller else []
+    parsed = parse_keys(typed_keys)
+    digest = hash_pin(policy, *parsed) if parsed is not None else None
+    return _check(
+        session,
+        digest,
+        caller,
+        caller or WITHHELD,
+        accounts,
+        tries_key or call_sid,
+        call_sid,
+        now,
+        policy,
+    )
+
+
+def verify_mailed_pin(
+    session: Session, pin_hash: str | None, sender: str, now: datetime, policy: PinPolicy
+) -> PinCheck:
+    """Check a PIN found in an email's subject (kept as its hash) for `sender`, with the phone's
+    rules: kinds, one-time claims, lockouts per sender address and per account; the caller
+    commits. The sender's accounts are those with a contact of that address."""
+    key = f"mail:{sender.lower()}"[:64]
+    accounts = sorted(
+        session.scalars(
+            select(Contact.account_id).where(func.lower(Contact.email) == sender.lower()).distinct()
+        ).all()
+    )
+    # No redial grace: a one-time PIN is spent by the first email, as a resend is a new message.
+    return _check(session, pin_hash, key, key, accounts, None, None, now, policy, redial=False)
+
+
+# "PIN 12345678", "pin: p1234567", "PIN#12345678": the word PIN, then the digits (p: privileged).
+_MAILED_PIN = re.compile(r"\bPIN\b[\s:#=-]*(p?)(\d{4,12})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class MailedPin:
+    """A PIN written in a subject line: where it is, and its keyed hash (never the digits)."""
+
+    start: int
+    end: int
+    pin_hash: str | None  # None: digits that cannot be a PIN (wrong length)
+
+
+def find_mailed_pin(text: str, policy: PinPolicy) -> MailedPin | None:
+    """The first "PIN <digits>" in `text`, hashed as the phone would look it up; else None."""
+    match = _MAILED_PIN.search(text)
+    if match is None:
+        return None
+    privileged, digits = bool(match.group(1)), match.group(2)
+    parsed = parse_keys(("*" if privileged else "") + digits)
+    digest = hash_pin(policy, *parsed) if parsed is not None else None
+    return MailedPin(match.start(), match.end(), digest)
+
+
+def _check(
+    session: Session,
+    digest: str | None,
+    caller: str | None,
+    recorded_as: str,
+    accounts: list[int],
+    tries_key: str | None,
+    call_sid: str | None,
+    now: datetime,
+    policy: PinPolicy,
+    redial: bool = True,
+) -> PinCheck:
+    """The PIN check shared by the phone and email: limits, lookup, outcome, record, alerts."""
     # A slot in every limit is taken before the PIN is looked at (see entitlement.limits).
-    reservation = limits.reserve(session, caller, accounts, tries_key or call_sid, now, policy)
+    reservation = limits.reserve(session, caller, accounts, tries_key, now, policy)
     if reservation.refusal is not None:
         _record(session, now, recorded_as, call_sid, PinOutcome.LOCKED_OUT)
         return PinCheck(
@@ -122,10 +190,8 @@ def verify_pin(
             refused_by=reservation.refusal.limit,
         )
 
-    parsed = parse_keys(typed_keys)
     pin = None
-    if parsed is not None:
-        digits, privileged = parsed
+    if digest is not None:
         pin = (
             session.scalars(
                 select(SupportPin)
@@ -138,14 +204,14 @@ def verify_pin(
                         joinedload(Account.products),
                     )
                 )
-                .where(SupportPin.pin_hash == hash_pin(policy, digits, privileged))
+                .where(SupportPin.pin_hash == digest)
             )
             .unique()
             .first()
         )
     outcome = _outcome(session, pin, now)
     redial_of = None
-    if outcome is PinOutcome.USED and pin is not None and caller is not None:
+    if outcome is PinOutcome.USED and pin is not None and caller is not None and redial:
         redial_of = _dropped_call(session, pin, caller, now)
         outcome = PinOutcome.OK if redial_of else outcome
     attempt = _record(

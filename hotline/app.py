@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 import dashboard
 import ivr
+import mailin
 import portal
 from dashboard.web import error_page
 from hotline import health, timing
@@ -75,6 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     dashboard.init_app(app)
     app.extensions["attachment_store"] = store_from_settings(settings)
     portal.init_app(app)
+    mailin.init_app(app)
     return app
 
 

@@ -22,9 +22,11 @@ from twilio.request_validator import RequestValidator
 
 from kernel import journal
 from kernel.config import settings_of
+from kernel.services import services_of
 from kernel.twilio_client import rest_client
 from kernel.twilio_fields import CallStatus
 from models import Call
+from tickets.mail.jobs import requeue_stored
 
 log = logging.getLogger(__name__)
 REPLAY_INTERVAL_SECONDS = 1.0
@@ -142,7 +144,8 @@ def reconcile_calls(app: Flask, now: datetime | None = None) -> int:
 
 
 class MaintenanceLoop:
-    """Replays the journal every second and reconciles calls every RECONCILE_INTERVAL."""
+    """Replays the journal every second; reconciles calls (and queues stored email whose job
+    was lost) every RECONCILE_INTERVAL."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -159,6 +162,8 @@ class MaintenanceLoop:
                 if time.monotonic() >= next_reconcile:
                     next_reconcile = time.monotonic() + interval
                     reconcile_calls(self.app)
+                    # Stored email whose job never reached Redis (it was down at the time).
+                    requeue_stored(services_of(self.app))
             except Exception as exc:
                 log.warning("maintenance: %s; retrying", exc)
             self.stopping.wait(REPLAY_INTERVAL_SECONDS)

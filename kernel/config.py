@@ -133,6 +133,57 @@ class AttachmentSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """Email intake (MAIL_*, SMTP_INTAKE_*, MAILGUN_*): where mail is taken and its limits."""
+
+    # The support address(es) customers write to; the SMTP intake refuses mail for any other.
+    addresses: tuple[str, ...] = ()
+    intake_host: str = "127.0.0.1"
+    intake_port: int = 2525
+    # A message (with its attachments, as sent) larger than this is refused.
+    max_mb: int = 15
+    # Messages a sender may send per hour; more are kept but neither processed nor answered.
+    sender_hourly: int = 20
+    # Mailgun's HTTP webhook signing key; empty: POST /mail/inbound answers 503.
+    mailgun_signing_key: str = field(default="", repr=False)
+    # A signed webhook older (or newer) than this is refused as a replay.
+    webhook_max_age_seconds: int = 300
+
+    @property
+    def max_bytes(self) -> int:
+        """The largest message taken, in bytes."""
+        return self.max_mb * 1024 * 1024
+
+    @property
+    def reply_address(self) -> str:
+        """The address customers answer to (the first support address)."""
+        return self.addresses[0]
+
+
+def _mail_settings(env: Mapping[str, str], public_base_url: str) -> MailSettings:
+    """The email intake settings; ConfigError naming a bad one."""
+    host = public_base_url.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "localhost"
+    addresses = tuple(a.lower() for a in _list_setting(env, "MAIL_SUPPORT_ADDRESSES"))
+    if not all(
+        (a.count("@") == 1 and "." in a.rsplit("@", 1)[1]) or a.endswith("@localhost")
+        for a in addresses
+    ):
+        raise ConfigError(
+            "MAIL_SUPPORT_ADDRESSES must be email addresses separated by commas, "
+            f"e.g. support@example.com; got {env.get('MAIL_SUPPORT_ADDRESSES')!r}"
+        )
+    return MailSettings(
+        addresses=addresses or (f"support@{host}",),
+        intake_host=env.get("SMTP_INTAKE_HOST", "").strip() or "127.0.0.1",
+        intake_port=_int_setting(env, "SMTP_INTAKE_PORT", 2525, 1, 65535),
+        max_mb=_int_setting(env, "MAIL_MAX_MB", 15, 1, 100),
+        sender_hourly=_int_setting(env, "MAIL_SENDER_HOURLY", 20, 1, 100000),
+        mailgun_signing_key=env.get("MAILGUN_WEBHOOK_SIGNING_KEY", "").strip(),
+        webhook_max_age_seconds=_int_setting(env, "MAIL_WEBHOOK_MAX_AGE", 300, 10, 86400),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the service reads from its environment."""
 
@@ -200,6 +251,9 @@ class Settings:
     password_hash_method: str = passwords.STRONG
     notify: NotifySettings = field(default_factory=NotifySettings)  # the NOTIFY_* block above
     attachments: AttachmentSettings = field(default_factory=lambda: AttachmentSettings())
+    mail: MailSettings = field(
+        default_factory=lambda: MailSettings(addresses=("support@localhost",))
+    )
 
     def target_minutes(self, severity: int | None) -> int:
         """The response target for `severity`; an unknown severity gets the lowest's (4)."""
@@ -423,6 +477,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         task_reminder_minutes=_int_setting(env, "TASK_REMINDER_MINUTES", 10, 1, 1440),
         hotline_timezone=_timezone_setting(env, "HOTLINE_TIMEZONE", "UTC"),
         attachments=_attachment_settings(env),
+        mail=_mail_settings(env, public_base_url),
     )
 
 

@@ -18,6 +18,7 @@ from models.enums import (
     TicketOutcome,
     TicketStatus,
 )
+from models.mail import InboundMail, IntakeReview, MailOutcome, MailStatus
 from models.notifications import Notification
 from models.pins import PinAttempt, PinLockout, SupportPin
 from models.portal import (
@@ -61,9 +62,13 @@ __all__ = [
     "Contact",
     "DashboardSession",
     "Engineer",
+    "InboundMail",
+    "IntakeReview",
     "Licence",
     "LicenceKind",
     "LoginAttempt",
+    "MailOutcome",
+    "MailStatus",
     "MessageAuthor",
     "Notification",
     "NotificationChannel",

@@ -43,6 +43,8 @@ class Ticket(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(64), index=True)
     severity: Mapped[int | None] = mapped_column(Integer)
     category: Mapped[str] = mapped_column(String(64), default="phone")
+    # How it came in: "phone", "portal" or "email" (None: before channels were recorded).
+    channel: Mapped[str | None] = mapped_column(String(16), index=True)
     subject: Mapped[str] = mapped_column(String(300), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[TicketStatus] = mapped_column(

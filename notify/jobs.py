@@ -93,12 +93,25 @@ def deliver(
         else:
             host = settings.public_base_url.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
             provider_id = email_sender(settings, tuning).send(
-                row.recipient, row_subject, row_body, f"<notify-{row.id}@{host}>"
+                row.recipient,
+                row_subject,
+                row_body,
+                f"<notify-{row.id}@{host}>",
+                _mail_headers(row, settings.mail.reply_address),
             )
     except Exception as exc:  # every provider failure is recorded on the row, then retried or dead
         return _record_failure(session, row, previous_attempts + 1, exc, tuning, utcnow())
     _record_sent(session, row.id, provider_id, utcnow())
     return f"sent: {provider_id}"
+
+
+def _mail_headers(row: Notification, reply_address: str) -> dict[str, str] | None:
+    """A threaded email's headers (row.payload["mail_headers"]), with Reply-To our support
+    address so that the answer comes back to the intake; None for other emails."""
+    headers = row.payload.get("mail_headers") if isinstance(row.payload, dict) else None
+    if not isinstance(headers, dict):
+        return None
+    return {**{str(k): str(v) for k, v in headers.items()}, "Reply-To": reply_address}
 
 
 def _record_sent(

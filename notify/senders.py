@@ -6,6 +6,7 @@ import os
 import smtplib
 import ssl
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -19,6 +20,8 @@ from kernel.config import NotifySettings, Settings, SmsBackend
 from kernel.twilio_client import rest_client
 
 OPTED_OUT = 21610
+# The only extra headers a row may set on its email.
+THREAD_HEADERS = ("In-Reply-To", "References", "Reply-To", "Auto-Submitted")
 
 
 class PermanentError(Exception):
@@ -40,7 +43,14 @@ class SmsSender(Protocol):
 
 
 class EmailSender(Protocol):
-    def send(self, to: str, subject: str, body: str, message_id: str) -> str: ...
+    def send(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        message_id: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> str: ...
 
 
 class TwilioSms:
@@ -108,7 +118,14 @@ class SmtpEmail:
         self.sender = sender
         self.timeout = timeout
 
-    def send(self, to: str, subject: str, body: str, message_id: str) -> str:
+    def send(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        message_id: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = to
@@ -116,6 +133,10 @@ class SmtpEmail:
         # Deterministic: a resend after a crash carries the same id, so mail systems can dedupe.
         message["Message-ID"] = message_id
         message["Date"] = format_datetime(datetime.now().astimezone())
+        # Threading (In-Reply-To, References), Reply-To and Auto-Submitted, when the row has them.
+        for name, value in (headers or {}).items():
+            if name in THREAD_HEADERS and value:
+                message[name] = value
         message.set_content(body)
         try:
             if self.tls:
@@ -158,7 +179,14 @@ class ConsoleSms:
 class ConsoleEmail:
     """Prints each email to the worker's output (no SMTP_URL configured)."""
 
-    def send(self, to: str, subject: str, body: str, message_id: str) -> str:
+    def send(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        message_id: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
         indented = "\n".join(f"  {line}" for line in body.splitlines())
         print(f"[notify] Email to {to}: {subject}\n{indented}", flush=True)
         return message_id

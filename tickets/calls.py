@@ -32,6 +32,7 @@ def open_call(
     ticket = Ticket(
         contact_phone=from_number or None,
         subject="Phone call",
+        channel="phone",
         created_at=now,
         updated_at=now,
     )
@@ -61,7 +62,11 @@ def new_call(
 ) -> Call:
     """A first-seen call and its ticket, added but not written: save_new_call writes them."""
     ticket = Ticket(
-        contact_phone=from_number or None, subject="Phone call", created_at=now, updated_at=now
+        contact_phone=from_number or None,
+        subject="Phone call",
+        channel="phone",
+        created_at=now,
+        updated_at=now,
     )
     # The defaults the first answer reads are set here: nothing is flushed before it is made.
     call = Call(

@@ -24,6 +24,8 @@ from models import (
     User,
 )
 from notify.outbox import MANAGERS, add_notification
+from tickets.mail.replies import thread_headers
+from tickets.mail.thread import latest_thread
 from tickets.ownership import Actor, set_status
 
 MAX_MESSAGE_LENGTH = 20000
@@ -135,8 +137,16 @@ def notify_new_ticket(
     session: Session, ticket: Ticket, contact: Contact, now: datetime, staff_link: str
 ) -> None:
     """Tell staff about a ticket a customer opened (as for a customer's message)."""
+    notify_staff_of_ticket(session, ticket, contact.name, now, staff_link)
+
+
+def notify_staff_of_ticket(
+    session: Session, ticket: Ticket, author_name: str, now: datetime, staff_link: str
+) -> None:
+    """Tell staff about a new customer ticket, whoever wrote it (a contact, or an address staff
+    approved)."""
     _notify_staff(
-        session, ticket, f"ticket:{ticket.id}", contact.name, ticket.description, now, staff_link
+        session, ticket, f"ticket:{ticket.id}", author_name, ticket.description, now, staff_link
     )
 
 
@@ -166,11 +176,23 @@ def _notify_customer(
         payload={
             **_payload(ticket, message.author_name, message.body, link),
             "contact_name": contact.name,
+            **_email_thread(session, ticket),
         },
         now=now,
         dedupe_key=f"{TO_CUSTOMER}:{message.id}",
         ticket_id=ticket.id,
     )
+
+
+def _email_thread(session: Session, ticket: Ticket) -> dict[str, Any]:
+    """For a ticket that came by email: headers that answer the customer's latest email, so the
+    reply lands in their thread and their answer comes back to the intake."""
+    if ticket.channel != "email":
+        return {}
+    thread = latest_thread(session, ticket.id)
+    if not thread:
+        return {}
+    return {"mail_headers": thread_headers(thread[-1], thread, auto=False)}
 
 
 def _assignee(session: Session, ticket: Ticket) -> Engineer | None:

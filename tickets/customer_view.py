@@ -233,6 +233,7 @@ def open_ticket(
         subject=subject,
         description=description,
         status=TicketStatus.OPEN,
+        channel="portal",
         created_at=now,
         updated_at=now,
     )

@@ -9,6 +9,7 @@ from hotline.cli import (  # noqa: F401
     demo,
     directory,
     licences,
+    mail,
     pins,
     routing,
     service,

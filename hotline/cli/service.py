@@ -12,6 +12,8 @@ from pathlib import Path
 from types import FrameType
 
 import click
+from aiosmtpd.controller import Controller
+from flask import Flask
 
 from hotline import migrate, service_file, worker_pool
 from hotline.app import create_app
@@ -20,6 +22,8 @@ from hotline.devserver import serve
 from hotline.embedded_redis import EmbeddedRedis, die_with_parent
 from kernel.config import ConfigError, Settings, load_settings
 from kernel.private_files import private_dir, write_private
+from kernel.services import services_of
+from mailin.smtp import make_server
 
 # A warm stop lets a job being sent finish; a worker still busy after this is killed.
 WORKER_STOP_SECONDS = 15
@@ -97,9 +101,19 @@ def run(host: str) -> None:
     # SIGINT ignored (Python then installs no Ctrl-C handler of its own).
     signal.signal(signal.SIGTERM, _raise_exit)
     signal.signal(signal.SIGINT, _raise_exit)
+    intake = None
     try:
         app = create_app()
+        intake = _start_mail_intake(app)
         click.echo(_banner(load_settings(), host))
+        if intake is not None:
+            mail = load_settings().mail
+            click.echo(
+                f"Email intake (SMTP): {intake.hostname}:{intake.port} for "
+                f"{', '.join(mail.addresses)}\n"
+                f"  Try it: .venv/bin/hotline mail send --server {intake.hostname}:{intake.port} "
+                '--from <a contact\'s email> --subject "PIN <your PIN> Workflow stopped"\n'
+            )
         service_file.write(
             settings.data_dir,
             service_file.RunningService(
@@ -110,6 +124,8 @@ def run(host: str) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        if intake is not None:
+            intake.stop()
         service_file.remove(settings.data_dir)
         click.echo("Stopping worker and Redis...")
         if worker.poll() is None:
@@ -126,6 +142,23 @@ def run(host: str) -> None:
         if embedded is not None:
             embedded.stop()
         click.echo("Stopped.")
+
+
+def _start_mail_intake(app: Flask) -> Controller | None:
+    """The SMTP intake in this process; another free port when the default one is taken
+    (SMTP_INTAKE_PORT unset), none when it cannot listen (said, not fatal)."""
+    services = services_of(app)
+    port = services.settings.mail.intake_port
+    if not os.environ.get("SMTP_INTAKE_PORT") and not service_file.port_is_free(port):
+        port = service_file.free_port()
+        click.echo(f"Port {services.settings.mail.intake_port} is taken; email intake on {port}.")
+    server = make_server(services, port=port)
+    try:
+        server.start()
+    except (OSError, RuntimeError) as exc:
+        click.echo(f"The email intake could not start ({exc}); the rest runs without it.")
+        return None
+    return server
 
 
 def _simulator_port_for(settings: Settings) -> Settings:

@@ -49,6 +49,8 @@ def test_run_serves_a_demo_call_then_stops_everything_on_ctrl_c(tmp_path: Path) 
             "HOTLINE_DATA_DIR": str(tmp_path / "var"),
             # Where `hotline call` will serve Twilio's REST API, and the service will call it.
             "SIMULATOR_PORT": str(_free_port()),
+            # The email intake's SMTP server (not 2525: tests run side by side).
+            "SMTP_INTAKE_PORT": str(smtp_port := _free_port()),
         }
     )
     # Output to a file, not an unread pipe: a chatty service can never block on a full pipe.
@@ -87,12 +89,25 @@ def test_run_serves_a_demo_call_then_stops_everything_on_ctrl_c(tmp_path: Path) 
         assert "engineer connected:" in phoned.stdout and "engineer connected: never" not in (
             phoned.stdout
         )
+        # The README's email "try it": a message without a PIN is answered with how to get one
+        # (printed by the worker, as no SMTP_URL is set).
+        mailed = _hotline(
+            ["mail", "send", "--from", "ann@example.test", "--subject", "Printer question"],
+            env,
+            tmp_path,
+        )
+        assert mailed.returncode == 0, mailed.stdout + mailed.stderr
+        deadline = time.monotonic() + 30
+        while "we need your support PIN" not in log_path.read_text():
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
     finally:
         _stop(service)
         log.close()
     output = log_path.read_text()
     assert service.returncode == 0, output
     assert f"POST http://localhost:{port}/ivr/voice" in output
+    assert f"Email intake (SMTP): 127.0.0.1:{smtp_port} for support@localhost" in output
     assert "Traceback" not in output
     assert "Stopped." in output
     assert not redis_socket.exists()

@@ -1,0 +1,111 @@
+"""The email intake's pure rules, as tables: PIN in a subject, masking, severity, category, HTML."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from entitlement.pins import hash_pin
+from entitlement.policy import PinPolicy
+from entitlement.verify import find_mailed_pin, verify_mailed_pin
+from models import PinOutcome
+from tickets.mail.intake import category_of, clean_subject, severity_of
+from tickets.mail.message import html_to_text, read
+from tickets.mail.store import mask_pin
+
+POLICY = PinPolicy(pepper="test-pepper")
+
+
+@pytest.mark.parametrize(
+    ("subject", "digits", "privileged"),
+    [
+        ("PIN 12345678 Workflow Stopped Unexpectedly", "12345678", False),
+        ("pin: 12345678 help", "12345678", False),
+        ("Re: Pin#12345678", "12345678", False),
+        ("urgent - PIN p1234567 logs", "1234567", True),
+        ("PIN P1234567", "1234567", True),
+    ],
+)
+def test_the_pin_is_found_in_the_subject_as_the_phone_hashes_it(
+    subject: str, digits: str, privileged: bool
+) -> None:
+    found = find_mailed_pin(subject, POLICY)
+    assert found is not None
+    assert found.pin_hash == hash_pin(POLICY, digits, privileged)
+
+
+@pytest.mark.parametrize(
+    "subject", ["Workflow stopped", "Spinning 12345678", "PINE 12345678", "order 12345678"]
+)
+def test_no_pin_without_the_word_pin(subject: str) -> None:
+    assert find_mailed_pin(subject, POLICY) is None
+
+
+def test_digits_of_the_wrong_length_are_a_pin_that_matches_nothing() -> None:
+    found = find_mailed_pin("PIN 1234 help", POLICY)
+    assert found is not None and found.pin_hash is None
+
+
+def test_masking_removes_every_copy_of_the_digits() -> None:
+    raw = b"From: a@b.test\r\nSubject: PIN 12345678 Workflow\r\n\r\nMy PIN is 12345678, thanks\r\n"
+    subject = "PIN 12345678 Workflow"
+    found = find_mailed_pin(subject, POLICY)
+    assert found is not None
+    masked, masked_subject = mask_pin(raw, subject, found.start, found.end)
+    assert b"12345678" not in masked
+    assert masked_subject == "PIN ******** Workflow"
+    assert read(masked).subject == "PIN ******** Workflow"
+    assert clean_subject(masked_subject) == "Workflow"
+
+
+@pytest.mark.parametrize(
+    ("text", "severity", "down"),
+    [
+        ("Our service is completely down", 1, True),
+        ("Complete outage since 2am", 1, True),
+        ("This is severity 1", 1, True),
+        ("Severity: 2, the reports are slow", 2, False),
+        ("sev 4 cosmetic", 4, False),
+        ("The report has a typo", 3, False),
+    ],
+)
+def test_severity_from_the_text(text: str, severity: int, down: bool) -> None:
+    assert severity_of(text) == (severity, down)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("The site is down", "outage"),
+        ("Installer fails on upgrade", "installation"),
+        ("Reports are slow", "performance"),
+        ("Licence activation", "licensing"),
+        ("Invoice is wrong", "billing"),
+        ("Workflow stopped unexpectedly", "bug"),
+        ("How do I export?", "question"),
+        ("Hello", "email"),
+    ],
+)
+def test_category_by_keywords(text: str, category: str) -> None:
+    assert category_of(text) == category
+
+
+def test_html_becomes_text_without_scripts_or_tags() -> None:
+    html = "<div>Hi<br>It <i>broke</i> &lt;again&gt;</div><style>x{}</style><script>bad()</script>"
+    assert html_to_text(html) == "Hi\nIt broke <again>"
+
+
+def test_wrong_mailed_pins_lock_the_sender_out_like_a_caller(session: Session) -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    policy = PinPolicy(pepper="test-pepper", lockout_failures=3)
+    wrong = hash_pin(policy, "99999999", False)
+    outcomes = [
+        verify_mailed_pin(session, wrong, "x@y.test", now + timedelta(seconds=n), policy).outcome
+        for n in range(4)
+    ]
+    assert outcomes == [PinOutcome.UNKNOWN] * 3 + [PinOutcome.LOCKED_OUT]
+    # Another sender is not affected.
+    other = verify_mailed_pin(session, wrong, "z@y.test", now, policy)
+    assert other.outcome is PinOutcome.UNKNOWN
