@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from entitlement import pinless
 from entitlement.check import check_entitlement
@@ -116,17 +116,19 @@ def keep_message(call: Call, now: datetime) -> None:
     set_call_outcome(call, CallOutcome.MESSAGE, now)
 
 
-def greeting(session: Session, call: Call) -> AskPin:
+def greeting(session: Session, call: Call, offer: str | None = None) -> AskPin:
     """The greeting and PIN prompt, offering the other language the number called has."""
-    offer = numbers.offered_language(session, call.to_number)
+    offer = offer or numbers.offered_language(session, call.to_number)
     switch_to = "" if offer is None or offer == call.language else catalogue(offer).SWITCH_TO
     return AskPin(greet=True, switch_to=switch_to)
 
 
 def start(session: Session, call: Call, now: datetime) -> Step:
     """The greeting and PIN prompt of a call just opened (its state is already PIN)."""
-    call.language = numbers.language_of(session, call.to_number)
-    return greeting(session, call)
+    # One look at the number called gives both its language and the one it offers.
+    number = numbers.hotline_number(session, call.to_number)
+    call.language = number.language if number else None
+    return greeting(session, call, number.offer if number else None)
 
 
 def _pin_hints_due(call: Call) -> bool:
@@ -461,7 +463,7 @@ def severity_one(
     session: Session, call: Call, now: datetime, config: FlowConfig, preface: str = ""
 ) -> Step | Then:
     """Severity 1: join the account's open incident or make this ticket one, then ring."""
-    ticket = call.ticket
+    ticket = ticket_with_account(session, call)
     record_event(session, call, events.Severity(severity=1), now)
     account_name = ticket.account.name if ticket.account else "unknown caller"
     if ticket.account is not None:
@@ -474,6 +476,16 @@ def severity_one(
     ticket.subject = f"Severity 1 from {account_name}: service down"
     ticket.updated_at = now
     return start_ringing(session, call, now, config, preface)
+
+
+def ticket_with_account(session: Session, call: Call) -> Ticket:
+    """The call's ticket with its account and product, in one query if not yet loaded."""
+    # The ring plan reads the product's code, and the subject the account's name.
+    ticket = session.get(
+        Ticket, call.ticket_id, options=(joinedload(Ticket.account), joinedload(Ticket.product))
+    )
+    assert ticket is not None  # a call's ticket is never deleted while the call is
+    return ticket
 
 
 def on_severity_detail(

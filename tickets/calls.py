@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select, update
+from typing import Any
+
+from sqlalchemy import ColumnElement, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, joinedload
 
 from models import Account, Call, CallEvent, CallState, Notification, Ticket, TicketStatus
 from tickets.events import CallStarted, EventKind, P, Payload, payload_of
@@ -110,7 +112,23 @@ def lock_and_read(
     )
     # populate_existing: a Call already in this session takes the row as the UPDATE left it.
     options = {"synchronize_session": False, "populate_existing": True}
-    return session.scalars(statement, execution_options=options).first()
+    call = session.scalars(statement, execution_options=options).first()
+    if call is not None:
+        mark_locked(session, call.id)
+    return call
+
+
+_LOCKED = "locked_calls"
+
+
+def mark_locked(session: Session, call_id: int) -> None:
+    """Note that this transaction holds the call's row lock (and has read it fresh since)."""
+    session.info.setdefault(_LOCKED, set()).add(call_id)
+
+
+def holds_lock(session: Session, call_id: int) -> bool:
+    """True when this transaction took the call's row lock already: a second one is no news."""
+    return call_id in session.info.get(_LOCKED, ())
 
 
 def has_event(session: Session, call: Call, kind: EventKind) -> bool:
@@ -133,24 +151,64 @@ def events_of(session: Session, call: Call, payload_type: type[P]) -> list[P]:
     return [p for p in (payload_of(row, payload_type) for row in rows) if p is not None]
 
 
-def record_event(session: Session, call: Call, payload: Payload, now: datetime) -> CallEvent:
+def record_event(session: Session, call: Call, payload: Payload, now: datetime) -> None:
     """Append an event to the call's ticket timeline (its kind is the payload's)."""
-    return record_ticket_event(session, call.ticket_id, payload, now, call_id=call.id)
+    record_ticket_event(session, call.ticket_id, payload, now, call_id=call.id)
 
 
 def record_ticket_event(
     session: Session, ticket_id: int, payload: Payload, now: datetime, call_id: int | None = None
-) -> CallEvent:
-    """Append an event to a ticket's timeline that may belong to no call (a dead SMS)."""
-    event = CallEvent(
-        ticket_id=ticket_id,
-        call_id=call_id,
-        at=now,
-        kind=payload.KIND.value,
-        detail=payload.to_json(),
-    )
-    session.add(event)
-    return event
+) -> None:
+    """Append an event to a ticket's timeline that may belong to no call (a dead SMS).
+
+    Held until the transaction commits (or something reads the timeline), then written with
+    the step's other events in one INSERT: a step records two or three events, and each was
+    a round trip of its own.
+    """
+    row = {
+        "ticket_id": ticket_id,
+        "call_id": call_id,
+        "at": now,
+        "kind": payload.KIND.value,
+        "detail": payload.to_json(),
+    }
+    session.info.setdefault(_PENDING, []).append(row)
+
+
+_PENDING = "pending_call_events"
+
+
+def write_pending_events(session: Session) -> None:
+    """Write the events recorded and not yet written, in one INSERT (rows in their order)."""
+    rows: list[dict[str, Any]] = session.info.pop(_PENDING, None) or []
+    if not rows:
+        return
+    if session.new:
+        # The events may name a ticket or call not yet written.
+        session.flush()
+    session.execute(insert(CallEvent), rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    write_pending_events(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_before_reading(state: ORMExecuteState) -> None:
+    # A read (or move) of the timeline in the same transaction sees what the step recorded.
+    if state.session.info.get(_PENDING) and any(
+        mapper.class_ is CallEvent for mapper in state.all_mappers
+    ):
+        write_pending_events(state.session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # Committed, rolled back or closed: what was not written is gone, and so is every lock.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_LOCKED, None)
 
 
 def join_open_severity1_ticket(
