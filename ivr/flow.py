@@ -116,9 +116,12 @@ def keep_message(call: Call, now: datetime) -> None:
     set_call_outcome(call, CallOutcome.MESSAGE, now)
 
 
-def greeting(session: Session, call: Call, offer: str | None = None) -> AskPin:
+def greeting(session: Session, call: Call) -> AskPin:
     """The greeting and PIN prompt, offering the other language the number called has."""
-    offer = offer or numbers.offered_language(session, call.to_number)
+    return _greeting_offering(call, numbers.offered_language(session, call.to_number))
+
+
+def _greeting_offering(call: Call, offer: str | None) -> AskPin:
     switch_to = "" if offer is None or offer == call.language else catalogue(offer).SWITCH_TO
     return AskPin(greet=True, switch_to=switch_to)
 
@@ -128,7 +131,7 @@ def start(session: Session, call: Call, now: datetime) -> Step:
     # One look at the number called gives both its language and the one it offers.
     number = numbers.hotline_number(session, call.to_number)
     call.language = number.language if number else None
-    return greeting(session, call, number.offer if number else None)
+    return _greeting_offering(call, number.offer if number else None)
 
 
 def _pin_hints_due(call: Call) -> bool:

@@ -101,7 +101,10 @@ def config_in_force(session: Session) -> RoutingConfig | None:
     """
     engine = _engine(session)
     cached = _parsed.get(engine)
-    if cached is not None and time.monotonic() - _checked_at.get(engine, 0.0) < VERSION_CHECK_SECONDS:
+    if (
+        cached is not None
+        and time.monotonic() - _checked_at.get(engine, 0.0) < VERSION_CHECK_SECONDS
+    ):
         return cached.config
     newest = session.scalar(select(func.max(RoutingConfigVersion.version)))
     if cached is not None and cached.version == newest:
