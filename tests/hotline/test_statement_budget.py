@@ -25,7 +25,8 @@ from tests.factories import Customer, SignedTwilio, make_customer
 BUDGETS: dict[str, tuple[int, str]] = {
     "/ivr/voice": (
         5,
-        "BEGIN; ticket; call with its first reply; call_started event; COMMIT (the number's "
+        "BEGIN; ticket; call with its first reply; call_started event (one INSERT ... WITH "
+        "on PostgreSQL: 3 in all); COMMIT (the number's "
         "language and offer come from the routing version kept in memory, checked at most "
         "once a second; a call seen before is found only after its insert fails)",
     ),
