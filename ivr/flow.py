@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from entitlement import pinless
 from entitlement.check import check_entitlement
@@ -46,9 +47,9 @@ from tickets.calls import (
     events_of,
     find_call,
     has_event,
-    join_open_severity1_ticket,
     join_ticket,
     record_event,
+    ticket_and_open_incident,
 )
 from tickets.events import EventKind
 from tickets.outcome import set_call_outcome
@@ -466,15 +467,14 @@ def severity_one(
     session: Session, call: Call, now: datetime, config: FlowConfig, preface: str = ""
 ) -> Step | Then:
     """Severity 1: join the account's open incident or make this ticket one, then ring."""
-    ticket = ticket_with_account(session, call)
+    ticket, incident = ticket_and_open_incident(session, call, now)
     record_event(session, call, events.Severity(severity=1), now)
     account_name = ticket.account.name if ticket.account else "unknown caller"
-    if ticket.account is not None:
-        joined = join_open_severity1_ticket(session, call, ticket.account, now)
-        if joined is not None:
-            record_event(session, call, events.JoinedTicket(ticket=joined.number), now)
-            # The joined incident keeps its subject and product; this call keeps its own.
-            return start_ringing(session, call, now, config, preface)
+    if ticket.account is not None and incident is not None:
+        joined = join_ticket(session, call, incident, now)
+        record_event(session, call, events.JoinedTicket(ticket=joined.number), now)
+        # The joined incident keeps its subject and product; this call keeps its own.
+        return start_ringing(session, call, now, config, preface)
     ticket.severity = 1
     ticket.subject = f"Severity 1 from {account_name}: service down"
     ticket.updated_at = now
@@ -488,6 +488,8 @@ def ticket_with_account(session: Session, call: Call) -> Ticket:
         Ticket, call.ticket_id, options=(joinedload(Ticket.account), joinedload(Ticket.product))
     )
     assert ticket is not None  # a call's ticket is never deleted while the call is
+    # The call holds it (the session's identity map alone would let it go): no second load.
+    set_committed_value(call, "ticket", ticket)
     return ticket
 
 
@@ -622,6 +624,8 @@ def on_status(
     if call.ended_at is not None or not status.final:
         return Silence()
     progress = ringing.Progress()
+    # The texts and the callback task read the ticket's account: both in one query.
+    ticket_with_account(session, call)
     if call.ring_plan is not None:
         ringing.lock(session, call)
     hung_up_ringing = ringing.is_ringing(call)

@@ -9,18 +9,22 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     Table,
+    and_,
     bindparam,
     event,
+    false,
     insert,
     inspect,
+    or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstanceState, ORMExecuteState, Session, SessionTransaction, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.schema import ColumnDefault
 
-from models import Account, Call, CallEvent, CallState, Notification, Ticket, TicketStatus
+from models import Call, CallEvent, CallState, Notification, Ticket, TicketStatus
 from tickets.events import CallStarted, EventKind, P, Payload, payload_of
 
 JOIN_WINDOW = timedelta(minutes=30)
@@ -109,8 +113,9 @@ def save_new_call(session: Session, call: Call, now: datetime) -> bool:
     PostgreSQL the ticket, the call and its first event go in one statement.
     """
     started = CallStarted(caller=call.from_number)
+    in_one = session.get_bind().dialect.name == "postgresql"
     try:
-        if session.get_bind().dialect.name == "postgresql":
+        if in_one:
             ticket_id, call_id = session.execute(_new_call_in_one(call, started, now)).one()
         else:
             ticket_id = session.execute(
@@ -118,11 +123,12 @@ def save_new_call(session: Session, call: Call, now: datetime) -> bool:
             ).scalar_one()
             values = {**_set_columns(call), "ticket_id": ticket_id}
             call_id = session.execute(insert(_CALLS).values(values).returning(Call.id)).scalar_one()
-            record_event(session, call, started, now)
     except IntegrityError:
         session.rollback()
         return False
     call.ticket.id, call.ticket_id, call.id = ticket_id, ticket_id, call_id
+    if not in_one:
+        record_event(session, call, started, now)
     return True
 
 
@@ -289,31 +295,38 @@ def _forget_at_transaction_end(session: Session, transaction: SessionTransaction
         session.info.pop(_LOCKED, None)
 
 
-def join_open_severity1_ticket(
-    session: Session, call: Call, account: Account, now: datetime
-) -> Ticket | None:
-    """Move `call` onto the account's unsolved severity-1 ticket of the last 30 minutes, if any.
+def ticket_and_open_incident(
+    session: Session, call: Call, now: datetime
+) -> tuple[Ticket, Ticket | None]:
+    """The call's ticket (with its account and product) and the account's unsolved
+    severity-1 ticket of the last 30 minutes, if any, in one query.
 
-    The call stays its own record: its product (it is rung by its own product's policy), its
-    outcome and texts. What it brings to the incident, it adds: a privileged PIN's elevated
-    access is granted on the joined ticket too.
+    The incident is the one join_open_severity1_ticket would join: any state short of solved
+    (an acknowledged incident is still the same incident), the newest first.
     """
-    earlier = session.scalar(
-        select(Ticket)
-        .where(
-            Ticket.account_id == account.id,
-            Ticket.severity == 1,
-            # Any state short of solved: an acknowledged incident is still the same incident.
-            Ticket.status != TicketStatus.SOLVED,
-            Ticket.created_at >= now - JOIN_WINDOW,
-            Ticket.id != call.ticket_id,
-        )
-        .order_by(Ticket.created_at.desc())
-        .limit(1)
+    incident = and_(
+        Ticket.account_id == call.account_id,
+        Ticket.severity == 1,
+        Ticket.status != TicketStatus.SOLVED,
+        Ticket.created_at >= now - JOIN_WINDOW,
     )
-    if earlier is None:
-        return None
-    return join_ticket(session, call, earlier, now)
+    rows = session.scalars(
+        select(Ticket)
+        .options(joinedload(Ticket.account), joinedload(Ticket.product))
+        .where(or_(Ticket.id == call.ticket_id, incident if call.account_id else false()))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    ).unique()
+    own, earlier = None, None
+    for ticket in rows:
+        if ticket.id == call.ticket_id:
+            own = ticket
+        elif earlier is None:
+            earlier = ticket
+    if own is None:
+        raise LookupError(f"call {call.call_sid} has no ticket")
+    # The call holds it (the session's identity map alone would let it go): no second load.
+    set_committed_value(call, "ticket", own)
+    return own, earlier
 
 
 def join_ticket(session: Session, call: Call, earlier: Ticket, now: datetime) -> Ticket:
