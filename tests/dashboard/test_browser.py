@@ -225,6 +225,8 @@ def test_manager_reads_on_call_escalation_and_the_outbox(
     shot(page, "10-escalation")
 
     page.click("nav >> text=Outbox")
+    # count() does not wait: under load the outbox's rows may not be parsed yet.
+    page.wait_for_url(re.compile(r"/dashboard/outbox"))
     assert page.locator("tbody.note-dead").count() == 1
     assert "preview · not sent yet" in page.inner_text("#outbox")
     shot(page, "11-outbox")
