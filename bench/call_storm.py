@@ -11,6 +11,7 @@ is doubled, and every notification is sent exactly once (counted at the Twilio s
 Run: .venv/bin/python bench/call_storm.py --database-url postgresql+psycopg://.../scratch
      [--levels 2,5,10,20] [--seconds 20] [--closed-seconds 10] [--web 1] [--workers 1]
      [--web-workers 2] [--worker-class gthread] [--threads 4] [--profile-dir DIR]
+     [--profile-voice]
 A --database-url is emptied first (DROP SCHEMA public): give it a scratch database. Without
 one a temporary SQLite file is used. Redis is an embedded server; Twilio is the simulator.
 """
@@ -495,6 +496,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="`hotline worker` processes")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare baseline")
     parser.add_argument("--profile-dir", help="py-spy the web workers during the storm")
+    parser.add_argument(
+        "--profile-voice",
+        action="store_true",
+        help="also py-spy the hotline's closed loop into --profile-dir (voice-worker-N.svg; "
+        "the profiler's own CPU then lowers the ratio a little)",
+    )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # a level a line
     logging.disable(logging.INFO)
@@ -584,10 +591,15 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
             if server is None:
                 continue
             server.settle()
+            voice_profiler = None
+            if server is hotline and args.profile_dir and args.profile_voice:
+                voice_profiler = start_profiler(hotline, Path(args.profile_dir), "voice")
             cpu0, db0 = server.cpu_seconds(), database_cpu_seconds(app, url)
             started = time.monotonic()
             tally, sids = asyncio.run(closed_loop(server.bases, args.clients, args.closed_seconds))
             elapsed = time.monotonic() - started
+            if voice_profiler is not None:
+                stop_profiler(voice_profiler)
             if server is hotline:
                 placed += sids
             done = max(1, len(tally.latencies))
@@ -636,7 +648,7 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
         app.extensions["engine"].dispose()
 
 
-def start_profiler(server: Server, out: Path) -> list[subprocess.Popen[bytes]]:
+def start_profiler(server: Server, out: Path, name: str = "storm") -> list[subprocess.Popen[bytes]]:
     """py-spy recording each web worker (flame graphs as SVG) until stopped."""
     out.mkdir(parents=True, exist_ok=True)
     return [
@@ -651,7 +663,7 @@ def start_profiler(server: Server, out: Path) -> list[subprocess.Popen[bytes]]:
                 "--format",
                 "flamegraph",
                 "--output",
-                str(out / f"storm-worker-{index}.svg"),
+                str(out / f"{name}-worker-{index}.svg"),
                 "--nonblocking",
             ],
             stdout=subprocess.DEVNULL,

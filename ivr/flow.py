@@ -7,7 +7,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from entitlement import pinless
 from entitlement.check import check_entitlement, explain
@@ -46,9 +47,9 @@ from tickets.calls import (
     events_of,
     find_call,
     has_event,
-    join_open_severity1_ticket,
     join_ticket,
     record_event,
+    ticket_and_open_incident,
 )
 from tickets.events import EventKind
 from tickets.outcome import set_call_outcome
@@ -118,15 +119,20 @@ def keep_message(call: Call, now: datetime) -> None:
 
 def greeting(session: Session, call: Call) -> AskPin:
     """The greeting and PIN prompt, offering the other language the number called has."""
-    offer = numbers.offered_language(session, call.to_number)
+    return _greeting_offering(call, numbers.offered_language(session, call.to_number))
+
+
+def _greeting_offering(call: Call, offer: str | None) -> AskPin:
     switch_to = "" if offer is None or offer == call.language else catalogue(offer).SWITCH_TO
     return AskPin(greet=True, switch_to=switch_to)
 
 
 def start(session: Session, call: Call, now: datetime) -> Step:
     """The greeting and PIN prompt of a call just opened (its state is already PIN)."""
-    call.language = numbers.language_of(session, call.to_number)
-    return greeting(session, call)
+    # One look at the number called gives both its language and the one it offers.
+    number = numbers.hotline_number(session, call.to_number)
+    call.language = number.language if number else None
+    return _greeting_offering(call, number.offer if number else None)
 
 
 def _pin_hints_due(call: Call) -> bool:
@@ -463,19 +469,30 @@ def severity_one(
     session: Session, call: Call, now: datetime, config: FlowConfig, preface: str = ""
 ) -> Step | Then:
     """Severity 1: join the account's open incident or make this ticket one, then ring."""
-    ticket = call.ticket
+    ticket, incident = ticket_and_open_incident(session, call, now)
     record_event(session, call, events.Severity(severity=1), now)
     account_name = ticket.account.name if ticket.account else "unknown caller"
-    if ticket.account is not None:
-        joined = join_open_severity1_ticket(session, call, ticket.account, now)
-        if joined is not None:
-            record_event(session, call, events.JoinedTicket(ticket=joined.number), now)
-            # The joined incident keeps its subject and product; this call keeps its own.
-            return start_ringing(session, call, now, config, preface)
+    if ticket.account is not None and incident is not None:
+        joined = join_ticket(session, call, incident, now)
+        record_event(session, call, events.JoinedTicket(ticket=joined.number), now)
+        # The joined incident keeps its subject and product; this call keeps its own.
+        return start_ringing(session, call, now, config, preface)
     ticket.severity = 1
     ticket.subject = f"Severity 1 from {account_name}: service down"
     ticket.updated_at = now
     return start_ringing(session, call, now, config, preface)
+
+
+def ticket_with_account(session: Session, call: Call) -> Ticket:
+    """The call's ticket with its account and product, in one query if not yet loaded."""
+    # The ring plan reads the product's code, and the subject the account's name.
+    ticket = session.get(
+        Ticket, call.ticket_id, options=(joinedload(Ticket.account), joinedload(Ticket.product))
+    )
+    assert ticket is not None  # a call's ticket is never deleted while the call is
+    # The call holds it (the session's identity map alone would let it go): no second load.
+    set_committed_value(call, "ticket", ticket)
+    return ticket
 
 
 def on_severity_detail(
@@ -609,6 +626,8 @@ def on_status(
     if call.ended_at is not None or not status.final:
         return Silence()
     progress = ringing.Progress()
+    # The texts and the callback task read the ticket's account: both in one query.
+    ticket_with_account(session, call)
     if call.ring_plan is not None:
         ringing.lock(session, call)
     hung_up_ringing = ringing.is_ringing(call)

@@ -101,10 +101,27 @@ def _xml(document: str) -> Response:
 def _render(step: Step, turn: int | None = None, p: Prompts = ENGLISH) -> str:
     """TwiML for `step`; the caller's prompts carry `turn`, so only their answer counts once."""
 
+    # Most answers are the same document for every caller (the greeting at turn 0 above all):
+    # made once per process, not built as a tree and serialised on every request.
+    cache: dict[tuple[Step, int | None, Prompts], str] = current_app.extensions.setdefault(
+        "twiml_cache", {}
+    )
+    key = (step, turn, p)
+    document = cache.get(key)
+    if document is not None:
+        return document
+
     def url(endpoint: str, **params: Any) -> str:
         return _url(endpoint, **params) if turn is None else _url(endpoint, turn=turn, **params)
 
-    return twiml.render(step, url, settings_of(current_app).pin_length, p)
+    document = twiml.render(step, url, settings_of(current_app).pin_length, p)
+    if len(cache) >= TWIML_CACHE_SIZE:
+        cache.clear()  # per-call answers (hold turns) would otherwise pile up
+    cache[key] = document
+    return document
+
+
+TWIML_CACHE_SIZE = 2048
 
 
 def split(result: Step | Then) -> tuple[Step, Progress]:

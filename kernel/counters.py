@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, String, bindparam, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TextualSelect
 
 from models.counters import RateCounter
 
@@ -41,20 +44,33 @@ def add_many(
     """`add` for several keys in one statement: {(key, window): amount} -> {key: new count}."""
     if not amounts:
         return {}
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # Sorted by key: concurrent statements then lock shared rows in the same order (no deadlock).
-    rows = [
-        {"key": key, "window_start": window_start(now, window), "count": amount}
-        for (key, window), amount in sorted(amounts.items())
-    ]
-    upsert = insert(RateCounter).values(rows)
-    # excluded.count is this row's own amount: one statement, each key its own increment.
-    statement = upsert.on_conflict_do_update(
-        index_elements=[RateCounter.key, RateCounter.window_start],
-        set_={"count": RateCounter.count + upsert.excluded.count},
-    ).returning(RateCounter.key, RateCounter.count)
-    return {key: count for key, count in session.execute(statement).all()}
+    params: dict[str, Any] = {}
+    for index, ((key, window), amount) in enumerate(sorted(amounts.items())):
+        params[f"key_{index}"] = key
+        params[f"start_{index}"] = window_start(now, window)
+        params[f"count_{index}"] = amount
+    statement = _upsert_of(len(amounts))
+    return {key: count for key, count in session.execute(statement, params).all()}
+
+
+@lru_cache(maxsize=32)
+def _upsert_of(rows: int) -> TextualSelect:
+    """The upsert of `rows` counters, as text built once. A multi-row VALUES is never taken
+    from SQLAlchemy's statement cache: it was compiled afresh on every call, twice per PIN
+    typed. The statement is the same on PostgreSQL and SQLite (ON CONFLICT ... RETURNING)."""
+    # Only placeholders go into the text; the keys, windows and amounts are parameters.
+    values = ", ".join(f"(:key_{i}, :start_{i}, :count_{i})" for i in range(rows))
+    statement = text(
+        f'INSERT INTO rate_counters ("key", window_start, count) VALUES {values} '  # noqa: S608
+        'ON CONFLICT ("key", window_start) DO UPDATE '
+        "SET count = rate_counters.count + excluded.count "
+        'RETURNING "key", count'
+    )
+    start_type = RateCounter.__table__.c.window_start.type
+    return statement.bindparams(
+        *(bindparam(f"start_{i}", type_=start_type) for i in range(rows))
+    ).columns(key=String(), count=Integer())
 
 
 def current(session: Session, key: str, now: datetime, window: timedelta) -> int:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from kernel.twilio_fields import CallStatus
@@ -18,7 +18,7 @@ from models import Call, CallState
 from models.ringing import OUTSTANDING, AttemptStatus, RingAttempt
 from routing.ring_plan import RingPlan
 from tickets import events
-from tickets.calls import record_event
+from tickets.calls import holds_lock, mark_locked, record_event
 
 # After the ring timeout an engineer may still be hearing the whisper and deciding.
 WHISPER_SLACK = timedelta(seconds=25)
@@ -63,20 +63,27 @@ def _open_step(session: Session, call: Call, index: int, now: datetime) -> Progr
     step = plan[index]
     call.ring_step = index
     call.ring_step_started_at = now
-    attempts = [
-        RingAttempt(
-            call_id=call.id,
-            step=index,
-            engineer_id=target.engineer_id,
-            engineer_name=target.name,
-            phone=target.phone,
-            ring_timeout_seconds=step.timeout,
-            created_at=now,
-        )
+    rows = [
+        {
+            "call_id": call.id,
+            "step": index,
+            "engineer_id": target.engineer_id,
+            "engineer_name": target.name,
+            "phone": target.phone,
+            "ring_timeout_seconds": step.timeout,
+            "created_at": now,
+        }
         for target in step.targets
     ]
-    session.add_all(attempts)
-    session.flush()
+    # Written now, alone, for their ids (one INSERT ... RETURNING for the step): the call's own
+    # changes wait for its one UPDATE at commit instead of being flushed here too.
+    attempts = list(
+        session.scalars(
+            insert(RingAttempt).returning(RingAttempt, sort_by_parameter_order=True),
+            rows,
+            execution_options={"autoflush": False},
+        )
+    )
     return Progress(place=tuple(attempt.id for attempt in attempts))
 
 
@@ -120,12 +127,17 @@ def lock(session: Session, call: Call) -> None:
     two engineers' callbacks ending one step together can neither both open the next step
     nor each wait for the other to finish it.
     """
+    if holds_lock(session, call.id):
+        # Taken earlier in this transaction (the caller's own webhook, or a first lock): the
+        # row can't have moved since, so neither a second lock nor a re-read is needed.
+        return
     # A no-op UPDATE is a row lock on PostgreSQL and takes SQLite's single writer lock, so
     # one mechanism serialises these transactions on both; the refresh then reads fresh state.
     session.execute(update(Call).where(Call.id == call.id).values(ring_step=Call.ring_step))
     session.refresh(
         call, ["ring_step", "ring_step_started_at", "accepted_attempt_id", "ended_at", "state"]
     )
+    mark_locked(session, call.id)
 
 
 def is_ringing(call: Call) -> bool:

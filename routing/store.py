@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,6 +55,11 @@ class _Parsed:
 # The parsed version in force, per engine: parsing the stored document on every call cost more
 # CPU than the rest of the severity step. Each use still checks the version (see load_routing).
 _parsed: weakref.WeakKeyDictionary[Engine, _Parsed] = weakref.WeakKeyDictionary()
+# When each engine's cached version was last checked against the database (time.monotonic()).
+_checked_at: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+# How stale the numbers' languages and offers may be in another process after a new version is
+# saved (this process forgets its copy at once): a greeting then needs no query for them.
+VERSION_CHECK_SECONDS = 1.0
 # Product codes by id, per engine: a product's code is its identity and never changes.
 _product_codes: weakref.WeakKeyDictionary[Engine, dict[int, str]] = weakref.WeakKeyDictionary()
 
@@ -89,13 +95,20 @@ def load_routing(session: Session) -> RoutingConfig | None:
 def config_in_force(session: Session) -> RoutingConfig | None:
     """The parsed configuration in force, read again only when a newer version was saved.
 
-    Its engineers are as they were when the version was loaded: for what does not change with
-    them (numbers, languages); ringing uses `load_routing`, which reads them fresh.
+    The version is checked at most once per VERSION_CHECK_SECONDS per process. Its engineers
+    are as they were when the version was loaded: for what does not change with them (numbers,
+    languages); ringing uses `load_routing`, which reads them fresh.
     """
     engine = _engine(session)
     cached = _parsed.get(engine)
+    if (
+        cached is not None
+        and time.monotonic() - _checked_at.get(engine, 0.0) < VERSION_CHECK_SECONDS
+    ):
+        return cached.config
     newest = session.scalar(select(func.max(RoutingConfigVersion.version)))
     if cached is not None and cached.version == newest:
+        _checked_at[engine] = time.monotonic()
         return cached.config
     parsed = _parse_current(session, engine)
     return parsed.config if parsed else None
@@ -108,6 +121,13 @@ def config_in_memory(engine: Engine) -> RoutingConfig | None:
     return cached.config if cached else None
 
 
+def forget_parsed(session: Session) -> None:
+    """Drop this process's parsed version: the next reader checks the database again."""
+    engine = _engine(session)
+    _parsed.pop(engine, None)
+    _checked_at.pop(engine, None)
+
+
 def _parse_current(session: Session, engine: Engine) -> _Parsed | None:
     """Read and parse the version in force, and keep it for this engine."""
     row = current_version(session)
@@ -116,6 +136,7 @@ def _parse_current(session: Session, engine: Engine) -> _Parsed | None:
     config = parse_routing(row.document["config"], source=f"routing version {row.version}")
     parsed = _Parsed(row.version, config, dict(row.document.get("engineer_ids", {})))
     _parsed[engine] = parsed
+    _checked_at[engine] = time.monotonic()
     return parsed
 
 
@@ -162,6 +183,7 @@ def save_routing(
     )
     session.add(row)
     session.flush()
+    forget_parsed(session)
     return row.version, notes
 
 

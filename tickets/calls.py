@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Table,
+    and_,
+    bindparam,
+    event,
+    false,
+    insert,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import InstanceState, ORMExecuteState, Session, SessionTransaction, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.schema import ColumnDefault
 
-from models import Account, Call, CallEvent, CallState, Notification, Ticket, TicketStatus
+from models import Call, CallEvent, CallState, Notification, Ticket, TicketStatus
 from tickets.events import CallStarted, EventKind, P, Payload, payload_of
 
 JOIN_WINDOW = timedelta(minutes=30)
+_TICKETS, _CALLS, _EVENTS = (cast(Table, m.__table__) for m in (Ticket, Call, CallEvent))
 
 
 def find_call(session: Session, call_sid: str) -> Call | None:
@@ -60,7 +77,7 @@ def open_call(
 def new_call(
     session: Session, call_sid: str, from_number: str, to_number: str, now: datetime
 ) -> Call:
-    """A first-seen call and its ticket, added but not written: save_new_call writes them."""
+    """A first-seen call and its ticket, made but not written: save_new_call writes them."""
     ticket = Ticket(
         contact_phone=from_number or None,
         subject="Phone call",
@@ -68,8 +85,8 @@ def new_call(
         created_at=now,
         updated_at=now,
     )
-    # The defaults the first answer reads are set here: nothing is flushed before it is made.
-    call = Call(
+    # The defaults the first answer reads are set here: nothing is written before it is made.
+    return Call(
         call_sid=call_sid,
         ticket=ticket,
         from_number=from_number,
@@ -78,8 +95,17 @@ def new_call(
         state=CallState.PIN,
         turn=0,
     )
-    session.add_all([ticket, call])
-    return call
+
+
+def _set_columns(row: Ticket | Call) -> dict[str, Any]:
+    """The column values set on a new object (the table's defaults fill in the others)."""
+    state: InstanceState[Ticket | Call] = inspect(row)
+    given = state.dict
+    return {
+        prop.columns[0].key: given[prop.key]
+        for prop in state.mapper.column_attrs
+        if prop.key in given
+    }
 
 
 def save_new_call(session: Session, call: Call, now: datetime) -> bool:
@@ -88,14 +114,96 @@ def save_new_call(session: Session, call: Call, now: datetime) -> bool:
     Meant as the first write of its transaction: the unique CallSid settles a race with a
     retried webhook, and losing it loses nothing else, so no savepoint (two round trips) and no
     lookup before it (one more) are needed on the common path, a call never seen before.
+    Plain INSERTs, not the unit of work (it cost more CPU than the rest of the greeting); on
+    PostgreSQL the ticket, the call and its first event go in one statement.
     """
+    started = CallStarted(caller=call.from_number)
+    in_one = session.get_bind().dialect.name == "postgresql"
     try:
-        session.flush()
+        if in_one:
+            statement, params = _new_call_in_one(call, started, now)
+            ticket_id, call_id = session.execute(statement, params).one()
+        else:
+            ticket_id = session.execute(
+                insert(_TICKETS).values(_set_columns(call.ticket)).returning(Ticket.id)
+            ).scalar_one()
+            values = {**_set_columns(call), "ticket_id": ticket_id}
+            call_id = session.execute(insert(_CALLS).values(values).returning(Call.id)).scalar_one()
     except IntegrityError:
         session.rollback()
         return False
-    record_event(session, call, CallStarted(caller=call.from_number), now)
+    call.ticket.id, call.ticket_id, call.id = ticket_id, ticket_id, call_id
+    if not in_one:
+        record_event(session, call, started, now)
     return True
+
+
+def _with_defaults(table: Table, given: dict[str, Any]) -> dict[str, Any]:
+    """`given` and the table's scalar defaults (a SELECT of values takes no column defaults)."""
+    row = dict(given)
+    for column in table.columns:
+        default = column.default
+        if column.key not in row and isinstance(default, ColumnDefault) and default.is_scalar:
+            row[column.key] = default.arg
+    return row
+
+
+def _new_call_in_one(
+    call: Call, started: CallStarted, now: datetime
+) -> tuple[Insert, dict[str, Any]]:
+    """One INSERT ... WITH for the new ticket, its call and the call_started event
+    (PostgreSQL's data-modifying CTEs): one round trip where there were three.
+
+    The statement is built once per set of columns (building it cost as much CPU as running
+    it); the values go in as parameters.
+    """
+    ticket = _with_defaults(_TICKETS, _set_columns(call.ticket))
+    fields = _with_defaults(_CALLS, _set_columns(call))
+    event = {"at": now, "kind": started.KIND.value, "detail": started.to_json()}
+    shape = (tuple(ticket), tuple(fields))
+    statement = _NEW_CALL_STATEMENTS.get(shape)
+    if statement is None:
+        statement = _NEW_CALL_STATEMENTS[shape] = _new_call_statement(*shape)
+    params = {f"t_{key}": value for key, value in ticket.items()}
+    params.update({f"c_{key}": value for key, value in fields.items()})
+    params.update({f"e_{key}": value for key, value in event.items()})
+    return statement, params
+
+
+_NEW_CALL_STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], Insert] = {}
+
+
+def _new_call_statement(ticket: tuple[str, ...], fields: tuple[str, ...]) -> Insert:
+    def binds(prefix: str, table: Table, keys: tuple[str, ...]) -> list[Any]:
+        return [bindparam(f"{prefix}_{key}", type_=table.c[key].type) for key in keys]
+
+    new_ticket = (
+        insert(_TICKETS)
+        .from_select(list(ticket), select(*binds("t", _TICKETS, ticket)), include_defaults=False)
+        .returning(_TICKETS.c.id)
+        .cte("new_ticket")
+    )
+    new_call = (
+        insert(_CALLS)
+        .from_select(
+            [*fields, "ticket_id"],
+            select(*binds("c", _CALLS, fields), new_ticket.c.id),
+            include_defaults=False,
+        )
+        .returning(_CALLS.c.id, _CALLS.c.ticket_id)
+        .cte("new_call")
+    )
+    event = ("at", "kind", "detail")
+    return (
+        insert(_EVENTS)
+        .from_select(
+            ["ticket_id", "call_id", *event],
+            select(new_call.c.ticket_id, new_call.c.id, *binds("e", _EVENTS, event)),
+            include_defaults=False,
+        )
+        .returning(_EVENTS.c.ticket_id, _EVENTS.c.call_id)
+        .add_cte(new_ticket, new_call)
+    )
 
 
 def lock_and_read(
@@ -115,7 +223,23 @@ def lock_and_read(
     )
     # populate_existing: a Call already in this session takes the row as the UPDATE left it.
     options = {"synchronize_session": False, "populate_existing": True}
-    return session.scalars(statement, execution_options=options).first()
+    call = session.scalars(statement, execution_options=options).first()
+    if call is not None:
+        mark_locked(session, call.id)
+    return call
+
+
+_LOCKED = "locked_calls"
+
+
+def mark_locked(session: Session, call_id: int) -> None:
+    """Note that this transaction holds the call's row lock (and has read it fresh since)."""
+    session.info.setdefault(_LOCKED, set()).add(call_id)
+
+
+def holds_lock(session: Session, call_id: int) -> bool:
+    """True when this transaction took the call's row lock already: a second one is no news."""
+    return call_id in session.info.get(_LOCKED, ())
 
 
 def has_event(session: Session, call: Call, kind: EventKind) -> bool:
@@ -138,51 +262,99 @@ def events_of(session: Session, call: Call, payload_type: type[P]) -> list[P]:
     return [p for p in (payload_of(row, payload_type) for row in rows) if p is not None]
 
 
-def record_event(session: Session, call: Call, payload: Payload, now: datetime) -> CallEvent:
+def record_event(session: Session, call: Call, payload: Payload, now: datetime) -> None:
     """Append an event to the call's ticket timeline (its kind is the payload's)."""
-    return record_ticket_event(session, call.ticket_id, payload, now, call_id=call.id)
+    record_ticket_event(session, call.ticket_id, payload, now, call_id=call.id)
 
 
 def record_ticket_event(
     session: Session, ticket_id: int, payload: Payload, now: datetime, call_id: int | None = None
-) -> CallEvent:
-    """Append an event to a ticket's timeline that may belong to no call (a dead SMS)."""
-    event = CallEvent(
-        ticket_id=ticket_id,
-        call_id=call_id,
-        at=now,
-        kind=payload.KIND.value,
-        detail=payload.to_json(),
-    )
-    session.add(event)
-    return event
+) -> None:
+    """Append an event to a ticket's timeline that may belong to no call (a dead SMS).
 
-
-def join_open_severity1_ticket(
-    session: Session, call: Call, account: Account, now: datetime
-) -> Ticket | None:
-    """Move `call` onto the account's unsolved severity-1 ticket of the last 30 minutes, if any.
-
-    The call stays its own record: its product (it is rung by its own product's policy), its
-    outcome and texts. What it brings to the incident, it adds: a privileged PIN's elevated
-    access is granted on the joined ticket too.
+    Held until the transaction commits (or something reads the timeline), then written with
+    the step's other events in one INSERT: a step records two or three events, and each was
+    a round trip of its own.
     """
-    earlier = session.scalar(
-        select(Ticket)
-        .where(
-            Ticket.account_id == account.id,
-            Ticket.severity == 1,
-            # Any state short of solved: an acknowledged incident is still the same incident.
-            Ticket.status != TicketStatus.SOLVED,
-            Ticket.created_at >= now - JOIN_WINDOW,
-            Ticket.id != call.ticket_id,
-        )
-        .order_by(Ticket.created_at.desc())
-        .limit(1)
+    row = {
+        "ticket_id": ticket_id,
+        "call_id": call_id,
+        "at": now,
+        "kind": payload.KIND.value,
+        "detail": payload.to_json(),
+    }
+    session.info.setdefault(_PENDING, []).append(row)
+
+
+_PENDING = "pending_call_events"
+
+
+def write_pending_events(session: Session) -> None:
+    """Write the events recorded and not yet written, in one INSERT (rows in their order)."""
+    rows: list[dict[str, Any]] = session.info.pop(_PENDING, None) or []
+    if not rows:
+        return
+    if session.new:
+        # The events may name a ticket or call not yet written.
+        session.flush()
+    # Core, not the ORM's bulk insert: nothing reads these rows back as objects here.
+    session.connection().execute(insert(_EVENTS), rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    write_pending_events(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_before_reading(state: ORMExecuteState) -> None:
+    # A read (or move) of the timeline in the same transaction sees what the step recorded.
+    if state.session.info.get(_PENDING) and any(
+        mapper.class_ is CallEvent for mapper in state.all_mappers
+    ):
+        write_pending_events(state.session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # Committed, rolled back or closed: what was not written is gone, and so is every lock.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_LOCKED, None)
+
+
+def ticket_and_open_incident(
+    session: Session, call: Call, now: datetime
+) -> tuple[Ticket, Ticket | None]:
+    """The call's ticket (with its account and product) and the account's unsolved
+    severity-1 ticket of the last 30 minutes, if any, in one query.
+
+    The incident is the one join_open_severity1_ticket would join: any state short of solved
+    (an acknowledged incident is still the same incident), the newest first.
+    """
+    incident = and_(
+        Ticket.account_id == call.account_id,
+        Ticket.severity == 1,
+        Ticket.status != TicketStatus.SOLVED,
+        Ticket.created_at >= now - JOIN_WINDOW,
     )
-    if earlier is None:
-        return None
-    return join_ticket(session, call, earlier, now)
+    rows = session.scalars(
+        select(Ticket)
+        .options(joinedload(Ticket.account), joinedload(Ticket.product))
+        .where(or_(Ticket.id == call.ticket_id, incident if call.account_id else false()))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    ).unique()
+    own, earlier = None, None
+    for ticket in rows:
+        if ticket.id == call.ticket_id:
+            own = ticket
+        elif earlier is None:
+            earlier = ticket
+    if own is None:
+        raise LookupError(f"call {call.call_sid} has no ticket")
+    # The call holds it (the session's identity map alone would let it go): no second load.
+    set_committed_value(call, "ticket", own)
+    return own, earlier
 
 
 def join_ticket(session: Session, call: Call, earlier: Ticket, now: datetime) -> Ticket:
