@@ -1,6 +1,10 @@
 """Benchmark: outbox drain rate with 1 and 2 workers, and call end -> SMS at Twilio's API latency.
 
 .venv/bin/python bench/notify_drain.py [--database-url URL] [--count 1000] [--calls 100]
+    [--workers 1,2] [--profile bench/results/notify-drain.svg]
+
+--profile records the worker's process tree (pool, RQ workers, relay) with py-spy during the
+first drain and writes the flame graph there (py-spy is a dev dependency; needs ptrace rights).
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--workers", default="1,2", help="worker counts to drain with, in turn")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy flame graph (SVG)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="notify-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
@@ -75,9 +81,12 @@ def main() -> None:
         }
         app = create_app(env)
         print(f"database: {url.split('@')[-1]}   redis: embedded   twilio: simulator REST")
-        for workers in (1, 2):
-            rate = drain_rate(app, env, sim, workers, args.count)
+        for level, workers in enumerate(int(w) for w in args.workers.split(",")):
+            profile = args.profile if level == 0 else None
+            rate = drain_rate(app, env, sim, workers, args.count, profile)
             print(f"drain {args.count} notifications, {workers} worker(s): {rate:7.1f} /s")
+        if args.calls <= 0:
+            return
         latencies = call_latency(app, env, sim, args.calls)
         p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else latencies[0]
         print(
@@ -118,8 +127,16 @@ def done_count(app: object, since_id: int) -> int:
         )
 
 
-def drain_rate(app: object, env: dict[str, str], sim: Simulator, workers: int, count: int) -> float:
+def drain_rate(
+    app: object,
+    env: dict[str, str],
+    sim: Simulator,
+    workers: int,
+    count: int,
+    profile: Path | None = None,
+) -> float:
     process = start_workers(env, workers)
+    spy = None
     try:
         with app.extensions["sessionmaker"]() as session:  # type: ignore[attr-defined]
             last = session.scalar(select(func.max(Notification.id))) or 0
@@ -130,12 +147,23 @@ def drain_rate(app: object, env: dict[str, str], sim: Simulator, workers: int, c
                     recipient=f"+1555{workers}{i:06d}", now=now, dedupe_key=f"bench-{workers}-{i}",
                     payload={"failures": i, "callers": 1, "window_minutes": 10},
                 )  # fmt: skip
+            if profile is not None:
+                spy = subprocess.Popen(
+                    [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                     str(process.pid), "--subprocesses", "--nonblocking", "--rate", "200",
+                     "--output", str(profile)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+                time.sleep(1.0)  # py-spy attached before the rows are committed
             session.commit()
         start = time.monotonic()
         while done_count(app, last) < count:
             time.sleep(0.05)
         return count / (time.monotonic() - start)
     finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its flame graph on SIGINT
+            spy.wait(60)
         stop_workers(process)
 
 

@@ -175,8 +175,9 @@ def test_workers_killed_and_restarted_around_a_reminder_send_it_once(
     call = make_call(session, TicketOutcome.MESSAGE)
     task = task_alerts.callback_promised(session, call, "nobody accepted", utcnow(), settings)
     assert task is not None
-    # The reminder comes due a few seconds from now, while the workers below live and die.
-    task.remind_at = task.next_timer_at = utcnow() + timedelta(seconds=4)
+    # Not due while the first worker lives: a worker that starts slowly on a loaded machine
+    # must not see the reminder due already.
+    task.remind_at = task.next_timer_at = utcnow() + timedelta(hours=1)
     session.commit()
     # A short grace, so a job whose worker died before claiming its row is looked at soon.
     env = worker_env(notify_config, ONCALL_NUMBER=ONCALL, NOTIFY_SWEEP_GRACE="2")
@@ -185,6 +186,9 @@ def test_workers_killed_and_restarted_around_a_reminder_send_it_once(
     # Generous waits: worker start-up is slow on a loaded 2-core machine; a pass is quick.
     wait_for(lambda: len(sim.messages) == 1, 60, "the engineer's first text")
     first.kill_all()  # killed before the reminder is due
+    # The reminder comes due a few seconds from now, while the workers below live and die.
+    task.remind_at = task.next_timer_at = utcnow() + timedelta(seconds=3)
+    session.commit()
     second = start_worker(env)
     wait_for(lambda: bool(_kind_rows(session, "task_escalated")), 60, "the reminder's row")
     second.kill_all()  # killed as the reminder fires, perhaps mid-send
