@@ -183,7 +183,7 @@ def drain_rate(
             if profile is not None:
                 spy = subprocess.Popen(
                     [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
-                     str(process.pid), "--subprocesses", "--nonblocking", "--rate", "200",
+                     str(process.pid), "--subprocesses", "--nonblocking", "--rate", "100",
                      "--output", str(profile)],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
