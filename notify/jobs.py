@@ -75,17 +75,6 @@ def send_notification(notification_id: int) -> str:
     return send_notifications([notification_id])
 
 
-def deliver(
-    services: Services,
-    session: Session,
-    notification_id: int,
-    job_id: str | None,
-    now: datetime,
-) -> str:
-    """Claim, send and record one notification; `job_id` None skips the ownership check."""
-    return deliver_batch(services, session, [notification_id], job_id, now)[notification_id]
-
-
 def deliver_batch(
     services: Services,
     session: Session,

@@ -127,3 +127,19 @@ def test_a_batch_cut_off_by_the_job_timeout_sends_every_row_once(
     assert reconciled[0].provider_id == sim.messages[0]["sid"]
     # The two that never started were handed back unclaimed: their one attempt sent them.
     assert sorted(row.attempts for row in rows if row not in reconciled) == [1, 1]
+
+
+def test_a_row_whose_text_cannot_be_rendered_is_dead_and_its_batch_goes_out(
+    notify_app: Flask, session: Session, sim: Simulator
+) -> None:
+    numbers = _queue_texts(session, 3)
+    add_notification(
+        session, kind="no_such_message", channel=NotificationChannel.SMS, recipient="+15553339999",
+        payload={}, now=utcnow(), dedupe_key="batch-test-broken",
+    )  # fmt: skip
+    session.commit()
+    drain(notify_app)
+    assert sorted(m["to"] for m in sim.messages) == numbers
+    (broken,) = [row for row in notifications(session) if row.kind == "no_such_message"]
+    assert broken.status == NotificationStatus.DEAD
+    assert "cannot render no_such_message" in (broken.last_error or "")
