@@ -115,6 +115,9 @@ def deliver_batch(
                 )
     for row in fan_outs:
         outcomes[row.id] = _fan_out(services, session, row, now)
+    # End the read first: on SQLite a transaction that read and then writes after another run
+    # committed fails at once ("database is locked"); a fresh one waits for the lock instead.
+    session.commit()
     claimed = _claim(session, batch, job_id, now)
     for outgoing in batch:
         if outgoing.id not in claimed:
