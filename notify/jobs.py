@@ -98,6 +98,14 @@ def deliver_batch(
         elif job_id is not None and row.job_id != job_id:
             # The sweeper gave the row to a newer job: this one is a stale duplicate.
             outcomes[row.id] = f"skipped: owned by job {row.job_id}"
+        elif (
+            row.claimed_at is not None
+            and row.enqueued_at is not None
+            and row.claimed_at >= row.enqueued_at
+        ):
+            # Claimed since the relay handed it to this job: another run of this very job has
+            # it (a row claimed by an earlier, dead attempt was handed over after that claim).
+            outcomes[row.id] = "skipped: claimed by a concurrent run"
         elif row.recipient == MANAGERS:
             fan_outs.append(row)
         else:
