@@ -1,6 +1,10 @@
 """Benchmark: outbox drain rate with 1 and 2 workers, and call end -> SMS at Twilio's API latency.
 
 .venv/bin/python bench/notify_drain.py [--database-url URL] [--count 1000] [--calls 100]
+    [--workers 1,2] [--profile bench/results/notify-drain.svg]
+
+--profile records the worker's process tree (pool, RQ workers, relay) with py-spy during the
+first drain and writes the flame graph there (py-spy is a dev dependency; needs ptrace rights).
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+import redis
 from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.idle_worker import tree_cpu  # noqa: E402
 from hotline.app import create_app  # noqa: E402
 from hotline.embedded_redis import EmbeddedRedis  # noqa: E402
 from hotline.migrate import upgrade  # noqa: E402
@@ -36,6 +43,7 @@ from models import (  # noqa: E402
 from notify import triggers  # noqa: E402
 from notify.outbox import add_notification  # noqa: E402
 from simulator import Simulator  # noqa: E402
+from simulator.transport import HttpResponse  # noqa: E402
 
 SID, TOKEN, PUBLIC = "AC" + "0" * 32, "0123456789abcdef0123456789abcdef", "https://bench.test"
 DONE = (NotificationStatus.SENT, NotificationStatus.DELIVERED)
@@ -49,6 +57,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--workers", default="1,2", help="worker counts to drain with, in turn")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy flame graph (SVG)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="notify-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
@@ -73,18 +83,38 @@ def main() -> None:
             "SECRET_KEY": "bench",
             "PIN_PEPPER": "bench",
         }
+        sim.attach(DroppedReceipts())
         app = create_app(env)
         print(f"database: {url.split('@')[-1]}   redis: embedded   twilio: simulator REST")
-        for workers in (1, 2):
-            rate = drain_rate(app, env, sim, workers, args.count)
-            print(f"drain {args.count} notifications, {workers} worker(s): {rate:7.1f} /s")
+        for level, workers in enumerate(int(w) for w in args.workers.split(",")):
+            profile = args.profile if level == 0 else None
+            rate, worker_ms, bench_ms = drain_rate(app, env, sim, workers, args.count, profile)
+            print(
+                f"drain {args.count} notifications, {workers} worker(s): {rate:7.1f} /s "
+                f"(CPU per notification: worker {worker_ms:.2f} ms, simulator + bench "
+                f"{bench_ms:.2f} ms)"
+            )
+        if args.calls <= 0:
+            return
         latencies = call_latency(app, env, sim, args.calls)
         p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else latencies[0]
         print(
             f"call end -> SMS at Twilio API, 1 idle worker, {len(latencies)} calls: "
-            f"median {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
+            f"median {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms; "
+            "slowest " + ", ".join(f"{x * 1000:.0f}" for x in sorted(latencies)[-3:]) + " ms"
         )
         app.extensions["engine"].dispose()
+
+
+class DroppedReceipts:
+    """Where the simulator's delivery receipts go in this bench: nowhere, at once. Receipts are
+    the web tier's work (POST /notify/status), not the worker's; posting them to the unresolvable
+    bench URL cost the simulator, in this very process, a DNS lookup and two threads a message."""
+
+    def send(
+        self, method: str, path: str, form: object, headers: dict[str, str], timeout: float
+    ) -> HttpResponse:
+        return HttpResponse(status=204, content_type="", body="")
 
 
 def start_workers(env: dict[str, str], count: int) -> subprocess.Popen[bytes]:
@@ -93,7 +123,12 @@ def start_workers(env: dict[str, str], count: int) -> subprocess.Popen[bytes]:
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
-    time.sleep(2.0)  # let the workers start and go idle
+    # Started means registered with RQ (on a loaded machine that takes seconds, not a fixed 2).
+    connection = redis.Redis.from_url(env["REDIS_URL"])
+    deadline = time.monotonic() + 120
+    while connection.scard("rq:workers") < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # and idle: the relay has had its first round
     return process
 
 
@@ -104,6 +139,11 @@ def stop_workers(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def done_count(app: object, since_id: int) -> int:
@@ -118,8 +158,18 @@ def done_count(app: object, since_id: int) -> int:
         )
 
 
-def drain_rate(app: object, env: dict[str, str], sim: Simulator, workers: int, count: int) -> float:
+def drain_rate(
+    app: object,
+    env: dict[str, str],
+    sim: Simulator,
+    workers: int,
+    count: int,
+    profile: Path | None = None,
+) -> tuple[float, float, float]:
+    """Notifications per second, and CPU ms per notification of the worker tree and of this
+    process (the simulated Twilio API and the progress queries)."""
     process = start_workers(env, workers)
+    spy = None
     try:
         with app.extensions["sessionmaker"]() as session:  # type: ignore[attr-defined]
             last = session.scalar(select(func.max(Notification.id))) or 0
@@ -130,12 +180,28 @@ def drain_rate(app: object, env: dict[str, str], sim: Simulator, workers: int, c
                     recipient=f"+1555{workers}{i:06d}", now=now, dedupe_key=f"bench-{workers}-{i}",
                     payload={"failures": i, "callers": 1, "window_minutes": 10},
                 )  # fmt: skip
+            if profile is not None:
+                spy = subprocess.Popen(
+                    [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                     str(process.pid), "--subprocesses", "--nonblocking", "--rate", "100",
+                     "--output", str(profile)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+                time.sleep(1.0)  # py-spy attached before the rows are committed
             session.commit()
+        tree, bench = psutil.Process(process.pid), psutil.Process()
+        cpu_before = tree_cpu(tree), _cpu(bench)
         start = time.monotonic()
         while done_count(app, last) < count:
             time.sleep(0.05)
-        return count / (time.monotonic() - start)
+        rate = count / (time.monotonic() - start)
+        worker_ms = (tree_cpu(tree) - cpu_before[0]) * 1000 / count
+        bench_ms = (_cpu(bench) - cpu_before[1]) * 1000 / count
+        return rate, worker_ms, bench_ms
     finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its flame graph on SIGINT
+            spy.wait(60)
         stop_workers(process)
 
 

@@ -50,30 +50,36 @@ def relay_once(services: Services, now: datetime | None = None) -> int:
         ).all()
         if not due:
             return 0
-        mine: list[tuple[int, str]] = []
-        for notification_id, attempts in due:
-            job_id = job_id_for(notification_id, attempts)
-            # Conditional: of two relays racing (SQLite has no SKIP LOCKED), one takes each row.
-            taken = session.execute(
-                update(Notification)
-                .where(
-                    Notification.id == notification_id,
-                    Notification.status == NotificationStatus.PENDING,
-                )
-                .values(status=NotificationStatus.ENQUEUED, job_id=job_id, enqueued_at=now)
+        # One conditional UPDATE takes them: of two relays racing (SQLite has no SKIP LOCKED),
+        # one takes each row.
+        taken = session.execute(
+            update(Notification)
+            .where(
+                Notification.id.in_([notification_id for notification_id, _ in due]),
+                Notification.status == NotificationStatus.PENDING,
             )
-            if taken.rowcount == 1:  # type: ignore[attr-defined]
-                mine.append((notification_id, job_id))
+            .values(status=NotificationStatus.ENQUEUED, enqueued_at=now)
+            .returning(Notification.id, Notification.attempts)
+            .execution_options(synchronize_session=False)
+        ).all()
+        jobs = batches_of(sorted((row[0], row[1]) for row in taken), tuning.job_batch)
+        for job_id, ids in jobs:
+            session.execute(
+                update(Notification)
+                .where(Notification.id.in_(ids))
+                .values(job_id=job_id)
+                .execution_options(synchronize_session=False)
+            )
         # Committed before enqueueing: a job never reads a row its relay has not committed.
         session.commit()
         try:
-            _enqueue(services, mine)
+            _enqueue(services, jobs)
         except RedisError:
             # Redis is down: hand the rows back so they go out when it returns.
             session.execute(
                 update(Notification)
                 .where(
-                    Notification.id.in_([notification_id for notification_id, _ in mine]),
+                    Notification.id.in_([row[0] for row in taken]),
                     Notification.status == NotificationStatus.ENQUEUED,
                     Notification.claimed_at.is_(None),
                 )
@@ -81,22 +87,29 @@ def relay_once(services: Services, now: datetime | None = None) -> int:
             )
             session.commit()
             raise
-    return len(mine)
+    return len(taken)
 
 
-def _enqueue(services: Services, rows: list[tuple[int, str]]) -> None:
+def batches_of(rows: list[tuple[int, int]], size: int) -> list[tuple[str, list[int]]]:
+    """(job id, row ids) per batch of `size` taken rows (id, attempts), in id order. The id is
+    the first row's next attempt: this relay alone took that row at that attempt."""
+    chunks = [rows[start : start + size] for start in range(0, len(rows), size)]
+    return [(job_id_for(*chunk[0]), [row_id for row_id, _ in chunk]) for chunk in chunks]
+
+
+def _enqueue(services: Services, jobs: list[tuple[str, list[int]]]) -> None:
     tuning = services.settings.notify
     queue = queue_on(services.redis, NOTIFY_QUEUE)
     with services.redis.pipeline() as pipe:
-        for notification_id, job_id in rows:
+        for job_id, ids in jobs:
             queue.enqueue_call(
                 JOB_FUNCTION,
-                args=(notification_id,),
+                args=(ids,),
                 job_id=job_id,
                 timeout=tuning.job_timeout,
                 result_ttl=3600,
                 failure_ttl=7 * 86400,
-                description=f"send notification {notification_id}",
+                description=f"send notifications {', '.join(map(str, ids))}"[:200],
                 pipeline=pipe,
             )
         pipe.execute()
@@ -122,20 +135,12 @@ def sweep_once(services: Services, now: datetime | None = None) -> int:
             .order_by(Notification.id)
             .limit(tuning.batch_size)
         ).all()
+        # The rows of a batch share their job: it is looked up once per sweep.
+        looked_up: dict[str | None, tuple[JobStatus | None, bool, bool]] = {}
         for notification_id, job_id, claimed_at in stuck:
-            status, worker_name = _job_status(redis_client, job_id)
-            # A worker can die after taking the job and before claiming the row: its job then
-            # sits "started" for good, so a dead worker frees the row, claimed or not.
-            worker_died = status is JobStatus.STARTED and worker_seems_dead(
-                redis_client, worker_name, time.time()
-            )
-            # A worker killed right after taking a job leaves it "queued" but in no queue (RQ's
-            # intermediate list): nothing would run it for a minute or more.
-            stranded = (
-                status is JobStatus.QUEUED
-                and job_id is not None
-                and queue_on(redis_client, NOTIFY_QUEUE).get_job_position(job_id) is None
-            )
+            if job_id not in looked_up:
+                looked_up[job_id] = _job_health(redis_client, job_id)
+            status, worker_died, stranded = looked_up[job_id]
             claim_expired = (
                 worker_died
                 or stranded
@@ -166,6 +171,26 @@ def sweep_once(services: Services, now: datetime | None = None) -> int:
                 )
         session.commit()
     return freed
+
+
+def _job_health(
+    redis_client: redis.Redis, job_id: str | None
+) -> tuple[JobStatus | None, bool, bool]:
+    """The job's status, whether its worker died, and whether it is stranded outside a queue."""
+    status, worker_name = _job_status(redis_client, job_id)
+    # A worker can die after taking the job and before claiming the row: its job then
+    # sits "started" for good, so a dead worker frees the row, claimed or not.
+    worker_died = status is JobStatus.STARTED and worker_seems_dead(
+        redis_client, worker_name, time.time()
+    )
+    # A worker killed right after taking a job leaves it "queued" but in no queue (RQ's
+    # intermediate list): nothing would run it for a minute or more.
+    stranded = (
+        status is JobStatus.QUEUED
+        and job_id is not None
+        and queue_on(redis_client, NOTIFY_QUEUE).get_job_position(job_id) is None
+    )
+    return status, worker_died, stranded
 
 
 def _job_status(

@@ -169,7 +169,8 @@ class ConsoleSms:
     """Prints each SMS to the worker's output (no Twilio credentials configured)."""
 
     def send(self, to: str, body: str, status_callback: str) -> str:
-        print(f"[notify] SMS to {to}:\n  {body}", flush=True)
+        # One write per message: a batch sends from several threads, and lines must not mix.
+        print(f"[notify] SMS to {to}:\n  {body}\n", end="", flush=True)
         return f"console-{uuid.uuid4().hex[:24]}"
 
     def find_sent(self, to: str, body: str, since: datetime) -> str | None:
@@ -188,7 +189,7 @@ class ConsoleEmail:
         headers: Mapping[str, str] | None = None,
     ) -> str:
         indented = "\n".join(f"  {line}" for line in body.splitlines())
-        print(f"[notify] Email to {to}: {subject}\n{indented}", flush=True)
+        print(f"[notify] Email to {to}: {subject}\n{indented}\n", end="", flush=True)
         return message_id
 
 

@@ -205,4 +205,8 @@ def test_two_relays_enqueue_each_row_once(notify_app: Flask, session: Session) -
     assert relay_once(services_of(notify_app)) == 0
     from kernel.queue import get_queue
 
-    assert get_queue(app=notify_app).count == 2
+    # The call's two rows go out as one batch job: each row in exactly one job.
+    jobs = get_queue(app=notify_app).get_jobs()
+    queued = sorted(row_id for job in jobs for row_id in job.args[0])
+    assert queued == sorted(n.id for n in notifications(session))
+    assert len(jobs) == 1
