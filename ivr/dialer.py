@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -46,15 +47,34 @@ class Dialer:
         self._client: Client | None = None
         self._alert_lock = threading.Lock()
         self._next_alert = 0.0
+        self._under_way = 0
+        self._under_way_lock = threading.Lock()
 
     def carry_out(self, progress: ringing.Progress, call_id: int) -> None:
         """Place and cancel what `progress` says; redirect the caller when nobody is left."""
         for attempt_id in progress.cancel:
-            self.pool.submit(self._cancel, attempt_id)
+            self._submit(self._cancel, attempt_id)
         for attempt_id in progress.place:
-            self.pool.submit(self._place, attempt_id)
+            self._submit(self._place, attempt_id)
         if progress.exhausted:
-            self.pool.submit(self._redirect_caller, call_id, "ivr.no_engineer")
+            self._submit(self._redirect_caller, call_id, "ivr.no_engineer")
+
+    def busy(self) -> bool:
+        """True while work handed to the dialer is queued or running."""
+        return self._under_way > 0
+
+    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+        with self._under_way_lock:
+            self._under_way += 1
+
+        def run() -> None:
+            try:
+                fn(*args)
+            finally:
+                with self._under_way_lock:
+                    self._under_way -= 1
+
+        self.pool.submit(run)
 
     def close(self) -> None:
         """Finish what is under way and stop the threads (at shutdown, and between tests)."""
@@ -77,11 +97,11 @@ class Dialer:
                 return
             self._next_alert = now + MANAGER_ALERT_EVERY_SECONDS
         for phone in settings_of(self.app).manager_phones:
-            self.pool.submit(self._sms, phone, text)
+            self._submit(self._sms, phone, text)
 
     def send_text(self, phone: str, text: str) -> None:
         """SMS a caller's one-time code straight through Twilio: it never sits in the outbox."""
-        self.pool.submit(self._text, phone, text)
+        self._submit(self._text, phone, text)
 
     def _text(self, phone: str, text: str) -> None:
         try:

@@ -90,6 +90,10 @@ class Scheduler:
     ) -> None:
         self.now = 0.0
         self.grace = grace
+        # When the service can say it still has work under way (see Simulator.attach), time
+        # waits for that instead of a long grace period: a short one covers thread hand-offs.
+        self.service_busy: Callable[[], bool] | None = None
+        self.busy_grace = 0.01
         self.max_virtual = max_virtual
         self.max_wall = max_wall
         self.fetch_timeout = fetch_timeout
@@ -225,7 +229,9 @@ class Scheduler:
                 return False
             act = self.activity
             quiet_for = time.monotonic() - max(act.last, self._last_fetch_end)
-            if act.inflight == 0 and quiet_for >= self.grace:
+            busy = self.service_busy
+            grace = self.grace if busy is None else self.busy_grace
+            if act.inflight == 0 and quiet_for >= grace and not (busy is not None and busy()):
                 return True
             if time.monotonic() - wall0 > self.max_wall + 5:
                 return True

@@ -105,8 +105,16 @@ class Simulator:
 
     # -- setup ------------------------------------------------------------------------------
 
-    def attach(self, service: str | WsgiApp | Transport) -> None:
-        """Deliver webhooks to a base URL (real HTTP), a WSGI app, or any Transport."""
+    def attach(
+        self, service: str | WsgiApp | Transport, busy: Callable[[], bool] | None = None
+    ) -> None:
+        """Deliver webhooks to a base URL (real HTTP), a WSGI app, or any Transport.
+
+        `busy`, if given, says whether the service still has work under way that may call the
+        REST API (requests it started in the background); virtual time then waits for it to
+        be done instead of for a fixed grace period of wall-clock quiet.
+        """
+        self.sched.service_busy = busy
         if isinstance(service, str):
             self.webhooks.transport = HttpTransport(service)
         elif hasattr(service, "send"):

@@ -29,5 +29,5 @@ def phone(app_config: dict[str, Any]) -> Iterator[Simulator]:
 @pytest.fixture
 def app(phone: Simulator, app: Flask) -> Flask:
     """The app under test, attached to the simulator (built after `phone` set its config)."""
-    phone.attach(app)
+    phone.attach(app, busy=app.extensions["dialer"].busy)
     return app

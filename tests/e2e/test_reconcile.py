@@ -30,7 +30,7 @@ def lossy_phone(app_config: dict[str, Any]) -> Iterator[Simulator]:
 def test_an_open_call_past_due_is_closed_from_twilios_final_status(
     lossy_phone: Simulator, app: Flask, session: Session
 ) -> None:
-    lossy_phone.attach(app)
+    lossy_phone.attach(app, busy=app.extensions["dialer"].busy)
     report = lossy_phone.call(Caller(keys=[None, None, None]))
     call = session.scalars(select(Call).where(Call.call_sid == report.sid)).one()
     assert call.ended_at is None  # the status callback was lost

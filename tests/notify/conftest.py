@@ -133,7 +133,7 @@ def notify_config(
 def notify_app(notify_config: dict[str, Any], app: Flask, sim: Simulator) -> Iterator[Flask]:
     """The test app wired to the simulator and SMTP server, with fast retries, in context."""
     # Message status callbacks from the simulator reach this app, signed.
-    sim.attach(app)
+    sim.attach(app, busy=app.extensions["dialer"].busy)
     with app.app_context():
         yield app
 
