@@ -125,24 +125,35 @@ def verify_pin(
     )
 
 
+# The one PIN budget of all the senders whose address is on no account.
+UNKNOWN_SENDERS = "mail:address-not-on-file"
+
+
 def verify_mailed_pin(
     session: Session, pin_hash: str | None, sender: str, now: datetime, policy: PinPolicy
 ) -> PinCheck:
     """Check a PIN found in an email's subject (kept as its hash) for `sender`, with the phone's
-    rules: kinds, one-time claims, lockouts per sender address and per account; the caller
-    commits. The sender's accounts are those with a contact of that address."""
-    key = f"mail:{sender.lower()}"[:64]
-    accounts = sorted(
-        session.scalars(
-            select(Contact.account_id).where(func.lower(Contact.email) == sender.lower()).distinct()
-        ).all()
+    rules: kinds, one-time claims, lockouts per sender address (one shared by all addresses on
+    no account); the caller commits."""
+    on_file = session.scalar(
+        select(Contact.id).where(func.lower(Contact.email) == sender.lower()).limit(1)
     )
+    # An address on file has its own budget. Any other address shares one budget with every
+    # address not on file: a From line costs nothing to change, so a guesser writing each
+    # guess from a new address gets no more tries than one address would. Account budgets
+    # are the phone's: a forged From never locks a customer's phone calls out.
+    key = f"mail:{sender.lower()}"[:64] if on_file is not None else UNKNOWN_SENDERS
     # No redial grace: a one-time PIN is spent by the first email, as a resend is a new message.
-    return _check(session, pin_hash, key, key, accounts, None, None, now, policy, redial=False)
+    return _check(session, pin_hash, key, key, [], None, None, now, policy, redial=False)
 
 
-# "PIN 12345678", "pin: p1234567", "PIN#12345678": the word PIN, then the digits (p: privileged).
-_MAILED_PIN = re.compile(r"\bPIN\b[\s:#=-]*(p?)(\d{4,12})\b", re.IGNORECASE)
+# "PIN 12345678", "pin: p1234567", "PIN#12345678", "PIN12345678", "Pin no. 12345678": the word
+# PIN, then the digits (p: privileged). Digits written on after a space or hyphen ("PIN 1234
+# 5678") are not part of the PIN looked up, but are masked with it: half a PIN is never kept.
+_MAILED_PIN = re.compile(
+    r"\bPIN(?:\s*(?:no\.?|number|nr\.?)(?![a-z]))?[\s:#=-]*(p?)(\d{4,12})((?:[ -]\d+)*)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)

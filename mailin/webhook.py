@@ -10,6 +10,7 @@ good (Mailgun does not retry: too large, no message); anything else is retried b
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -46,7 +47,11 @@ def signature_ok(key: str, timestamp: str, token: str, signature: str) -> bool:
 def _allow_big_mail() -> None:
     # A message with attachments is far larger than a webhook form; the intake's own limit
     # applies (a form's encoding adds about a third).
-    request.max_content_length = settings_of(current_app).mail.max_bytes * 4 // 3 + 65536
+    limit = settings_of(current_app).mail.max_bytes * 4 // 3 + 65536
+    request.max_content_length = limit
+    # A raw message comes as one form field (body-mime): Flask's own 500 KB cap on a form
+    # field would refuse it (413), and the provider would drop the mail after its retries.
+    request.max_form_memory_size = limit
 
 
 @bp.post("/inbound")
@@ -91,6 +96,11 @@ def inbound() -> Response:
         )
     except MailTooLarge as exc:
         return _answer(f"Message refused: {exc}", 406)
+    except Exception:
+        # Not stored: the provider retries with the same token, which must then be let in.
+        with contextlib.suppress(RedisError):
+            get_redis().delete(f"mailgun-token:{token[:100]}")
+        raise
     return _answer(
         f"Stored as {stored.mail_id}" + (" (seen before)" if stored.duplicate else ""), 200
     )

@@ -12,10 +12,11 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import encode_multipart
 
-from models import Attachment, MailOutcome
+from models import Attachment, IntakeReview, MailOutcome, TicketMessage
 from tests.mailin.conftest import (
     SIGNING_KEY,
     SUPPORT,
@@ -133,3 +134,57 @@ def test_an_empty_post_is_refused_for_good_and_an_unconfigured_webhook_says_so(
     )
     response = client.post("/mail/inbound", data=signed())
     assert response.status_code == 503 and b"MAILGUN_WEBHOOK_SIGNING_KEY" in response.data
+
+
+def test_a_raw_message_of_several_hundred_kilobytes_is_taken(
+    app: Flask, client: FlaskClient, session: Session, acme: Customer
+) -> None:
+    message = email(acme.email, f"PIN {acme.pin} Logs attached")
+    message.add_attachment(
+        b"x" * 700_000, maintype="application", subtype="octet-stream", filename="core.bin"
+    )
+    form = {"body-mime": message.as_string(), "recipient": SUPPORT, **signed()}
+    # Encoded here: the test client would spool so large a body to a file it never closes.
+    boundary, body = encode_multipart(form)
+    response = client.post(
+        "/mail/inbound/mime", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert response.status_code == 200, response.status
+    run_worker(app)
+    assert len(tickets(session)) == 1
+
+
+def test_a_reply_whose_sender_checks_failed_is_held_not_added(
+    app: Flask, client: FlaskClient, session: Session, sink: tuple[SmtpSink, str], acme: Customer
+) -> None:
+    form = {**parsed_form(acme, f"PIN {acme.pin} Workflow stopped"), **signed()}
+    assert (
+        client.post("/mail/inbound", data=form, content_type="multipart/form-data").status_code
+        == 200
+    )
+    run_worker(app)
+    (ticket,) = tickets(session)
+    before = messages_on(session, ticket.id)
+    # A forged From of the same contact, answering on the ticket's number: the provider's
+    # SPF and DKIM checks both failed.
+    forged = parsed_form(acme, f"Re: [{ticket.number}] Workflow stopped", "<m2@forger.test>")
+    headers = json.loads(forged["message-headers"])
+    headers = [[k, "Fail" if k.startswith("X-Mailgun-") else v] for k, v in headers]
+    forged.update({"message-headers": json.dumps(headers), "attachment-count": "0"})
+    del forged["attachment-1"]
+    response = client.post(
+        "/mail/inbound", data={**forged, **signed()}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 200
+    run_worker(app)
+    held = inbound(session)[1]
+    assert held.outcome is MailOutcome.HELD and held.review is IntakeReview.PENDING
+    assert messages_on(session, ticket.id) == before
+
+
+def messages_on(session: Session, ticket_id: int) -> int:
+    """How many conversation messages the ticket has."""
+    count = session.scalar(
+        select(func.count()).select_from(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
+    )
+    return int(count or 0)

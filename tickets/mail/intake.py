@@ -188,6 +188,9 @@ def _decide(
 ) -> Result:
     if mail_read.automatic is not None:
         return Result(MailOutcome.AUTOMATIC, f"not answered: {mail_read.automatic}")
+    if mail.source == "smtp" and mail.envelope_from.strip() in ("", "<>"):
+        # RFC 3834 and RFC 5321: bounces and many auto-replies come from the null sender.
+        return Result(MailOutcome.AUTOMATIC, "not answered: empty envelope sender (a bounce)")
     if not mail_read.sender:
         return Result(MailOutcome.UNREADABLE, "no sender address in From")
     if mail_read.sender in config.support_addresses:
@@ -210,14 +213,18 @@ def _decide(
     ticket = ticket_answered(session, mail_read.subject, mail_read.in_reply_to)
     if ticket is not None and ticket.account is not None:
         contact = contact_of(ticket.account, mail_read.sender)
-        if contact is not None:
+        forged = _failed_sender_checks(mail)
+        if contact is not None and not forged:
             return _thread(session, mail, mail_read, ticket, contact, now, config, store, saved)
         mail.ticket_id, mail.account_id, mail.review = (
             ticket.id,
             ticket.account_id,
             IntakeReview.PENDING,
         )
-        return _hold(session, mail, now, config, "this address is not registered on the account")
+        why = "this address is not registered on the account"
+        if contact is not None:
+            why = "the receiving provider could not confirm it came from this address"
+        return _hold(session, mail, now, config, why)
 
     if mail.pin_hash is None and MASK not in mail.subject:
         replies.queue_reply(session, mail, replies.NO_PIN, now, config.common())
@@ -238,7 +245,7 @@ def _decide(
             mail,
             now,
             config,
-            "this address is not registered on the account whose PIN you used",
+            "this address is not registered on the account",
         )
     entitlement = check_entitlement(session, account, now)
     if not entitlement.entitled:
@@ -283,6 +290,18 @@ def _refusal(check: PinCheck, now: datetime) -> str:
             f"Please try again in {wait}."
         )
     return _REFUSALS.get(check.outcome, "the PIN in your subject line was not recognised.")
+
+
+def _failed_sender_checks(mail: InboundMail) -> bool:
+    """True when the provider checked the From address (SPF, DKIM) and no check passed.
+
+    A reply joins a ticket on the number in its subject and an address on file, as the
+    support policy says; a From line is easily forged, so one the provider saw fail is held.
+    """
+    results = [r.strip().lower() for r in (mail.spf, mail.dkim) if r]
+    return (
+        bool(results) and "pass" not in results and any(r in ("fail", "softfail") for r in results)
+    )
 
 
 def _hold(

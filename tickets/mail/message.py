@@ -14,7 +14,9 @@ from html.parser import HTMLParser
 
 from tickets.attachments import Upload
 
-_MESSAGE_ID = re.compile(r"<[^<>\s]{1,290}>")
+_MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,290}>")
+# Control characters (NUL above all: PostgreSQL text refuses it) are dropped from what is read.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # RFC 3834 and the headers mail systems and lists add to what no person wrote.
 _BULK_PRECEDENCE = {"bulk", "list", "junk", "auto_reply"}
 _LIST_HEADERS = ("List-Id", "List-Unsubscribe", "List-Post", "List-Help", "List-Owner")
@@ -45,7 +47,7 @@ def parse(raw: bytes) -> EmailMessage:
 
 def message_id_of(message: EmailMessage, raw: bytes) -> str:
     """Its Message-ID, or one made from the content's hash (the same bytes, the same id)."""
-    found = _MESSAGE_ID.search(_header(message, "Message-ID"))
+    found = _MESSAGE_ID.search(header_text(message, "Message-ID"))
     if found:
         return found.group(0)
     return f"<sha256-{hashlib.sha256(raw).hexdigest()}@no-message-id>"
@@ -53,7 +55,7 @@ def message_id_of(message: EmailMessage, raw: bytes) -> str:
 
 def sender_of(message: EmailMessage) -> tuple[str, str]:
     """(name, address lower-cased) of From; ("", "") when it has no usable address."""
-    name, address = parseaddr(_header(message, "From"))
+    name, address = parseaddr(header_text(message, "From"))
     address = address.strip().lower()
     if address.count("@") != 1 or len(address) > 254:
         return "", ""
@@ -65,13 +67,15 @@ def read(raw: bytes) -> ReadMail:
     message = parse(raw)
     name, sender = sender_of(message)
     thread = tuple(
-        _MESSAGE_ID.findall(_header(message, "In-Reply-To") + " " + _header(message, "References"))
+        _MESSAGE_ID.findall(
+            header_text(message, "In-Reply-To") + " " + header_text(message, "References")
+        )
     )
     return ReadMail(
         message_id=message_id_of(message, raw),
         sender=sender,
         sender_name=name,
-        subject=" ".join(_header(message, "Subject").split())[:300],
+        subject=" ".join(header_text(message, "Subject").split())[:300],
         in_reply_to=thread,
         text=body_text(message),
         attachments=tuple(attachments_of(message)),
@@ -79,28 +83,29 @@ def read(raw: bytes) -> ReadMail:
     )
 
 
-def _header(message: EmailMessage, name: str) -> str:
+def header_text(message: EmailMessage, name: str) -> str:
+    """A header's text without control characters; "" when it is missing or malformed."""
     try:
         value = message.get(name)
     except (ValueError, IndexError, TypeError):  # a malformed header is as good as none
         return ""
-    return str(value) if value is not None else ""
+    return _CONTROLS.sub("", str(value)) if value is not None else ""
 
 
 def automatic_reason(message: EmailMessage, sender: str) -> str | None:
     """Why this message must not be answered, or None (RFC 3834 section 2 and list headers)."""
-    auto = _header(message, "Auto-Submitted").strip().lower()
+    auto = header_text(message, "Auto-Submitted").strip().lower()
     if auto and auto != "no":
         return f"Auto-Submitted: {auto[:40]}"
-    precedence = _header(message, "Precedence").strip().lower()
+    precedence = header_text(message, "Precedence").strip().lower()
     if precedence in _BULK_PRECEDENCE:
         return f"Precedence: {precedence}"
     for name in _LIST_HEADERS:
-        if _header(message, name):
+        if header_text(message, name):
             return f"mailing list ({name})"
-    if _header(message, "X-Autoreply") or _header(message, "X-Autorespond"):
+    if header_text(message, "X-Autoreply") or header_text(message, "X-Autorespond"):
         return "auto-responder header"
-    if _header(message, "X-Auto-Response-Suppress").strip().lower() in ("all", "autoreply"):
+    if header_text(message, "X-Auto-Response-Suppress").strip().lower() in ("all", "autoreply"):
         return "X-Auto-Response-Suppress"
     local = sender.split("@", 1)[0]
     if not sender or local in _DAEMONS or message.get_content_type() == "multipart/report":
@@ -125,7 +130,7 @@ def _content(part: MIMEPart) -> str:
     except (LookupError, ValueError, AssertionError):
         payload = part.get_payload(decode=True)
         content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-    return content if isinstance(content, str) else ""
+    return _CONTROLS.sub("", content) if isinstance(content, str) else ""
 
 
 class _TextOfHtml(HTMLParser):

@@ -3,6 +3,7 @@ reject; either way the sender hears back by email."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +27,10 @@ from tickets.mail.files import sort_files
 from tickets.mail.intake import CHANNEL, IntakeConfig, open_email_ticket, ticket_context
 from tickets.mail.message import ReadMail, read
 
-PAGE = 200
+# Held messages shown at once: each is read from its raw form (up to the size limit).
+PAGE = 25
+
+log = logging.getLogger(__name__)
 
 
 class ReviewError(ValueError):
@@ -64,7 +68,14 @@ def recent(session: Session, limit: int = 50) -> list[InboundMail]:
 
 
 def _held(session: Session, row: InboundMail) -> HeldMail:
-    mail = read(row.raw)
+    try:
+        mail = read(row.raw)
+    except Exception:  # one unreadable message must not take the whole queue page down
+        log.exception("held mail %s could not be read", row.id)
+        return HeldMail(
+            mail=row, account=None, ticket=None, sender_name="",
+            text="(this message could not be read)", files=[],
+        )  # fmt: skip
     return HeldMail(
         mail=row,
         account=session.get(Account, row.account_id) if row.account_id else None,
@@ -76,7 +87,8 @@ def _held(session: Session, row: InboundMail) -> HeldMail:
 
 
 def _pending(session: Session, mail_id: int) -> InboundMail:
-    row = session.get(InboundMail, mail_id)
+    # Locked until the caller commits: two staff approving at once open one ticket, not two.
+    row = session.get(InboundMail, mail_id, with_for_update=True)
     if row is None or row.review is not IntakeReview.PENDING:
         raise ReviewError("this message is not waiting for review (someone may have done it)")
     return row

@@ -6,7 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email import message_from_bytes, policy
+from email.errors import MessageError
 from email.header import Header
+from email.message import EmailMessage
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,7 +18,7 @@ from sqlalchemy.orm import Session
 from entitlement.policy import PinPolicy
 from entitlement.verify import find_mailed_pin
 from models import InboundMail, MailStatus
-from tickets.mail.message import message_id_of, parse, sender_of
+from tickets.mail.message import header_text, message_id_of, parse, sender_of
 
 MASK = "PIN ********"
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -37,17 +40,51 @@ class Stored:
 
 def mask_pin(raw: bytes, subject: str, start: int, end: int) -> tuple[bytes, str]:
     """The raw message and subject with the PIN (and any copy of its digits) masked."""
-    digits = re.sub(r"\D", "", subject[start:end])
+    written = subject[start:end]
+    groups = re.findall(r"\d+", written)
+    # The PIN's digits, and all the digits written together ("PIN 1234 5678"), wherever they
+    # are copied: a quoted subject, the body.
+    secrets = {d for d in ["".join(groups), *groups] if len(d) >= 5}
     masked_subject = subject[:start] + MASK + subject[end:]
+    for digits in sorted(secrets, key=len, reverse=True):
+        # Base64 or quoted-printable hides the digits from a byte search: mask them decoded.
+        raw = _mask_in_text_parts(raw, digits)
     split = _HEADER_END.search(raw)
     head, body = (raw[: split.start()], raw[split.start() :]) if split else (raw, b"")
     encoded = Header(masked_subject, "utf-8", maxlinelen=900).encode().encode("ascii")
     head = _SUBJECT.sub(lambda _m: b"Subject: " + encoded, head, count=1)
-    if len(digits) >= 5:
-        # The same digits written again (a quoted subject, the body): never kept either.
+    for digits in sorted(secrets, key=len, reverse=True):
         head = head.replace(digits.encode(), b"*" * len(digits))
         body = body.replace(digits.encode(), b"*" * len(digits))
     return head + body, masked_subject
+
+
+def _mask_in_text_parts(raw: bytes, digits: str) -> bytes:
+    """The message with `digits` masked inside every text part, however that part is encoded."""
+    try:
+        return _masked_text_parts(raw, digits)
+    except (LookupError, ValueError, TypeError, MessageError):
+        return raw  # a message the library cannot rewrite: the byte search still masks it
+
+
+def _masked_text_parts(raw: bytes, digits: str) -> bytes:
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    written = re.compile(r"[ -]?".join(digits))  # also "1234 5678" and "1234-5678"
+    changed = False
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_maintype() != "text":
+            continue
+        try:
+            text = part.get_content()
+        except (LookupError, ValueError):
+            continue  # an unknown charset: the byte search below still runs
+        if not isinstance(text, str) or not written.search(text):
+            continue
+        masked = written.sub("*" * len(digits), text)
+        part.set_content(masked, subtype=part.get_content_subtype(), charset="utf-8")
+        changed = True
+    return message.as_bytes() if changed else raw
 
 
 def store_raw(
@@ -72,7 +109,7 @@ def store_raw(
     ).first()
     if existing is not None:
         return Stored(existing.id, True, existing.status is MailStatus.PROCESSED)
-    subject = " ".join(str(message.get("Subject", "") or "").split())
+    subject = " ".join(header_text(message, "Subject").split())
     found = find_mailed_pin(subject, policy)
     pin_hash = None
     if found is not None:
