@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,10 +12,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from models import Account, NotificationStatus
 from routing.store import load_routing_text
+from tests.dashboard.browser_kit import serve
 from tests.dashboard.conftest import PASSWORD
 from tickets import events
 from tickets.calls import record_ticket_event
@@ -44,15 +43,7 @@ pytestmark = [
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The app on a real HTTP server thread at 127.0.0.1, on a free port."""
-    # Plain http on 127.0.0.1 in tests: a Secure cookie would not come back.
-    app.config["SESSION_COOKIE_SECURE"] = False
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    yield from serve(app)
 
 
 @pytest.fixture

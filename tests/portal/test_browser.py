@@ -4,7 +4,6 @@ replying from the dashboard in a second browser. Screenshots at desktop and phon
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from dashboard.users import create_user
 from models import Engineer, Ticket, TicketMessage
 from models.users import UserRole
+from tests.dashboard.browser_kit import serve
 from tests.dashboard.conftest import PASSWORD
 from tests.portal.conftest import Customer, last_link
 
@@ -38,14 +37,7 @@ pytestmark = [
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The app on a real HTTP server thread at 127.0.0.1, on a free port."""
-    app.config["SESSION_COOKIE_SECURE"] = False
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    yield from serve(app)
 
 
 @pytest.fixture
