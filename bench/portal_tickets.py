@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
+from ticket_list import timed  # the same warm-up and timing loop as the dashboard's bench
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench"
 ACCOUNT = "Bench Customer"
@@ -108,18 +109,6 @@ def signed_in_client(app: Any, account_id: int) -> Any:
     client = app.test_client()
     client.set_cookie("hotline_portal", started.raw, path="/portal/")
     return client
-
-
-def timed(client: Any, url: str, runs: int) -> list[float]:
-    """Milliseconds of each of `runs` GETs of `url`, after one warm-up."""
-    assert client.get(url).status_code == 200, url
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - began) * 1000)
-        assert response.status_code == 200
-    return times
 
 
 def main() -> int:

@@ -20,6 +20,7 @@ from models import Account, Call, Notification, PinKind, Task, Ticket, TicketOut
 from routing.store import load_routing_text
 from simulator import Caller, Engineer, Prompt, Simulator
 from tests.e2e.conftest import ONCALL
+from tests.e2e.numbers import GERMAN_NUMBER, TWO_LANGUAGES
 from tests.factories import Customer, make_customer
 
 REGISTERED = "+14155550100"  # Ann Ops, the customer's technical contact
@@ -313,43 +314,20 @@ def test_hold_says_something_new_each_turn_and_1_leaves_a_message_with_a_callbac
 
 # -- worldwide: a second number in a second language -----------------------------------------
 
-ROUTING = """
-engineers:
-  ann:
-    name: Ann Berg
-    phone: "+15005550101"
-    timezone: Europe/Berlin
-schedules: {}
-policies:
-  emea:
-    levels:
-      - targets: [{engineer: ann}]
-        ring_timeout: 20
-default_policy: emea
-numbers:
-  "+4930555000":
-    language: de-DE
-    policy: emea
-    offer: en-GB
-  "+15550100000":
-    language: en-US
-    offer: de-DE
-"""
-
 
 def test_the_german_number_speaks_german_and_9_switches_to_english(
     phone: Simulator, customer: Customer, session: Session
 ) -> None:
-    load_routing_text(session, ROUTING, "numbers.yaml", datetime.now(UTC))
+    load_routing_text(session, TWO_LANGUAGES, "numbers.yaml", datetime.now(UTC))
     session.commit()
     phone.engineers = {ONCALL: Engineer.accepts(after=3)}
-    german = phone.call(Caller(keys=[customer.keys, "1"]), to="+4930555000")
+    german = phone.call(Caller(keys=[customer.keys, "1"]), to=GERMAN_NUMBER)
     assert not german.failed, german.errors
     assert "Geben Sie Ihre PIN ein." in german.heard_text
     assert "Totalausfall? Drücken Sie 1." in german.heard_text
     assert "Sie sind verbunden." in german.heard_text
     assert german.connected_to == ONCALL
-    switched = phone.call(Caller(keys=["9", customer.keys, "1"]), to="+4930555000")
+    switched = phone.call(Caller(keys=["9", customer.keys, "1"]), to=GERMAN_NUMBER)
     assert "For English, press 9." in switched.heard_text
     assert "Complete outage? Press 1." in switched.heard_text
     english = phone.call(Caller(keys=[customer.keys, "1"]))

@@ -21,36 +21,12 @@ from routing.store import load_routing_text
 from simulator import Caller, Engineer, Prompt, Simulator
 from tests.dashboard.conftest import PASSWORD, Browser, sign_in
 from tests.e2e.conftest import ONCALL
+from tests.e2e.numbers import ENGINEER_NAME, ENGLISH_NUMBER, GERMAN_NUMBER, TWO_LANGUAGES
 from tests.factories import Customer, make_customer
 from tests.notify.conftest import drain
 
 CALLER = "+15557654321"  # the simulator's default caller ID
 REGISTERED = "+14155550100"  # Ann Ops, the customer's technical contact
-GERMAN_NUMBER = "+4930555000"
-ENGLISH_NUMBER = "+15550100000"
-ROUTING = """
-engineers:
-  ann:
-    name: Ann On-Call
-    phone: "+15005550101"
-    timezone: Europe/Berlin
-schedules: {}
-policies:
-  emea:
-    levels:
-      - targets: [{engineer: ann}]
-        ring_timeout: 20
-default_policy: emea
-numbers:
-  "+4930555000":
-    language: de-DE
-    policy: emea
-    offer: en-GB
-    timezone: Europe/Berlin
-  "+15550100000":
-    language: en-US
-    offer: de-DE
-"""
 # "Samstag, 5. Dezember 2026, 14:05 Uhr CET": a German date in words, on Berlin's clock.
 GERMAN_DATE = re.compile(
     r"(Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag), \d{1,2}\. "
@@ -63,7 +39,7 @@ ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 @pytest.fixture
 def customer(app: Flask, session: Session) -> Customer:
     customer = make_customer(app, session)
-    load_routing_text(session, ROUTING, "numbers.yaml", datetime.now(UTC))
+    load_routing_text(session, TWO_LANGUAGES, "numbers.yaml", datetime.now(UTC))
     session.commit()
     return customer
 
@@ -131,7 +107,7 @@ def test_the_override_key_switches_prompts_and_texts_together(
     drain(app)
     first = session.scalars(select(Ticket).order_by(Ticket.id)).all()[-1]
     assert texts_to(phone, CALLER) == [
-        f"Sev-1 Hotline: your ticket is {first.number}. You were connected to Ann On-Call, "
+        f"Sev-1 Hotline: your ticket is {first.number}. You were connected to {ENGINEER_NAME}, "
         f"who is working on it. Quote {first.number} if you call back."
     ]
     assert not any("Speaks" in text for text in texts_to(phone, ONCALL))
@@ -189,7 +165,7 @@ def test_a_german_caller_without_a_pin_gets_the_code_in_german(
 def test_a_refused_german_caller_hears_and_reads_why_in_german(
     app: Flask, phone: Simulator, session: Session
 ) -> None:
-    load_routing_text(session, ROUTING, "numbers.yaml", datetime.now(UTC))
+    load_routing_text(session, TWO_LANGUAGES, "numbers.yaml", datetime.now(UTC))
     expired = make_customer(app, session, name="Globex", entitled=False)
     call = phone.call(Caller(keys=[expired.keys]), to=GERMAN_NUMBER)
     said = re.search(
