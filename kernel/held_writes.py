@@ -46,7 +46,11 @@ def combines(session: Session) -> bool:
 
 
 def hold_row(session: Session, table: Table, row: dict[str, Any]) -> None:
-    """Insert `row` into `table` at commit (or before a read of the table), with the others."""
+    """Insert `row` into `table` at commit (or before a read of the table), with the others.
+
+    The row names every column but a generated key, the same ones for every row of a table
+    (column defaults are not applied: the rows go in as an INSERT ... SELECT).
+    """
     session.info.setdefault(_ROWS, {}).setdefault(table, []).append(row)
 
 
