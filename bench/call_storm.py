@@ -366,14 +366,17 @@ def make_customers(app: Any, count: int) -> list[tuple[str, str]]:
     return made
 
 
-def statements_per_call(app: Any, customers: list[tuple[str, str]]) -> tuple[float, float]:
+def statements_per_call(
+    app: Any, customers: list[tuple[str, str]]
+) -> tuple[float, float, float, float]:
     """SQL statements per severity-1 call from greeting to hold, counted in-process: the
-    webhooks' own, and with the background dialer's (placing the engineers' calls) added."""
+    webhooks' own, and with the background dialer's (placing the engineers' calls) added;
+    then the same as round trips (BEGIN, COMMIT and savepoints counted too)."""
     client = app.test_client()
     validator = RequestValidator(TOKEN)
     engine = app.extensions["engine"]
     everything, own = StatementCounter(engine), StatementCounter(engine, this_thread_only=True)
-    total = total_own = 0
+    total = total_own = trips = trips_own = 0
     for customer in customers:
         sid = "CA" + uuid.uuid4().hex
         base = {
@@ -407,8 +410,11 @@ def statements_per_call(app: Any, customers: list[tuple[str, str]]) -> tuple[flo
                 )
                 document = response.get_data(as_text=True)
             time.sleep(0.3)  # the dialer places the engineers' calls in the background
-            total += len(everything.take())
-            total_own += len(own.take())
+            spent, spent_own = everything.take(), own.take()
+            total += len(spent.statements)
+            total_own += len(spent_own.statements)
+            trips += len(spent.round_trips)
+            trips_own += len(spent_own.round_trips)
         # Hang up outside the count (the greeting-to-hold budget is what the target names).
         for path, extra in [
             ("/ivr/queue-done", {"QueueResult": "hangup"}),
@@ -418,7 +424,8 @@ def statements_per_call(app: Any, customers: list[tuple[str, str]]) -> tuple[flo
             form = {**base, **extra}
             signature = validator.compute_signature(PUBLIC + target, form)
             client.post(target, data=form, headers={"X-Twilio-Signature": signature})
-    return total_own / len(customers), total / len(customers)
+    calls = len(customers)
+    return total_own / calls, total / calls, trips_own / calls, trips / calls
 
 
 def wait_for_notifications(app: Any, seconds: float = 120) -> tuple[int, int]:
@@ -620,7 +627,8 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
             print(f"  throughput ratio hotline/bare: {rates['hotline'] / rates['bare']:.2f}")
         print(
             f"\nSQL statements per severity-1 call, greeting to hold: {per_call[0]:.1f} in the "
-            f"webhooks, {per_call[1]:.1f} with the dialer's (20 calls, in-process)"
+            f"webhooks, {per_call[1]:.1f} with the dialer's (20 calls, in-process); round "
+            f"trips {per_call[2]:.1f} and {per_call[3]:.1f} (BEGIN, COMMIT counted too)"
         )
         finished, waiting = wait_for_notifications(app)
         problems = integrity(app, sim, placed)

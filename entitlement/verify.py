@@ -6,9 +6,10 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, Select, String, Table, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from entitlement import limits
@@ -16,6 +17,7 @@ from entitlement.alerts import PIN_FAILURE_BURST, PRIVILEGED_PIN_USED, alert_man
 from entitlement.pins import hash_pin
 from entitlement.policy import MAX_PIN_LENGTH, MIN_PIN_LENGTH, PinPolicy
 from entitlement.spoken import spoken_wait
+from kernel import held_writes
 from kernel.phones import caller_e164
 from models import (
     Account,
@@ -109,7 +111,6 @@ def verify_pin(
     `tries_key` counts this call's tries apart from its PIN tries (a texted code's own three).
     """
     caller = caller_e164(caller_number, policy.home_region)
-    accounts = _accounts_registering(session, caller) if caller else []
     parsed = parse_keys(typed_keys)
     digest = hash_pin(policy, *parsed) if parsed is not None else None
     return _check(
@@ -117,7 +118,7 @@ def verify_pin(
         digest,
         caller,
         caller or WITHHELD,
-        accounts,
+        caller,
         tries_key or call_sid,
         call_sid,
         now,
@@ -144,7 +145,7 @@ def verify_mailed_pin(
     # are the phone's: a forged From never locks a customer's phone calls out.
     key = f"mail:{sender.lower()}"[:64] if on_file is not None else UNKNOWN_SENDERS
     # No redial grace: a one-time PIN is spent by the first email, as a resend is a new message.
-    return _check(session, pin_hash, key, key, [], None, None, now, policy, redial=False)
+    return _check(session, pin_hash, key, key, None, None, None, now, policy, redial=False)
 
 
 # "PIN 12345678", "pin: p1234567", "PIN#12345678", "PIN12345678", "Pin no. 12345678": the word
@@ -181,16 +182,26 @@ def _check(
     digest: str | None,
     caller: str | None,
     recorded_as: str,
-    accounts: list[int],
+    registering: str | None,
     tries_key: str | None,
     call_sid: str | None,
     now: datetime,
     policy: PinPolicy,
     redial: bool = True,
 ) -> PinCheck:
-    """The PIN check shared by the phone and email: limits, lookup, outcome, record, alerts."""
+    """The PIN check shared by the phone and email: limits, lookup, outcome, record, alerts.
+
+    `registering` is the phone number whose accounts' limits the attempt counts against.
+    """
     # A slot in every limit is taken before the PIN is looked at (see entitlement.limits).
-    reservation = limits.reserve(session, caller, accounts, tries_key, now, policy)
+    if held_writes.combines(session):
+        reservation, pin = _reserve_and_find(
+            session, digest, caller, registering, tries_key, now, policy
+        )
+    else:
+        accounts = _accounts_registering(session, registering) if registering else []
+        reservation = limits.reserve(session, caller, accounts, tries_key, now, policy)
+        pin = _find(session, digest) if reservation.refusal is None else None
     if reservation.refusal is not None:
         _record(session, now, recorded_as, call_sid, PinOutcome.LOCKED_OUT)
         return PinCheck(
@@ -201,30 +212,14 @@ def _check(
             refused_by=reservation.refusal.limit,
         )
 
-    pin = None
-    if digest is not None:
-        pin = (
-            session.scalars(
-                select(SupportPin)
-                # The account with everything the entitlement check and the flow read, in this
-                # one query (a few contacts x licences x products rows, not three more queries).
-                .options(
-                    joinedload(SupportPin.account).options(
-                        joinedload(Account.contacts),
-                        joinedload(Account.licences),
-                        joinedload(Account.products),
-                    )
-                )
-                .where(SupportPin.pin_hash == digest)
-            )
-            .unique()
-            .first()
-        )
     outcome = _outcome(session, pin, now)
     redial_of = None
     if outcome is PinOutcome.USED and pin is not None and caller is not None and redial:
         redial_of = _dropped_call(session, pin, caller, now)
         outcome = PinOutcome.OK if redial_of else outcome
+    # A right PIN's attempt is read by nothing in this transaction but a privileged PIN's
+    # alert: on PostgreSQL it goes with the commit's writes.
+    held = outcome is PinOutcome.OK and pin is not None and pin.kind is not PinKind.PRIVILEGED
     attempt = _record(
         session,
         now,
@@ -233,6 +228,7 @@ def _check(
         outcome,
         account_id=pin.account_id if pin else None,
         pin_id=pin.id if pin else None,
+        at_commit=held,
     )
     call_count = reservation.call_count
     lockout = limits.settle(session, reservation, outcome is not PinOutcome.OK, now, policy)
@@ -242,6 +238,7 @@ def _check(
         elevated_until = None
         if pin.kind is PinKind.PRIVILEGED:
             elevated_until = pin.expires_at
+            assert attempt is not None  # a privileged PIN's attempt is written at once
             _alert_privileged_use(session, pin, attempt, elevated_until, now)
         return PinCheck(
             outcome,
@@ -272,6 +269,59 @@ def _check(
         message=message,
         refused_by=limit,
     )
+
+
+def _with_account() -> Any:
+    # The account with everything the entitlement check and the flow read, in the PIN's own
+    # query (a few contacts x licences x products rows, not three more queries).
+    return joinedload(SupportPin.account).options(
+        joinedload(Account.contacts),
+        joinedload(Account.licences),
+        joinedload(Account.products),
+    )
+
+
+def _find(session: Session, digest: str | None) -> SupportPin | None:
+    """The PIN with this hash, with its account loaded for the checks that follow."""
+    if digest is None:
+        return None
+    query = select(SupportPin).options(_with_account()).where(SupportPin.pin_hash == digest)
+    return session.scalars(query).unique().first()
+
+
+@cache
+def _reserve_and_find_statement() -> Select[Any]:
+    """The reservation (entitlement.limits.reservation_sql) and, only when it is within every
+    limit, the PIN with its account: one statement, built once per process."""
+    summary = limits.reservation_sql().summary
+    found = and_(SupportPin.pin_hash == bindparam("digest", type_=String()), summary.c.within)
+    return (
+        select(summary.c.accounts, summary.c.locks, summary.c.counts, SupportPin)
+        .select_from(summary)
+        .outerjoin(SupportPin, found)
+        .options(_with_account())
+    )
+
+
+def _reserve_and_find(
+    session: Session,
+    digest: str | None,
+    caller: str | None,
+    registering: str | None,
+    tries_key: str | None,
+    now: datetime,
+    policy: PinPolicy,
+) -> tuple[limits.Reservation, SupportPin | None]:
+    """PostgreSQL: reserve a slot in every limit and look the PIN up in one statement (the PIN
+    comes back only when the reservation holds, as in the two-step path)."""
+    params = limits.reservation_params(caller, registering, tries_key, now, policy)
+    params["digest"] = digest
+    rows = session.execute(_reserve_and_find_statement(), params).unique().all()
+    accounts, locks, counts, pin = rows[0]
+    reservation = limits.reservation_of(
+        session, caller, tries_key, accounts, locks, counts, now, policy
+    )
+    return reservation, pin if reservation.refusal is None else None
 
 
 def _accounts_registering(session: Session, caller: str) -> list[int]:
@@ -359,17 +409,25 @@ def _record(
     outcome: PinOutcome,
     account_id: int | None = None,
     pin_id: int | None = None,
-) -> PinAttempt:
-    attempt = PinAttempt(
-        at=now,
-        caller_number=caller,
-        call_sid=call_sid,
-        outcome=outcome,
-        account_id=account_id,
-        pin_id=pin_id,
-    )
-    session.add(attempt)
-    session.flush()
+    at_commit: bool = False,
+) -> PinAttempt | None:
+    """Record the attempt: now (its row read back), or with the commit's writes on PostgreSQL
+    when `at_commit` (then None)."""
+    row = {
+        "at": now,
+        "caller_number": caller,
+        "call_sid": call_sid,
+        "outcome": outcome,
+        "account_id": account_id,
+        "pin_id": pin_id,
+    }
+    attempt = None
+    if at_commit and held_writes.combines(session):
+        held_writes.hold_row(session, cast(Table, PinAttempt.__table__), row)
+    else:
+        attempt = PinAttempt(**row)
+        session.add(attempt)
+        session.flush()
     # Outcome only: the typed keys never reach a log line.
     log.info(
         "pin check %s caller=%s call=%s account=%s",

@@ -41,7 +41,7 @@ from notify import caller_sms, task_alerts, triggers
 from routing import numbers, ringing
 from routing.last_known import LastKnown
 from routing.ring_plan import RingPlan
-from routing.store import plan_for_product
+from routing.store import Snapshot, plan_for_product, snapshot_columns, snapshot_of
 from tickets import events
 from tickets.calls import (
     events_of,
@@ -469,18 +469,22 @@ def severity_one(
     session: Session, call: Call, now: datetime, config: FlowConfig, preface: str = ""
 ) -> Step | Then:
     """Severity 1: join the account's open incident or make this ticket one, then ring."""
-    ticket, incident = ticket_and_open_incident(session, call, now)
+    # The routing in force and its engineers come with the ticket: one round trip for both.
+    ticket, incident, routing_now = ticket_and_open_incident(
+        session, call, now, *snapshot_columns(session)
+    )
+    seen = snapshot_of(routing_now)
     record_event(session, call, events.Severity(severity=1), now)
     account_name = ticket.account.name if ticket.account else "unknown caller"
     if ticket.account is not None and incident is not None:
         joined = join_ticket(session, call, incident, now)
         record_event(session, call, events.JoinedTicket(ticket=joined.number), now)
         # The joined incident keeps its subject and product; this call keeps its own.
-        return start_ringing(session, call, now, config, preface)
+        return start_ringing(session, call, now, config, preface, seen)
     ticket.severity = 1
     ticket.subject = f"Severity 1 from {account_name}: service down"
     ticket.updated_at = now
-    return start_ringing(session, call, now, config, preface)
+    return start_ringing(session, call, now, config, preface, seen)
 
 
 def ticket_with_account(session: Session, call: Call) -> Ticket:
@@ -536,7 +540,12 @@ def on_severity_detail(
 
 
 def start_ringing(
-    session: Session, call: Call, now: datetime, config: FlowConfig, preface: str = ""
+    session: Session,
+    call: Call,
+    now: datetime,
+    config: FlowConfig,
+    preface: str = "",
+    seen: Snapshot | None = None,
 ) -> Step | Then:
     """Hold the caller and ring the engineers the product's escalation policy names."""
     if call.pin_accepted_at is None or call.entitled_at is None:
@@ -545,7 +554,7 @@ def start_ringing(
         return _take_message(call, now, prompts_of(call).LEAVE_MESSAGE)
     # This call's own product: a second caller joining an incident is rung by its own policy
     # (or the policy of the hotline number called, where the routing names one).
-    steps = plan_for_product(session, call.product_id, now, called=call.to_number)
+    steps = plan_for_product(session, call.product_id, now, called=call.to_number, seen=seen)
     plan = RingPlan.from_steps(steps)
     if not plan.has_targets and config.oncall_number:
         plan = RingPlan.single_number(config.oncall_number)

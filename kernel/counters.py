@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, String, bindparam, delete, select, text
+from sqlalchemy import Integer, String, Table, bindparam, delete, select, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import TextualSelect
 
+from kernel import held_writes
 from models.counters import RateCounter
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -52,6 +54,53 @@ def add_many(
         params[f"count_{index}"] = amount
     statement = _upsert_of(len(amounts))
     return {key: count for key, count in session.execute(statement, params).all()}
+
+
+def add_many_at_commit(
+    session: Session, amounts: dict[tuple[str, timedelta], int], now: datetime
+) -> None:
+    """`add_many` whose new counts nobody reads: on PostgreSQL held for the commit's one
+    statement (kernel.held_writes), elsewhere run now."""
+    if not amounts:
+        return
+    if not held_writes.combines(session):
+        add_many(session, amounts, now)
+        return
+    ordered = sorted(amounts.items())  # the same lock order as add_many
+    params: dict[str, Any] = {}
+    for index, ((key, window), amount) in enumerate(ordered):
+        params[f"key_{index}"] = key
+        params[f"start_{index}"] = window_start(now, window)
+        params[f"count_{index}"] = amount
+    rows = len(ordered)
+    piece = held_writes.Piece(
+        _TABLE, ("counters", rows), lambda prefix: _held_upsert(prefix, rows), params
+    )
+    held_writes.hold(session, piece)
+
+
+_TABLE = cast(Table, RateCounter.__table__)
+
+
+def _held_upsert(prefix: str, rows: int) -> UpdateBase:
+    """The upsert of `rows` counters as a construct a CTE can hold (PostgreSQL)."""
+    table = _TABLE
+    selects = [
+        select(
+            bindparam(f"{prefix}key_{i}", type_=table.c.key.type),
+            bindparam(f"{prefix}start_{i}", type_=table.c.window_start.type),
+            bindparam(f"{prefix}count_{i}", type_=table.c.count.type),
+        )
+        for i in range(rows)
+    ]
+    source = selects[0] if rows == 1 else union_all(*selects)
+    upsert = postgresql.insert(table).from_select(
+        ["key", "window_start", "count"], source, include_defaults=False
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.key, table.c.window_start],
+        set_={"count": table.c.count + upsert.excluded.count},
+    )
 
 
 @lru_cache(maxsize=32)

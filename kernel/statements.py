@@ -1,21 +1,47 @@
-"""Count the SQL statements an engine runs: the work a webhook costs, for tests and benchmarks."""
+"""Count the SQL statements an engine runs: the work a webhook costs, for tests and benchmarks.
+
+Two figures, as the call-storm issue counts them: SQL statements (queries and data changes,
+the work the database does for the request) and round trips (those, plus the transaction
+control around them: BEGIN, COMMIT, ROLLBACK and savepoints, each a wait on the server too).
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, event
 
+# Statements that only open, end or mark a transaction: round trips, not SQL statements.
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+def is_transaction_control(statement: str) -> bool:
+    """True for BEGIN, COMMIT, ROLLBACK and the savepoint statements."""
+    return statement.lstrip().upper().startswith(_CONTROL)
+
+
+@dataclass(frozen=True)
+class Spent:
+    """What a stretch of work sent: its SQL statements, and every round trip in order."""
+
+    round_trips: list[str]
+
+    @property
+    def statements(self) -> list[str]:
+        """The SQL statements alone (transaction control left out)."""
+        return [s for s in self.round_trips if not is_transaction_control(s)]
+
 
 class StatementCounter:
-    """Counts every statement sent on `engine` (round trips, not rows) while it is attached."""
+    """Counts what is sent on `engine` while it is attached: SQL statements and round trips."""
 
     def __init__(self, engine: Engine, this_thread_only: bool = False) -> None:
         self.engine = engine
-        self.statements: list[str] = []
+        self.sent: list[str] = []
         # A webhook's own statements, not those of the background dialer it hands work to.
         self.thread = threading.get_ident() if this_thread_only else None
         self._lock = threading.Lock()
@@ -24,7 +50,7 @@ class StatementCounter:
         if self.thread is not None and threading.get_ident() != self.thread:
             return
         with self._lock:
-            self.statements.append(statement)
+            self.sent.append(statement)
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self._add(statement)
@@ -35,8 +61,13 @@ class StatementCounter:
 
     @property
     def count(self) -> int:
-        """Statements seen so far (BEGIN, each query, COMMIT and ROLLBACK included)."""
-        return len(self.statements)
+        """SQL statements seen so far (transaction control not included)."""
+        return len(Spent(list(self.sent)).statements)
+
+    @property
+    def round_trips(self) -> int:
+        """Round trips seen so far: the SQL statements, BEGIN, COMMIT, ROLLBACK, savepoints."""
+        return len(self.sent)
 
     def _ended(self, word: str) -> Any:
         def listener(_conn: Any) -> None:
@@ -62,8 +93,8 @@ class StatementCounter:
             for name, fn in listeners:
                 event.remove(self.engine, name, fn)
 
-    def take(self) -> list[str]:
-        """The statements seen since the last take, and start again from zero."""
+    def take(self) -> Spent:
+        """What was sent since the last take, and start again from zero."""
         with self._lock:
-            taken, self.statements = self.statements, []
-        return taken
+            taken, self.sent = self.sent, []
+        return Spent(taken)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
+from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from directory import ensure_product
@@ -69,27 +71,103 @@ def _engine(session: Session) -> Engine:
     return bind if isinstance(bind, Engine) else bind.engine
 
 
-def load_routing(session: Session) -> RoutingConfig | None:
+@dataclass(frozen=True)
+class Snapshot:
+    """The routing version in force and the parsed version's engineers as their rows are now,
+    read by columns riding along another query (see snapshot_columns)."""
+
+    version: int | None
+    engineers: str | None  # JSON: [[id, name, phone, email, timezone, active], ...]
+
+
+def snapshot_columns(session: Session) -> tuple[ColumnElement[Any], ...]:
+    """Two columns for a query the caller makes anyway: the newest version number and the
+    engineers of the version this process parsed, fresh. With their values, `load_routing`
+    needs no query of its own. () before this process has parsed a version."""
+    engine = _engine(session)
+    cached = _parsed.get(engine)
+    if cached is None:
+        return ()
+    postgres = engine.dialect.name == "postgresql"
+    key = (postgres, tuple(sorted(cached.ids.values())))
+    columns = _SNAPSHOT_COLUMNS.get(key)
+    if columns is None:
+        fields = (
+            Engineer.id,
+            Engineer.name,
+            Engineer.phone,
+            Engineer.email,
+            Engineer.timezone,
+            Engineer.active,
+        )
+        row = func.json_build_array(*fields) if postgres else func.json_array(*fields)
+        rows = func.json_agg(row) if postgres else func.json_group_array(row)
+        engineers = select(cast(rows, Text)).where(Engineer.id.in_(key[1])).scalar_subquery()
+        newest = select(func.max(RoutingConfigVersion.version)).scalar_subquery()
+        columns = (newest.label("routing_version"), engineers.label("routing_engineers"))
+        if len(_SNAPSHOT_COLUMNS) > 64:
+            _SNAPSHOT_COLUMNS.clear()
+        _SNAPSHOT_COLUMNS[key] = columns
+    return columns
+
+
+_SNAPSHOT_COLUMNS: dict[tuple[bool, tuple[int, ...]], tuple[ColumnElement[Any], ...]] = {}
+
+
+def snapshot_of(values: tuple[Any, ...]) -> Snapshot | None:
+    """The Snapshot that snapshot_columns' values make (None when there were none)."""
+    if len(values) != 2:
+        return None
+    return Snapshot(values[0], values[1])
+
+
+def load_routing(session: Session, seen: Snapshot | None = None) -> RoutingConfig | None:
     """The configuration in force, its engineers as the Engineer rows say now; None if none.
 
     One query on the common path: the engineers of the cached version, with the newest
-    version number beside them. Only when that number has moved is the new document read.
+    version number beside them; none when `seen` brings them (read in this transaction by
+    snapshot_columns). Only when the version has moved is the new document read.
     """
     engine = _engine(session)
     cached = _parsed.get(engine)
+    if cached is not None and seen is not None and seen.version == cached.version:
+        found_rows = [_EngineerRow(*row) for row in json.loads(seen.engineers or "[]")]
+        return _with_engineers(cached, {e.id: e for e in found_rows})
     if cached is not None:
         newest = select(func.max(RoutingConfigVersion.version)).scalar_subquery()
         found = session.execute(
             select(Engineer, newest).where(Engineer.id.in_(cached.ids.values()))
         ).all()
         if found and found[0][1] == cached.version:
-            return _with_engineers(cached, {e.id: e for e, _version in found})
+            return _with_engineers(cached, {e.id: _row_of(e) for e, _version in found})
     parsed = _parse_current(session, engine)
     if parsed is None:
         return None
     ids = parsed.ids
-    rows = {e.id: e for e in session.scalars(select(Engineer).where(Engineer.id.in_(ids.values())))}
-    return _with_engineers(parsed, rows)
+    found_now = session.scalars(select(Engineer).where(Engineer.id.in_(ids.values())))
+    return _with_engineers(parsed, {e.id: _row_of(e) for e in found_now})
+
+
+class _EngineerRow(NamedTuple):
+    """What routing reads of an Engineer row."""
+
+    id: int
+    name: str
+    phone: str
+    email: str | None
+    timezone: str
+    active: bool
+
+
+def _row_of(engineer: Engineer) -> _EngineerRow:
+    return _EngineerRow(
+        engineer.id,
+        engineer.name,
+        engineer.phone,
+        engineer.email,
+        engineer.timezone,
+        engineer.active,
+    )
 
 
 def config_in_force(session: Session) -> RoutingConfig | None:
@@ -140,7 +218,7 @@ def _parse_current(session: Session, engine: Engine) -> _Parsed | None:
     return parsed
 
 
-def _with_engineers(parsed: _Parsed, rows: dict[int, Engineer]) -> RoutingConfig:
+def _with_engineers(parsed: _Parsed, rows: dict[int, _EngineerRow]) -> RoutingConfig:
     """The parsed configuration with its engineers as their rows say now."""
     config, ids = parsed.config, parsed.ids
     engineers: dict[str, Responder] = {}
@@ -156,7 +234,7 @@ def _with_engineers(parsed: _Parsed, rows: dict[int, Engineer]) -> RoutingConfig
             engineer.phone,
             engineer.email,
             engineer.timezone,
-            engineer.active,
+            bool(engineer.active),
             engineer.id,
         )
     return dataclasses.replace(config, engineers=engineers)
@@ -247,11 +325,15 @@ def load_demo_routing(session: Session, now: datetime | None = None) -> LoadRepo
 
 
 def plan_for_product(
-    session: Session, product_id: int | None, now: datetime, called: str | None = None
+    session: Session,
+    product_id: int | None,
+    now: datetime,
+    called: str | None = None,
+    seen: Snapshot | None = None,
 ) -> list[Step]:
     """The ordered ring steps for a call to `called` about product `product_id` at `now`;
-    [] if none."""
-    config = load_routing(session)
+    [] if none. `seen`: the routing as read in this transaction (see load_routing)."""
+    config = load_routing(session, seen)
     if config is None:
         return []
     return config.plan(_product_code(session, product_id), now, called)

@@ -20,10 +20,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstanceState, ORMExecuteState, Session, SessionTransaction, joinedload
+from sqlalchemy.orm import InstanceState, Session, SessionTransaction, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.schema import ColumnDefault
 
+from kernel import held_writes
 from models import Call, CallEvent, CallState, Notification, Ticket, TicketStatus
 from tickets.events import CallStarted, EventKind, P, Payload, payload_of
 
@@ -218,6 +219,8 @@ def lock_and_read(
     the same round trip.
     """
     turn = Call.turn + 1 if take_turn else Call.turn
+    if session.get_bind().dialect.name == "postgresql":
+        return _lock_and_read_with_ticket(session, call_sid, turn, conditions)
     statement = (
         update(Call).where(Call.call_sid == call_sid, *conditions).values(turn=turn).returning(Call)
     )
@@ -227,6 +230,31 @@ def lock_and_read(
     if call is not None:
         mark_locked(session, call.id)
     return call
+
+
+def _lock_and_read_with_ticket(
+    session: Session, call_sid: str, turn: Any, conditions: tuple[ColumnElement[bool], ...]
+) -> Call | None:
+    """lock_and_read on PostgreSQL: `UPDATE calls ... FROM tickets ... RETURNING` both, so the
+    ticket every step reads or writes comes in the same statement (SQLite's RETURNING can't
+    name a FROM table)."""
+    statement = (
+        update(_CALLS)
+        .where(_CALLS.c.call_sid == call_sid, _TICKETS.c.id == _CALLS.c.ticket_id, *conditions)
+        .values(turn=turn)
+        .returning(*_CALLS.c, *_TICKETS.c)
+    )
+    options = {"populate_existing": True}
+    found = session.execute(
+        select(Call, Ticket).from_statement(statement), execution_options=options
+    ).first()
+    if found is None:
+        return None
+    call, ticket = found
+    # The call holds it (the session's identity map alone would let it go): no second load.
+    set_committed_value(call, "ticket", ticket)
+    mark_locked(session, call.id)
+    return cast(Call, call)
 
 
 _LOCKED = "locked_calls"
@@ -273,8 +301,9 @@ def record_ticket_event(
     """Append an event to a ticket's timeline that may belong to no call (a dead SMS).
 
     Held until the transaction commits (or something reads the timeline), then written with
-    the step's other events in one INSERT: a step records two or three events, and each was
-    a round trip of its own.
+    the step's other events in one INSERT (on PostgreSQL in the one statement of the step's
+    held writes, see kernel.held_writes): a step records two or three events, and each was a
+    statement of its own.
     """
     row = {
         "ticket_id": ticket_id,
@@ -283,51 +312,27 @@ def record_ticket_event(
         "kind": payload.KIND.value,
         "detail": payload.to_json(),
     }
-    session.info.setdefault(_PENDING, []).append(row)
-
-
-_PENDING = "pending_call_events"
+    held_writes.hold_row(session, _EVENTS, row)
 
 
 def write_pending_events(session: Session) -> None:
-    """Write the events recorded and not yet written, in one INSERT (rows in their order)."""
-    rows: list[dict[str, Any]] = session.info.pop(_PENDING, None) or []
-    if not rows:
-        return
-    if session.new:
-        # The events may name a ticket or call not yet written.
-        session.flush()
-    # Core, not the ORM's bulk insert: nothing reads these rows back as objects here.
-    session.connection().execute(insert(_EVENTS), rows)
-
-
-@event.listens_for(Session, "before_commit")
-def _write_before_commit(session: Session) -> None:
-    write_pending_events(session)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _write_before_reading(state: ORMExecuteState) -> None:
-    # A read (or move) of the timeline in the same transaction sees what the step recorded.
-    if state.session.info.get(_PENDING) and any(
-        mapper.class_ is CallEvent for mapper in state.all_mappers
-    ):
-        write_pending_events(state.session)
+    """Write the events recorded and not yet written (with whatever else is held) now."""
+    held_writes.write_held(session)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_at_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    # Committed, rolled back or closed: what was not written is gone, and so is every lock.
+    # Committed, rolled back or closed: every lock is gone.
     if transaction.parent is None:
-        session.info.pop(_PENDING, None)
         session.info.pop(_LOCKED, None)
 
 
 def ticket_and_open_incident(
-    session: Session, call: Call, now: datetime
-) -> tuple[Ticket, Ticket | None]:
+    session: Session, call: Call, now: datetime, *also: ColumnElement[Any]
+) -> tuple[Ticket, Ticket | None, tuple[Any, ...]]:
     """The call's ticket (with its account and product) and the account's unsolved
-    severity-1 ticket of the last 30 minutes, if any, in one query.
+    severity-1 ticket of the last 30 minutes, if any, in one query; with the values of
+    `also`, scalar columns another package wants read in the same round trip.
 
     The incident is the one join_open_severity1_ticket would join: any state short of solved
     (an acknowledged incident is still the same incident), the newest first.
@@ -338,14 +343,16 @@ def ticket_and_open_incident(
         Ticket.status != TicketStatus.SOLVED,
         Ticket.created_at >= now - JOIN_WINDOW,
     )
-    rows = session.scalars(
-        select(Ticket)
+    rows = session.execute(
+        select(Ticket, *also)
         .options(joinedload(Ticket.account), joinedload(Ticket.product))
         .where(or_(Ticket.id == call.ticket_id, incident if call.account_id else false()))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
     ).unique()
     own, earlier = None, None
-    for ticket in rows:
+    values: tuple[Any, ...] = ()
+    for ticket, *extra in rows:
+        values = tuple(extra)
         if ticket.id == call.ticket_id:
             own = ticket
         elif earlier is None:
@@ -354,7 +361,7 @@ def ticket_and_open_incident(
         raise LookupError(f"call {call.call_sid} has no ticket")
     # The call holds it (the session's identity map alone would let it go): no second load.
     set_committed_value(call, "ticket", own)
-    return own, earlier
+    return own, earlier, values
 
 
 def join_ticket(session: Session, call: Call, earlier: Ticket, now: datetime) -> Ticket:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import hotline.cli.routing  # noqa: F401 - registers `hotline routing` on the command group
+from kernel.statements import StatementCounter
 from models.accounts import Product
 from models.engineers import Engineer
 from models.schedules import RoutingConfigVersion
@@ -21,6 +22,8 @@ from routing.store import (
     load_routing,
     load_routing_text,
     plan_for_product,
+    snapshot_columns,
+    snapshot_of,
 )
 
 # Monday 7 December 2026 09:00 EST: week 48 of the demo rotation, Dana's.
@@ -87,6 +90,30 @@ def test_the_plan_follows_engineer_rows_as_they_are_now(session: Session) -> Non
         ["sam", "lee"],
         ["sam", "lee"],
     ]
+
+
+def test_the_plan_read_along_another_query_follows_engineer_rows_too(
+    session: Session, statements: StatementCounter
+) -> None:
+    """The severity step reads the version and the engineers as two columns of its ticket
+    query: an engineer switched off since the version was parsed is not rung, and the plan
+    needs no query of its own."""
+    load_demo_routing(session, DANA_WEEK)
+    session.commit()
+    load_routing(session)  # this process has parsed the version in force
+    dana = session.scalars(select(Engineer).where(Engineer.phone == "+15005550101")).one()
+    dana.active = False
+    session.commit()
+    seen = snapshot_of(tuple(session.execute(select(*snapshot_columns(session))).one()))
+    statements.take()
+    plan = plan_for_product(session, None, DANA_WEEK, seen=seen)
+    assert statements.take().statements == []
+    assert first_keys(plan) == [["sam", "lee"], ["sam", "lee"]]
+    # A newer version than the one parsed: the snapshot is not used, the new one is read.
+    load_routing_text(session, demo_routing_text(), "again.yaml", DANA_WEEK)
+    session.commit()
+    assert seen.version == 1
+    assert first_keys(plan_for_product(session, None, DANA_WEEK, seen=seen))[0] == ["dana"]
 
 
 def test_nothing_loaded_means_an_empty_plan(session: Session) -> None:
