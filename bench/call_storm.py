@@ -579,6 +579,12 @@ def main() -> None:
     parser.add_argument("--no-bare", action="store_true", help="skip the bare baseline")
     parser.add_argument("--profile-dir", help="py-spy the web workers during the storm")
     parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="record only threads holding the GIL (py-spy --gil): where the CPU goes, without "
+        "the time threads spend waiting on PostgreSQL or the network",
+    )
+    parser.add_argument(
         "--profile-voice",
         action="store_true",
         help="also py-spy the hotline's closed loop into --profile-dir (voice-worker-N.svg; "
@@ -659,7 +665,7 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
                 print(f"  {level:4g} calls/s  bare    {tally.line()}")
             hotline.settle()
             if args.profile_dir and level == max(levels) and profiler is None:
-                profiler = start_profiler(hotline, Path(args.profile_dir))
+                profiler = start_profiler(hotline, Path(args.profile_dir), gil=args.profile_gil)
             cpu0, db0 = hotline.cpu_seconds(), database_cpu_seconds(app, url)
             tally = Tally()
             transport.tally = tally
@@ -747,7 +753,9 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
         app.extensions["engine"].dispose()
 
 
-def start_profiler(server: Server, out: Path, name: str = "storm") -> list[subprocess.Popen[bytes]]:
+def start_profiler(
+    server: Server, out: Path, name: str = "storm", gil: bool = False
+) -> list[subprocess.Popen[bytes]]:
     """py-spy recording each web worker (flame graphs as SVG) until stopped."""
     out.mkdir(parents=True, exist_ok=True)
     return [
@@ -764,6 +772,7 @@ def start_profiler(server: Server, out: Path, name: str = "storm") -> list[subpr
                 "--output",
                 str(out / f"{name}-worker-{index}.svg"),
                 "--nonblocking",
+                *(["--gil"] if gil else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
