@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
@@ -159,9 +159,15 @@ class Dialer:
                 log.error("could not reach Twilio to call %s: %s", attempt.phone, exc)
                 self._failed(session, attempt)
                 return
-            # Re-read: an accept or a hang-up may have cancelled it while we were dialling.
-            status = session.scalar(select(RingAttempt.status).where(RingAttempt.id == attempt_id))
-            attempt.leg_sid = leg.sid
+            # The leg's sid, and the status as it stands once the row is locked: an accept or a
+            # hang-up may have cancelled the attempt while we were dialling (one round trip).
+            status = session.scalar(
+                update(RingAttempt)
+                .where(RingAttempt.id == attempt_id)
+                .values(leg_sid=leg.sid)
+                .returning(RingAttempt.status),
+                execution_options={"synchronize_session": False},
+            )
             cancelled_meanwhile = status is AttemptStatus.CANCELLED
             session.commit()
         if cancelled_meanwhile:
@@ -179,13 +185,18 @@ class Dialer:
 
     def _cancel(self, attempt_id: int) -> None:
         with self.app.app_context(), self.app.extensions["sessionmaker"]() as session:
-            attempt = session.get(RingAttempt, attempt_id)
-            if attempt is None or attempt.leg_sid is None:
+            # Two columns, not the ORM object: nothing here changes the attempt.
+            row = session.execute(
+                select(RingAttempt.leg_sid, RingAttempt.answered_at).where(
+                    RingAttempt.id == attempt_id
+                )
+            ).first()
+            if row is None or row.leg_sid is None:
                 return
             # A ringing call is cancelled; one already answered has to be completed.
-            ended = CallStatus.COMPLETED if attempt.answered_at else CallStatus.CANCELED
+            ended = CallStatus.COMPLETED if row.answered_at else CallStatus.CANCELED
             status = ended.value
-            leg_sid = attempt.leg_sid
+            leg_sid = row.leg_sid
         try:
             self._rest().calls(leg_sid).update(status=status)
         except TwilioRestException as exc:
