@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ivr.dialer import LEG_EVENTS
 from kernel.statements import StatementCounter
 from models import Call, CallOutcome, CallState, Notification, Task, TicketOutcome
 from models.ringing import AttemptStatus, RingAttempt
@@ -105,3 +106,17 @@ def test_a_repeated_status_callback_changes_nothing(
     assert len(statements.take()) <= 3  # BEGIN; the conditional lock finds it ended; ROLLBACK
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Notification)) == 3
+
+
+def test_an_engineer_leg_status_that_changes_nothing_costs_no_statement(
+    twilio: SignedTwilio, statements: StatementCounter
+) -> None:
+    """Queued and initiated change no attempt: answered without the database (and the dialer
+    no longer asks Twilio for "initiated" at all)."""
+    statements.take()
+    for status in ("queued", "initiated"):
+        response = twilio.post("/ivr/engineer-status?attempt=1", exact=True, CallStatus=status)
+        assert response.status_code == 204
+    assert statements.take() == []
+    assert "initiated" not in LEG_EVENTS
+    assert {"ringing", "answered", "completed"} <= set(LEG_EVENTS)
