@@ -4,16 +4,17 @@ the hotline under gunicorn and, in the same run, against a bare signed-TwiML Fla
 Each call is one caller: voice -> PIN -> severity 1 -> hold -> (think) -> hang-up
 (Enqueue action, then the status callback), with 0.5-2 s of thinking between answers and
 Poisson arrivals at each level; per level it prints each webhook path's latency, the CPU its
-request thread used (the app's Server-Timing `cpu`) and that CPU's share of the web workers'.
-Then a closed loop of 16 clients on POST /ivr/voice gives the
-throughput of both apps and the server CPU per request. The notification worker runs
-throughout; at the end every call must have exactly one row and one ticket, no ring attempt
-is doubled, and every notification is sent exactly once (counted at the Twilio simulator).
+request thread used (the app's Server-Timing `cpu`) and that CPU's share of the web workers'
+(the simulated Twilio's own webhooks, such as SMS receipts, under `sim:`). Then a closed loop
+of 16 clients on POST /ivr/voice gives the throughput of both apps and the server CPU per
+request. The notification worker runs throughout; at the end every call must have exactly one
+row and one ticket, no ring attempt is doubled, and every notification is sent exactly once
+(counted at the Twilio simulator).
 
 Run: .venv/bin/python bench/call_storm.py --database-url postgresql+psycopg://.../scratch
      [--levels 2,5,10,20] [--seconds 20] [--closed-seconds 10] [--web 1] [--workers 1]
      [--web-workers 2] [--worker-class gthread] [--threads 4] [--profile-dir DIR]
-     [--profile-voice]
+     [--profile-gil] [--profile-voice]
 A --database-url is emptied first (DROP SCHEMA public): give it a scratch database. Without
 one a temporary SQLite file is used. Redis is an embedded server; Twilio is the simulator.
 """
