@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
+from werkzeug.routing import Rule
 
 import models
 from hotline import create_app
@@ -26,6 +27,33 @@ from kernel.statements import StatementCounter
 TEST_AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 TEST_ACCOUNT_SID = "AC" + "0" * 32
 PUBLIC_BASE_URL = "https://hotline.example.test"
+
+
+def _reuse_url_builders() -> None:
+    """Build each URL rule's builder function once per process instead of once per app.
+
+    Every test creates an app, and werkzeug compiles two builder functions (an AST through
+    `compile`) for each of the app's ~120 rules: four fifths of `create_app` in a test. The
+    builder is a pure function of the rule's parsed form and defaults (it reaches the rule's
+    converters through the `self` it is bound to), so one compiled copy serves every app.
+    """
+    compile_builder = Rule._compile_builder
+    builders: dict[tuple[Any, ...], Any] = {}
+
+    def cached(self: Rule, append_unknown: bool = True) -> Any:
+        key = (
+            self.rule, self.host, self.subdomain, self.merge_slashes, repr(self.defaults),
+            append_unknown, tuple(self._trace), self.map.host_matching,
+        )  # fmt: skip
+        builder = builders.get(key)
+        if builder is None:
+            builder = builders[key] = compile_builder(self, append_unknown)
+        return builder
+
+    Rule._compile_builder = cached  # type: ignore[method-assign]
+
+
+_reuse_url_builders()
 
 
 def xdist_worker() -> str | None:
@@ -151,14 +179,34 @@ def app(app_config: dict[str, Any], retired_engines: list[Engine]) -> Iterator[F
     # Engineer calls placed in the background must finish before their database goes.
     app.extensions["dialer"].close()
     engine = app.extensions["engine"]
-    with engine.begin() as conn:
-        for table in reversed(models.Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+    _empty_every_table(engine)
     engine.dispose()
     retired_engines.append(engine)
     redis_client: redis.Redis = app.extensions["redis"]
     redis_client.flushdb()
     redis_client.close()
+
+
+def _empty_every_table(engine: Engine) -> None:
+    """Delete every row, children first, in one round trip (one statement per table cost a
+    test 8-15 ms on PostgreSQL and 3 ms on SQLite; one script costs 3 and 1)."""
+    script = "".join(
+        f"DELETE FROM {engine.dialect.identifier_preparer.format_table(table)};\n"
+        for table in reversed(models.Base.metadata.sorted_tables)
+    )
+    raw = engine.raw_connection()
+    try:
+        if engine.dialect.name == "sqlite":
+            # sqlite3 runs one statement per execute; executescript runs many (and commits first).
+            raw.driver_connection.executescript(f"BEGIN;\n{script}COMMIT;")  # type: ignore[union-attr]
+        else:
+            # No parameters: psycopg sends the whole script as one simple query.
+            cursor = raw.cursor()
+            cursor.execute(script)
+            cursor.close()
+            raw.commit()
+    finally:
+        raw.close()
 
 
 @pytest.fixture
