@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -241,6 +242,29 @@ def runner(app: Flask) -> Any:
     return Runner()
 
 
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    """Headless Chromium, shared by browser tests that run one after another in this process."""
+    from tests.dashboard import browser_kit
+
+    browser = browser_kit.shared_chromium()
+    yield browser
+    for context in browser.contexts:
+        context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Close the shared Chromium once the next test in this process does not use it."""
+    try:
+        return (yield)
+    finally:
+        if nextitem is None or "chromium" not in getattr(nextitem, "fixturenames", ()):
+            browser_kit = sys.modules.get("tests.dashboard.browser_kit")
+            if browser_kit is not None:
+                browser_kit.close_shared_chromium()
+
+
 # The fault suite's rows (tests/faults), written by whichever process ran it and printed here,
 # by the process that reports (the xdist controller collects no tests, so this lives here).
 FAULT_RESULTS = Path(__file__).resolve().parents[1] / ".pytest_cache" / "fault-results.jsonl"
@@ -249,7 +273,13 @@ FAULT_RESULTS = Path(__file__).resolve().parents[1] / ".pytest_cache" / "fault-r
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first: under xdist the quick ones then fill the gaps beside them, instead of
     one worker finishing a long test alone at the end of the run."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    # Browser tests first among them, next to each other: they share one Chromium.
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("slow") is None,
+            "chromium" not in getattr(item, "fixturenames", ()),
+        )
+    )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
