@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import redis
+from _pytest.nodeid import NodeId
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
@@ -270,7 +271,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 FAULT_RESULTS = Path(__file__).resolve().parents[1] / ".pytest_cache" / "fault-results.jsonl"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Slow tests first: under xdist the quick ones then fill the gaps beside them, instead of
     one worker finishing a long test alone at the end of the run."""
     # Browser tests first among them, next to each other: they share one Chromium.
@@ -280,6 +282,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             "chromium" not in getattr(item, "fixturenames", ()),
         )
     )
+    if config.getvalue("loadgroup"):
+        _keep_xdist_groups(items)
+
+
+def _keep_xdist_groups(items: list[pytest.Item]) -> None:
+    """Give `xdist_group` tests the `@group` nodeid suffix `--dist loadgroup` schedules by.
+
+    pytest-xdist 3.8 adds it by setting `item._nodeid`, which pytest 9.2 no longer reads (the
+    nodeid is `item._id` now), so every group was silently spread over both workers: the fault
+    suite started its whole topology twice, and ran two at once on the two cores.
+    """
+    for item in items:
+        names = sorted(
+            {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+             for mark in item.iter_markers("xdist_group")}
+        )  # fmt: skip
+        if names and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")  # type: ignore[attr-defined]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
