@@ -282,7 +282,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "chromium" not in getattr(item, "fixturenames", ()),
         )
     )
-    if config.getvalue("loadgroup"):
+    if getattr(config.option, "loadgroup", False):  # set on xdist workers
         _keep_xdist_groups(items)
 
 
