@@ -196,17 +196,15 @@ def _empty_every_table(engine: Engine) -> None:
         f"DELETE FROM {engine.dialect.identifier_preparer.format_table(table)};\n"
         for table in reversed(models.Base.metadata.sorted_tables)
     )
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            # No parameters: psycopg sends the whole script as one simple query.
+            conn.exec_driver_sql(script)
+        return
     raw = engine.raw_connection()
     try:
-        if engine.dialect.name == "sqlite":
-            # sqlite3 runs one statement per execute; executescript runs many (and commits first).
-            raw.driver_connection.executescript(f"BEGIN;\n{script}COMMIT;")  # type: ignore[union-attr]
-        else:
-            # No parameters: psycopg sends the whole script as one simple query.
-            cursor = raw.cursor()
-            cursor.execute(script)
-            cursor.close()
-            raw.commit()
+        # sqlite3 runs one statement per execute; executescript runs many (and commits first).
+        raw.driver_connection.executescript(f"BEGIN;\n{script}COMMIT;")  # type: ignore[union-attr]
     finally:
         raw.close()
 
