@@ -263,9 +263,10 @@ def _limit_of(subject: str) -> Limit:
 
 @dataclass(frozen=True)
 class ReservationSql:
-    """The one-row CTE of a reservation made in SQL: `accounts`, `locks` and `counts` as JSON
-    text, and `within` (true when the PIN may be looked at)."""
+    """The one-row CTE of a reservation made in SQL (see reservation_sql)."""
 
+    # Its columns: `accounts`, `locks` and `counts` as JSON text, and `within` (true when the
+    # PIN may be looked at).
     summary: CTE
 
 
@@ -360,8 +361,8 @@ def reservation_params(
     now: datetime,
     policy: PinPolicy,
 ) -> dict[str, Any]:
-    """The parameters of reservation_sql for one attempt (`registering`: the phone number
-    whose accounts are tried, None for none)."""
+    """The parameters of reservation_sql for one attempt."""
+    # `registering`: the phone number whose accounts are tried, None for none.
     return {
         "registering": registering,
         "number_subject": f"number:{caller}" if caller else None,

@@ -189,10 +189,8 @@ def _check(
     policy: PinPolicy,
     redial: bool = True,
 ) -> PinCheck:
-    """The PIN check shared by the phone and email: limits, lookup, outcome, record, alerts.
-
-    `registering` is the phone number whose accounts' limits the attempt counts against.
-    """
+    """The PIN check shared by the phone and email: limits, lookup, outcome, record, alerts."""
+    # `registering` is the phone number whose accounts' limits the attempt counts against.
     # A slot in every limit is taken before the PIN is looked at (see entitlement.limits).
     if held_writes.combines(session):
         reservation, pin = _reserve_and_find(
@@ -291,8 +289,9 @@ def _find(session: Session, digest: str | None) -> SupportPin | None:
 
 @cache
 def _reserve_and_find_statement() -> Select[Any]:
-    """The reservation (entitlement.limits.reservation_sql) and, only when it is within every
-    limit, the PIN with its account: one statement, built once per process."""
+    """The reservation and, only when it is within every limit, the PIN: one statement."""
+    # The reservation is entitlement.limits.reservation_sql; the PIN comes with its account.
+    # Built once per process.
     summary = limits.reservation_sql().summary
     found = and_(SupportPin.pin_hash == bindparam("digest", type_=String()), summary.c.within)
     return (
@@ -312,8 +311,8 @@ def _reserve_and_find(
     now: datetime,
     policy: PinPolicy,
 ) -> tuple[limits.Reservation, SupportPin | None]:
-    """PostgreSQL: reserve a slot in every limit and look the PIN up in one statement (the PIN
-    comes back only when the reservation holds, as in the two-step path)."""
+    """PostgreSQL: reserve a slot in every limit and look the PIN up in one statement."""
+    # The PIN comes back only when the reservation holds, as in the two-step path.
     params = limits.reservation_params(caller, registering, tries_key, now, policy)
     params["digest"] = digest
     rows = session.execute(_reserve_and_find_statement(), params).unique().all()
@@ -411,8 +410,8 @@ def _record(
     pin_id: int | None = None,
     at_commit: bool = False,
 ) -> PinAttempt | None:
-    """Record the attempt: now (its row read back), or with the commit's writes on PostgreSQL
-    when `at_commit` (then None)."""
+    """Record the attempt: now (its row back), or with the commit's writes (`at_commit`: None)."""
+    # `at_commit` holds it for the commit's one statement on PostgreSQL only.
     row = {
         "at": now,
         "caller_number": caller,

@@ -46,6 +46,9 @@ def add_many(
     """`add` for several keys in one statement: {(key, window): amount} -> {key: new count}."""
     if not amounts:
         return {}
+    # A change held for the commit comes first: the counts returned include it. (A text
+    # statement names no mapper: the read hook of kernel.held_writes can't see the table.)
+    held_writes.write_if_held(session, _TABLE)
     # Sorted by key: concurrent statements then lock shared rows in the same order (no deadlock).
     params: dict[str, Any] = {}
     for index, ((key, window), amount) in enumerate(sorted(amounts.items())):
@@ -59,18 +62,28 @@ def add_many(
 def add_many_at_commit(
     session: Session, amounts: dict[tuple[str, timedelta], int], now: datetime
 ) -> None:
-    """`add_many` whose new counts nobody reads: on PostgreSQL held for the commit's one
-    statement (kernel.held_writes), elsewhere run now."""
+    """`add_many` whose new counts nobody reads: held for the commit on PostgreSQL, else run now."""
+    # Held for the commit's one statement (kernel.held_writes).
     if not amounts:
         return
     if not held_writes.combines(session):
         add_many(session, amounts, now)
         return
-    ordered = sorted(amounts.items())  # the same lock order as add_many
+    # One upsert may change a row once: amounts held before for the same counter and window
+    # are added to these, in one piece.
+    totals: dict[tuple[str, datetime], int] = {}
+    for earlier in held_writes.held_pieces(session, _TABLE):
+        for index in range(len(earlier.params) // 3):
+            held_at = (earlier.params[f"key_{index}"], earlier.params[f"start_{index}"])
+            totals[held_at] = totals.get(held_at, 0) + earlier.params[f"count_{index}"]
+    for (key, window), amount in amounts.items():
+        at = (key, window_start(now, window))
+        totals[at] = totals.get(at, 0) + amount
+    ordered = sorted(totals.items())  # the same lock order as add_many
     params: dict[str, Any] = {}
-    for index, ((key, window), amount) in enumerate(ordered):
+    for index, ((key, start), amount) in enumerate(ordered):
         params[f"key_{index}"] = key
-        params[f"start_{index}"] = window_start(now, window)
+        params[f"start_{index}"] = start
         params[f"count_{index}"] = amount
     rows = len(ordered)
     piece = held_writes.Piece(
@@ -105,9 +118,9 @@ def _held_upsert(prefix: str, rows: int) -> UpdateBase:
 
 @lru_cache(maxsize=32)
 def _upsert_of(rows: int) -> TextualSelect:
-    """The upsert of `rows` counters, as text built once. A multi-row VALUES is never taken
-    from SQLAlchemy's statement cache: it was compiled afresh on every call, twice per PIN
-    typed. The statement is the same on PostgreSQL and SQLite (ON CONFLICT ... RETURNING)."""
+    """The upsert of `rows` counters, as text built once (the same on PostgreSQL and SQLite)."""
+    # A multi-row VALUES is never taken from SQLAlchemy's statement cache: it was compiled
+    # afresh on every call, twice per PIN typed.
     # Only placeholders go into the text; the keys, windows and amounts are parameters.
     values = ", ".join(f"(:key_{i}, :start_{i}, :count_{i})" for i in range(rows))
     statement = text(

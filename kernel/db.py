@@ -24,8 +24,10 @@ def make_engine(url: str, timeout: float = 2.0) -> Engine:
     statement (PostgreSQL's statement_timeout), not a pool checkout. A webhook that can't
     reach the database must find out while Twilio still waits for its answer.
     """
+    # hide_parameters: an error's text (logged) never carries a statement's values, such as a
+    # PIN's keyed hash riding in the statement that reserves its limits.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15})
+        engine = create_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
         path = _sqlite_file(url)
         if path is not None and path.parent.is_dir():
             # Made 0600 before SQLite opens it; SQLite gives its -wal and -shm the same mode.
@@ -57,6 +59,7 @@ def make_engine(url: str, timeout: float = 2.0) -> Engine:
         max_overflow=10,
         pool_timeout=timeout,
         connect_args=connect_args,
+        hide_parameters=True,
     )
     ping_when_idle(engine)
     return engine

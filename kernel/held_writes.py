@@ -10,8 +10,15 @@ anything else (a new object, a deletion, a changed collection) goes through the 
 work's flush first, as usual.
 
 A read in the same transaction of a table with rows held writes them first, so a step
-always reads what it wrote. Statements are built once per shape (tables, columns, number of
-rows) and per process, and run with parameters: building one cost as much as running it.
+always reads what it wrote (the table named anywhere in the statement: a JOIN, an EXISTS).
+Statements are built once per shape (tables, columns, number of rows) and per process, and
+run with parameters: building one cost as much as running it.
+
+Savepoints: what is held when one begins is written before it, so rolling it back never
+undoes a write held outside it; what is held inside one that rolls back is dropped. Holding
+begins the session's transaction, so a rollback or close always forgets what was held.
+A folded UPDATE returns its row's key and raises StaleDataError when the row is gone, as the
+unit of work does. A held row gets its columns' Python-side defaults, on both databases.
 """
 
 from __future__ import annotations
@@ -20,10 +27,24 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, event, inspect, select, union_all, update
+from sqlalchemy import (
+    Connection,
+    Executable,
+    Table,
+    bindparam,
+    event,
+    func,
+    inspect,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import ORMExecuteState, RelationshipDirection, Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.dml import Insert, UpdateBase
+from sqlalchemy.sql.util import find_tables
 
 _ROWS = "held_rows"  # {table: [row, ...]}: one INSERT per table
 _PIECES = "held_pieces"  # [Piece, ...]: other writes (upserts), PostgreSQL only
@@ -40,26 +61,79 @@ class Piece:
 
 
 def combines(session: Session) -> bool:
-    """True where held writes go in one statement (PostgreSQL): only there is holding one
-    more write a statement saved."""
+    """True where held writes go in one statement (PostgreSQL): only there does holding save one."""
     return session.get_bind().dialect.name == "postgresql"
 
 
 def hold_row(session: Session, table: Table, row: dict[str, Any]) -> None:
-    """Insert `row` into `table` at commit (or before a read of the table), with the others.
-
-    The row names every column but a generated key, the same ones for every row of a table
-    (column defaults are not applied: the rows go in as an INSERT ... SELECT).
-    """
+    """Insert `row` into `table` at commit (or before a read of the table), with the others."""
+    # The rows of a table must name the same columns (one INSERT ... SELECT, which takes no
+    # column defaults): the Python-side defaults of the columns not named are filled in here,
+    # as the unit of work (and an executemany INSERT on SQLite) would.
+    missing = [(key, default) for key, default in _defaults_of(table) if key not in row]
+    if missing:
+        row = {**row, **{key: _value_of(default) for key, default in missing}}
+    _begin(session)
     session.info.setdefault(_ROWS, {}).setdefault(table, []).append(row)
 
 
 def hold(session: Session, piece: Piece) -> None:
     """Run `piece` at commit, in the one statement (callers check `combines` first)."""
+    _begin(session)
     session.info.setdefault(_PIECES, []).append(piece)
 
 
-def write_held(session: Session, with_updates: bool = False) -> None:
+def held_pieces(session: Session, table: Table) -> list[Piece]:
+    """Take back the pieces held for `table` (a caller merging its writes into one piece)."""
+    pieces: list[Piece] = session.info.get(_PIECES) or []
+    taken = [piece for piece in pieces if piece.table is table]
+    if taken:
+        session.info[_PIECES] = [piece for piece in pieces if piece.table is not table]
+    return taken
+
+
+def write_if_held(session: Session, table: Table) -> None:
+    """Write what is held now if any of it goes to `table` (before a read SQLAlchemy can't see)."""
+    if table in _held_tables(session.info):
+        write_held(session)
+
+
+def _begin(session: Session) -> None:
+    # Held outside a transaction, a write would outlive rollback() and close(): neither ends a
+    # transaction that has not begun. Begun here, its end forgets what was held.
+    if not session.in_transaction():
+        session.connection()
+
+
+_DEFAULTS: dict[Table, list[tuple[str, Any]]] = {}
+
+
+def _defaults_of(table: Table) -> list[tuple[str, Any]]:
+    """The columns of `table` with a Python-side scalar or callable default, and the default."""
+    found = _DEFAULTS.get(table)
+    if found is None:
+        found = [
+            (column.key, column.default)
+            for column in table.columns
+            if column.default is not None
+            and (column.default.is_scalar or column.default.is_callable)
+        ]
+        _DEFAULTS[table] = found
+    return found
+
+
+def _value_of(default: Any) -> Any:
+    # A callable default is wrapped by SQLAlchemy to take an execution context (unused here).
+    return default.arg(None) if default.is_callable else default.arg
+
+
+def _held_tables(info: dict[Any, Any]) -> set[Table]:
+    return set(info.get(_ROWS) or ()) | {piece.table for piece in info.get(_PIECES) or ()}
+
+
+def write_held(
+    session: Session, with_updates: bool = False, connection: Connection | None = None
+) -> None:
     """Write what is held now; `with_updates` folds in the session's changed rows too."""
     rows: dict[Table, list[dict[str, Any]]] = session.info.pop(_ROWS, None) or {}
     pieces: list[Piece] = session.info.pop(_PIECES, None) or []
@@ -68,7 +142,8 @@ def write_held(session: Session, with_updates: bool = False) -> None:
     if session.new or session.deleted:
         # The rows may name a ticket or call not yet written.
         session.flush()
-    connection = session.connection()
+    if connection is None:
+        connection = session.connection()
     if not combines(session):
         for table, table_rows in rows.items():
             connection.execute(table.insert(), table_rows)
@@ -86,15 +161,25 @@ def write_held(session: Session, with_updates: bool = False) -> None:
         changes = []
     parts += [(change.shape, change.build, change.params) for change in changes]
     statement, params = _combined(parts)
-    connection.execute(statement, params)
+    result = connection.execute(statement, params)
+    if changes:
+        # Each UPDATE's matched rows, as the unit of work checks them: a row deleted meanwhile
+        # must fail the commit, not vanish silently.
+        matched = result.one()
+        for change, count in zip(changes, matched, strict=True):
+            if count != 1:
+                raise StaleDataError(
+                    f"UPDATE statement on table '{change.table.name}' expected to update "
+                    f"1 row(s); {count} were matched."
+                )
     for change in changes:
         change.mark_written()
 
 
-_STATEMENTS: dict[Hashable, UpdateBase] = {}
+_STATEMENTS: dict[Hashable, Executable] = {}
 
 
-def _single(piece: Piece) -> tuple[UpdateBase, dict[str, Any]]:
+def _single(piece: Piece) -> tuple[Executable, dict[str, Any]]:
     key = ("single", piece.shape)
     statement = _STATEMENTS.get(key)
     if statement is None:
@@ -104,13 +189,19 @@ def _single(piece: Piece) -> tuple[UpdateBase, dict[str, Any]]:
 
 def _combined(
     parts: list[tuple[Hashable, Callable[[str], UpdateBase], dict[str, Any]]],
-) -> tuple[UpdateBase, dict[str, Any]]:
-    """The one statement for `parts` (the last is the main statement, the others its CTEs)."""
+) -> tuple[Executable, dict[str, Any]]:
+    """The one statement for `parts`: CTEs, and the rows each UPDATE matched (see _Change)."""
     key = tuple(shape for shape, _build, _params in parts)
     statement = _STATEMENTS.get(key)
     if statement is None:
         built = [build(f"w{i}_") for i, (_shape, build, _params) in enumerate(parts)]
-        if len(built) > 1:
+        updates = [i for i, (shape, _build, _params) in enumerate(parts) if _is_update(shape)]
+        if updates:
+            # All parts as CTEs, and a SELECT of how many rows each UPDATE returned.
+            ctes = [part.cte(f"w{i}") for i, part in enumerate(built)]
+            counts = [select(func.count()).select_from(ctes[i]).scalar_subquery() for i in updates]
+            statement = select(*counts).add_cte(*ctes)
+        elif len(built) > 1:
             ctes = [part.cte(f"w{i}") for i, part in enumerate(built[:-1])]
             statement = built[-1].add_cte(*ctes)
         else:
@@ -142,6 +233,13 @@ def _rows_part(
     return ("rows", table.name, columns, len(rows)), build, params
 
 
+_UPDATE = "update"
+
+
+def _is_update(shape: Hashable) -> bool:
+    return isinstance(shape, tuple) and bool(shape) and shape[0] == _UPDATE
+
+
 @dataclass
 class _Change:
     """A persistent object's changed columns, as one UPDATE by primary key."""
@@ -155,7 +253,7 @@ class _Change:
 
     @property
     def shape(self) -> Hashable:
-        return ("update", self.table.name, tuple(self.values))
+        return (_UPDATE, self.table.name, tuple(self.values))
 
     @property
     def params(self) -> dict[str, Any]:
@@ -166,7 +264,9 @@ class _Change:
         table = self.table
         key = table.c[self.key_column]
         values = {c: bindparam(f"{prefix}{c}", type_=table.c[c].type) for c in self.values}
-        return update(table).where(key == bindparam(f"{prefix}key_", type_=key.type)).values(values)
+        matched = key == bindparam(f"{prefix}key_", type_=key.type)
+        # RETURNING the key: the combined statement counts the rows matched.
+        return update(table).where(matched).values(values).returning(key)
 
     def mark_written(self) -> None:
         # Committed values: the unit of work sees nothing left to flush for these.
@@ -205,6 +305,8 @@ def _change_of(obj: Any) -> _Change | None:
             continue
         if len(prop.columns) != 1 or prop.columns[0].table is not table or not history.added:
             return None
+        if _is_sql(history.added[0]):
+            return None  # the unit of work renders a SQL expression inline; a bind can't carry it
         values[prop.columns[0].key] = history.added[0]
         written.append((prop.key, history.added[0]))
     for relationship in mapper.relationships:
@@ -237,6 +339,10 @@ def _change_of(obj: Any) -> _Change | None:
     return _Change(obj, table, key_column, values, written)
 
 
+def _is_sql(value: Any) -> bool:
+    return isinstance(value, ClauseElement) or hasattr(value, "__clause_element__")
+
+
 @event.listens_for(Session, "before_commit")
 def _write_before_commit(session: Session) -> None:
     write_held(session, with_updates=True)
@@ -244,16 +350,40 @@ def _write_before_commit(session: Session) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _write_before_reading(state: ORMExecuteState) -> None:
-    # A read (or move) of a table with held rows sees what the step recorded.
-    info = state.session.info
-    held = set(info.get(_ROWS) or ()) | {piece.table for piece in info.get(_PIECES) or ()}
-    if held and any(mapper.local_table in held for mapper in state.all_mappers):
+    # A read (or move) of a table with held rows sees what the step recorded: the table
+    # anywhere in the statement (a JOIN, an EXISTS, a CTE's INSERT), not only its entities.
+    held = _held_tables(state.session.info)
+    if not held or not isinstance(state.statement, ClauseElement):
+        return
+    named = find_tables(state.statement, check_columns=True, include_joins=True, include_crud=True)
+    if any(table in held for table in named):
         write_held(state.session)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _write_before_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    # What is held when a savepoint begins goes before it (on the enclosing transaction's
+    # connection; the SAVEPOINT itself is sent when the savepoint first needs a connection):
+    # rolling the savepoint back must not undo it, and what is held from here on is its own.
+    parent = transaction.parent
+    if transaction.nested and parent is not None and _held_tables(session.info):
+        write_held(session, connection=parent.connection(None))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_at_savepoint_rollback(session: Session, previous: SessionTransaction) -> None:
+    # A savepoint rolled back: all that is held was held inside it (see _write_before_savepoint).
+    if previous.nested:
+        _forget(session)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_at_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     # Committed, rolled back or closed: what was not written is gone.
     if transaction.parent is None:
-        session.info.pop(_ROWS, None)
-        session.info.pop(_PIECES, None)
+        _forget(session)
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_ROWS, None)
+    session.info.pop(_PIECES, None)

@@ -11,7 +11,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Engine, Text, cast, func, select
+from sqlalchemy import ColumnElement, Engine, Integer, Text, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from directory import ensure_product
@@ -73,23 +73,26 @@ def _engine(session: Session) -> Engine:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The routing version in force and the parsed version's engineers as their rows are now,
-    read by columns riding along another query (see snapshot_columns)."""
+    """The routing version in force and a parsed version's engineers, read along another query."""
 
+    # Read by snapshot_columns' columns: the newest version, the engineers' rows now.
     version: int | None
     engineers: str | None  # JSON: [[id, name, phone, email, timezone, active], ...]
+    # The parsed version whose engineer ids the columns were built for: another thread may
+    # parse a newer one before load_routing runs, and its ids are not the ones read.
+    parsed: int | None = None
 
 
 def snapshot_columns(session: Session) -> tuple[ColumnElement[Any], ...]:
-    """Two columns for a query the caller makes anyway: the newest version number and the
-    engineers of the version this process parsed, fresh. With their values, `load_routing`
-    needs no query of its own. () before this process has parsed a version."""
+    """Columns for a query the caller makes anyway, so that `load_routing` needs none of its own."""
+    # The newest version number, the engineers of the version this process parsed (fresh),
+    # and that parsed version's number. () before this process has parsed a version.
     engine = _engine(session)
     cached = _parsed.get(engine)
     if cached is None:
         return ()
     postgres = engine.dialect.name == "postgresql"
-    key = (postgres, tuple(sorted(cached.ids.values())))
+    key = (postgres, cached.version, tuple(sorted(cached.ids.values())))
     columns = _SNAPSHOT_COLUMNS.get(key)
     if columns is None:
         fields = (
@@ -102,35 +105,44 @@ def snapshot_columns(session: Session) -> tuple[ColumnElement[Any], ...]:
         )
         row = func.json_build_array(*fields) if postgres else func.json_array(*fields)
         rows = func.json_agg(row) if postgres else func.json_group_array(row)
-        engineers = select(cast(rows, Text)).where(Engineer.id.in_(key[1])).scalar_subquery()
+        engineers = select(cast(rows, Text)).where(Engineer.id.in_(key[2])).scalar_subquery()
         newest = select(func.max(RoutingConfigVersion.version)).scalar_subquery()
-        columns = (newest.label("routing_version"), engineers.label("routing_engineers"))
+        parsed = literal(cached.version, Integer())
+        columns = (
+            newest.label("routing_version"),
+            engineers.label("routing_engineers"),
+            parsed.label("routing_parsed"),
+        )
         if len(_SNAPSHOT_COLUMNS) > 64:
             _SNAPSHOT_COLUMNS.clear()
         _SNAPSHOT_COLUMNS[key] = columns
     return columns
 
 
-_SNAPSHOT_COLUMNS: dict[tuple[bool, tuple[int, ...]], tuple[ColumnElement[Any], ...]] = {}
+_SNAPSHOT_COLUMNS: dict[tuple[bool, int, tuple[int, ...]], tuple[ColumnElement[Any], ...]] = {}
 
 
 def snapshot_of(values: tuple[Any, ...]) -> Snapshot | None:
     """The Snapshot that snapshot_columns' values make (None when there were none)."""
-    if len(values) != 2:
+    if len(values) != 3:
         return None
-    return Snapshot(values[0], values[1])
+    return Snapshot(values[0], values[1], values[2])
 
 
 def load_routing(session: Session, seen: Snapshot | None = None) -> RoutingConfig | None:
-    """The configuration in force, its engineers as the Engineer rows say now; None if none.
-
-    One query on the common path: the engineers of the cached version, with the newest
-    version number beside them; none when `seen` brings them (read in this transaction by
-    snapshot_columns). Only when the version has moved is the new document read.
-    """
+    """The configuration in force, its engineers as the Engineer rows say now; None if none."""
+    # One query on the common path: the engineers of the cached version, with the newest
+    # version number beside them; none when `seen` brings them (read in this transaction by
+    # snapshot_columns) for the version cached now. Only when the version has moved is the
+    # new document read.
     engine = _engine(session)
     cached = _parsed.get(engine)
-    if cached is not None and seen is not None and seen.version == cached.version:
+    if (
+        cached is not None
+        and seen is not None
+        and seen.version == cached.version
+        and seen.parsed == cached.version
+    ):
         found_rows = [_EngineerRow(*row) for row in json.loads(seen.engineers or "[]")]
         return _with_engineers(cached, {e.id: e for e in found_rows})
     if cached is not None:
@@ -331,8 +343,8 @@ def plan_for_product(
     called: str | None = None,
     seen: Snapshot | None = None,
 ) -> list[Step]:
-    """The ordered ring steps for a call to `called` about product `product_id` at `now`;
-    [] if none. `seen`: the routing as read in this transaction (see load_routing)."""
+    """The ordered ring steps for a call to `called` about product `product_id` at `now`."""
+    # [] if none. `seen`: the routing as read in this transaction (see load_routing).
     config = load_routing(session, seen)
     if config is None:
         return []

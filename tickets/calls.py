@@ -110,14 +110,12 @@ def _set_columns(row: Ticket | Call) -> dict[str, Any]:
 
 
 def save_new_call(session: Session, call: Call, now: datetime) -> bool:
-    """Write a new_call with its call_started event; False, rolled back, if it already exists.
-
-    Meant as the first write of its transaction: the unique CallSid settles a race with a
-    retried webhook, and losing it loses nothing else, so no savepoint (two round trips) and no
-    lookup before it (one more) are needed on the common path, a call never seen before.
-    Plain INSERTs, not the unit of work (it cost more CPU than the rest of the greeting); on
-    PostgreSQL the ticket, the call and its first event go in one statement.
-    """
+    """Write a new_call with its call_started event; False, rolled back, if it already exists."""
+    # Meant as the first write of its transaction: the unique CallSid settles a race with a
+    # retried webhook, and losing it loses nothing else, so no savepoint (two round trips) and
+    # no lookup before it (one more) are needed on the common path, a call never seen before.
+    # Plain INSERTs, not the unit of work (it cost more CPU than the rest of the greeting); on
+    # PostgreSQL the ticket, the call and its first event go in one statement.
     started = CallStarted(caller=call.from_number)
     in_one = session.get_bind().dialect.name == "postgresql"
     try:
@@ -152,12 +150,9 @@ def _with_defaults(table: Table, given: dict[str, Any]) -> dict[str, Any]:
 def _new_call_in_one(
     call: Call, started: CallStarted, now: datetime
 ) -> tuple[Insert, dict[str, Any]]:
-    """One INSERT ... WITH for the new ticket, its call and the call_started event
-    (PostgreSQL's data-modifying CTEs): one round trip where there were three.
-
-    The statement is built once per set of columns (building it cost as much CPU as running
-    it); the values go in as parameters.
-    """
+    """One INSERT ... WITH (data-modifying CTEs) for the new ticket, call and call_started event."""
+    # One round trip where there were three. The statement is built once per set of columns
+    # (building it cost as much CPU as running it); the values go in as parameters.
     ticket = _with_defaults(_TICKETS, _set_columns(call.ticket))
     fields = _with_defaults(_CALLS, _set_columns(call))
     event = {"at": now, "kind": started.KIND.value, "detail": started.to_json()}
@@ -210,17 +205,16 @@ def _new_call_statement(ticket: tuple[str, ...], fields: tuple[str, ...]) -> Ins
 def lock_and_read(
     session: Session, call_sid: str, *conditions: ColumnElement[bool], take_turn: bool = True
 ) -> Call | None:
-    """Lock the call's row when it meets `conditions` (and count a turn): the locked call, or
-    None to leave it be (find_call then says where it stands).
-
-    One conditional UPDATE both checks where the call stands and takes its row lock (a row
-    lock on PostgreSQL, SQLite's single writer lock), so of two requests racing to move one
-    call the second re-reads the moved state and does nothing. RETURNING reads the call in
-    the same round trip.
-    """
+    """Lock the call's row when it meets `conditions` (and count a turn): the call, or None."""
+    # None: leave the call be (find_call then says where it stands). One conditional UPDATE
+    # both checks where the call stands and takes its row lock (a row lock on PostgreSQL,
+    # SQLite's single writer lock), so of two requests racing to move one call the second
+    # re-reads the moved state and does nothing. RETURNING reads the call in the same round
+    # trip. The call alone: an UPDATE that waited for another step's lock re-checks only the
+    # row it updates (PostgreSQL), so a ticket joined into it would be read as it was before
+    # that step committed. The ticket is read after the lock, in a statement of its own, when
+    # the step first uses it (call.ticket; severity_one reads it with the open incident).
     turn = Call.turn + 1 if take_turn else Call.turn
-    if session.get_bind().dialect.name == "postgresql":
-        return _lock_and_read_with_ticket(session, call_sid, turn, conditions)
     statement = (
         update(Call).where(Call.call_sid == call_sid, *conditions).values(turn=turn).returning(Call)
     )
@@ -228,33 +222,17 @@ def lock_and_read(
     options = {"synchronize_session": False, "populate_existing": True}
     call = session.scalars(statement, execution_options=options).first()
     if call is not None:
+        _forget_ticket_read_before(session, call.ticket_id)
         mark_locked(session, call.id)
     return call
 
 
-def _lock_and_read_with_ticket(
-    session: Session, call_sid: str, turn: Any, conditions: tuple[ColumnElement[bool], ...]
-) -> Call | None:
-    """lock_and_read on PostgreSQL: `UPDATE calls ... FROM tickets ... RETURNING` both, so the
-    ticket every step reads or writes comes in the same statement (SQLite's RETURNING can't
-    name a FROM table)."""
-    statement = (
-        update(_CALLS)
-        .where(_CALLS.c.call_sid == call_sid, _TICKETS.c.id == _CALLS.c.ticket_id, *conditions)
-        .values(turn=turn)
-        .returning(*_CALLS.c, *_TICKETS.c)
-    )
-    options = {"populate_existing": True}
-    found = session.execute(
-        select(Call, Ticket).from_statement(statement), execution_options=options
-    ).first()
-    if found is None:
-        return None
-    call, ticket = found
-    # The call holds it (the session's identity map alone would let it go): no second load.
-    set_committed_value(call, "ticket", ticket)
-    mark_locked(session, call.id)
-    return cast(Call, call)
+def _forget_ticket_read_before(session: Session, ticket_id: int) -> None:
+    # A ticket this session read before the lock (and left unchanged) is read again on use:
+    # the step whose lock we waited for may have changed it.
+    ticket = session.identity_map.get(inspect(Ticket).identity_key_from_primary_key((ticket_id,)))
+    if ticket is not None and not session.is_modified(ticket):
+        session.expire(ticket)
 
 
 _LOCKED = "locked_calls"
@@ -298,13 +276,11 @@ def record_event(session: Session, call: Call, payload: Payload, now: datetime) 
 def record_ticket_event(
     session: Session, ticket_id: int, payload: Payload, now: datetime, call_id: int | None = None
 ) -> None:
-    """Append an event to a ticket's timeline that may belong to no call (a dead SMS).
-
-    Held until the transaction commits (or something reads the timeline), then written with
-    the step's other events in one INSERT (on PostgreSQL in the one statement of the step's
-    held writes, see kernel.held_writes): a step records two or three events, and each was a
-    statement of its own.
-    """
+    """Append an event to a ticket's timeline that may belong to no call (a dead SMS)."""
+    # Held until the transaction commits (or something reads the timeline), then written with
+    # the step's other events in one INSERT (on PostgreSQL in the one statement of the step's
+    # held writes, see kernel.held_writes): a step records two or three events, and each was a
+    # statement of its own.
     row = {
         "ticket_id": ticket_id,
         "call_id": call_id,
@@ -313,11 +289,6 @@ def record_ticket_event(
         "detail": payload.to_json(),
     }
     held_writes.hold_row(session, _EVENTS, row)
-
-
-def write_pending_events(session: Session) -> None:
-    """Write the events recorded and not yet written (with whatever else is held) now."""
-    held_writes.write_held(session)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -330,13 +301,11 @@ def _forget_at_transaction_end(session: Session, transaction: SessionTransaction
 def ticket_and_open_incident(
     session: Session, call: Call, now: datetime, *also: ColumnElement[Any]
 ) -> tuple[Ticket, Ticket | None, tuple[Any, ...]]:
-    """The call's ticket (with its account and product) and the account's unsolved
-    severity-1 ticket of the last 30 minutes, if any, in one query; with the values of
-    `also`, scalar columns another package wants read in the same round trip.
-
-    The incident is the one join_open_severity1_ticket would join: any state short of solved
-    (an acknowledged incident is still the same incident), the newest first.
-    """
+    """The call's ticket (account, product) and the account's open severity-1 ticket: one query."""
+    # The open incident: the account's unsolved severity-1 ticket of the last 30 minutes, the
+    # one join_open_severity1_ticket would join (any state short of solved: an acknowledged
+    # incident is still the same incident), the newest first. The values of `also` are scalar
+    # columns another package wants read in the same round trip.
     incident = and_(
         Ticket.account_id == call.account_id,
         Ticket.severity == 1,

@@ -25,7 +25,9 @@ from tests.factories import Customer, SignedTwilio, make_customer
 
 # Webhook -> (most SQL statements, why it needs them), per database. Re-tune here when the
 # flow changes. PostgreSQL folds what SQLite must send apart: data-modifying CTEs (the PIN's
-# reservation, the step's writes at commit) and an UPDATE ... FROM ... RETURNING of the ticket.
+# reservation, the step's writes at commit). The call's lock reads the call alone: an UPDATE
+# that waited for another step's lock re-checks only its own row, so a ticket read in the same
+# statement could be the one from before that step committed; the ticket is read after it.
 BUDGETS: dict[str, dict[str, tuple[int, str]]] = {
     "postgresql": {
         "/ivr/voice": (
@@ -36,21 +38,21 @@ BUDGETS: dict[str, dict[str, tuple[int, str]]] = {
             "after its insert fails)",
         ),
         "/ivr/pin": (
-            3,
-            "lock and read the call and its ticket (UPDATE calls ... FROM tickets ... "
-            "RETURNING both); the accounts registering the number, their lockouts, a slot in "
-            "every PIN limit (upsert) and, only if every slot is within its limit, the PIN "
-            "with its account, contacts, licences and products: one statement of CTEs; at "
-            "commit, the attempt, the limits given back, the step's events and the ticket "
-            "and call updates in one WITH ... INSERT/UPDATE",
+            4,
+            "lock and read the call (UPDATE calls ... RETURNING); the accounts registering "
+            "the number, their lockouts, a slot in every PIN limit (upsert) and, only if "
+            "every slot is within its limit, the PIN with its account, contacts, licences and "
+            "products: one statement of CTEs; the ticket, read after the lock; at commit, the "
+            "attempt, the limits given back, the step's events and the ticket and call "
+            "updates in one WITH ... INSERT/UPDATE (each UPDATE's rows counted)",
         ),
         "/ivr/severity": (
             4,
-            "lock and read the call and its ticket; the ticket's account and product, the "
-            "account's open incident, the routing version in force and its engineers as "
-            "their rows are now, in one query; the ring attempts (INSERT ... RETURNING, for "
-            "the dialer's ids); at commit, the step's events and the ticket and call updates "
-            "in one WITH ... INSERT/UPDATE",
+            "lock and read the call; its ticket with account and product, the account's open "
+            "incident, the routing version in force and its engineers as their rows are now, "
+            "in one query after the lock; the ring attempts (INSERT ... RETURNING, for the "
+            "dialer's ids); at commit, the step's events and the ticket and call updates in "
+            "one WITH ... INSERT/UPDATE",
         ),
         "/ivr/hold": (
             3,
@@ -80,9 +82,10 @@ BUDGETS: dict[str, dict[str, tuple[int, str]]] = {
         "/ivr/hold": (3, "lock and read the call; the attempts; the stored reply"),
     },
 }
-# Greeting to hold. PostgreSQL 11 SQL statements, 19 round trips (was 22 statements and 30
+# Greeting to hold. PostgreSQL 12 SQL statements, 20 round trips (11 and 19 while the PIN
+# step's ticket came with the call's lock, which could read it stale; was 22 statements and 30
 # round trips; 56 statements when the issue was filed); SQLite 23 (was 24).
-CALL_BUDGET = {"postgresql": 11, "sqlite": 23}
+CALL_BUDGET = {"postgresql": 12, "sqlite": 23}
 TARGET_STEP, TARGET_CALL = 4, 20  # the issue's goal, on PostgreSQL (production's database)
 
 

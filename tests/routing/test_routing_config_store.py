@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,12 +18,14 @@ from models.accounts import Product
 from models.engineers import Engineer
 from models.schedules import RoutingConfigVersion
 from routing.config import parse_routing_yaml
+from routing.policy import Responder
 from routing.store import (
     demo_routing_text,
     load_demo_routing,
     load_routing,
     load_routing_text,
     plan_for_product,
+    save_routing,
     snapshot_columns,
     snapshot_of,
 )
@@ -114,6 +118,31 @@ def test_the_plan_read_along_another_query_follows_engineer_rows_too(
     session.commit()
     assert seen.version == 1
     assert first_keys(plan_for_product(session, None, DANA_WEEK, seen=seen))[0] == ["dana"]
+
+
+def test_a_snapshot_read_for_an_older_parsed_version_is_not_used(
+    app: Flask, session: Session
+) -> None:
+    """Another thread of the process parses a newer version between the columns being built
+    and the plan: its new engineer is rung, not taken for deleted."""
+    make_session = app.extensions["sessionmaker"]
+    load_demo_routing(session, DANA_WEEK)
+    session.commit()
+    first = load_routing(session)  # this process has parsed version 1
+    assert first is not None
+    columns = snapshot_columns(session)  # built for version 1's engineers
+    zoe = Responder("zoe", "Zoe New", "+15005550177", None, "UTC", True, None)
+    with make_session() as admin:
+        newer = dataclasses.replace(first, engineers={**first.engineers, "zoe": zoe})
+        save_routing(admin, newer, "v2")
+        admin.commit()
+    with make_session() as other_thread:
+        load_routing(other_thread)  # parses version 2
+    seen = snapshot_of(tuple(session.execute(select(*columns)).one()))
+    assert seen is not None and seen.version == 2
+    config = load_routing(session, seen)
+    assert config is not None
+    assert config.engineers["zoe"].active
 
 
 def test_nothing_loaded_means_an_empty_plan(session: Session) -> None:
