@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     Insert,
+    Select,
     Table,
     and_,
     bindparam,
     event,
-    false,
     insert,
     inspect,
     or_,
@@ -219,42 +221,68 @@ def lock_and_read(
     the same round trip.
     """
     turn = Call.turn + 1 if take_turn else Call.turn
-    if session.get_bind().dialect.name == "postgresql":
-        return _lock_and_read_with_ticket(session, call_sid, turn, conditions)
-    statement = (
-        update(Call).where(Call.call_sid == call_sid, *conditions).values(turn=turn).returning(Call)
-    )
-    # populate_existing: a Call already in this session takes the row as the UPDATE left it.
-    options = {"synchronize_session": False, "populate_existing": True}
-    call = session.scalars(statement, execution_options=options).first()
-    if call is not None:
-        mark_locked(session, call.id)
-    return call
+    postgres = session.get_bind().dialect.name == "postgresql"
+    where = (_CALLS.c.call_sid == call_sid, *conditions)
+    return _locked(session, _lock_statement(postgres, where, turn), {})
 
 
-def _lock_and_read_with_ticket(
-    session: Session, call_sid: str, turn: Any, conditions: tuple[ColumnElement[bool], ...]
+def lock_step(
+    session: Session, call_sid: str, accepts: Collection[CallState], turn: int | None = None
 ) -> Call | None:
-    """lock_and_read on PostgreSQL: `UPDATE calls ... FROM tickets ... RETURNING` both, so the
-    ticket every step reads or writes comes in the same statement (SQLite's RETURNING can't
-    name a FROM table)."""
+    """lock_and_read for a caller's step: the call when its state is one of `accepts` (and,
+    when `turn` is given, it is at that turn), with a turn counted.
+
+    The statement is built once per process and runs with parameters: building it (and its
+    cache key) on every webhook cost more CPU than the ORM's reading of the row.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    key = (postgres, turn is not None)
+    statement = _STEP_LOCKS.get(key)
+    if statement is None:
+        where = [
+            _CALLS.c.call_sid == bindparam("lock_sid"),
+            _CALLS.c.state.in_(bindparam("lock_states", expanding=True)),
+        ]
+        if turn is not None:
+            where.append(_CALLS.c.turn == bindparam("lock_turn"))
+        statement = _STEP_LOCKS[key] = _lock_statement(postgres, where, _CALLS.c.turn + 1)
+    params: dict[str, Any] = {"lock_sid": call_sid, "lock_states": list(accepts)}
+    if turn is not None:
+        params["lock_turn"] = turn
+    return _locked(session, statement, params)
+
+
+_STEP_LOCKS: dict[tuple[bool, bool], Executable] = {}
+
+
+def _lock_statement(postgres: bool, where: Sequence[ColumnElement[bool]], turn: Any) -> Executable:
+    """The UPDATE ... RETURNING that locks and reads the call (with its ticket on PostgreSQL:
+    `UPDATE calls ... FROM tickets ... RETURNING` both, so the ticket every step reads or
+    writes comes in the same statement; SQLite's RETURNING can't name a FROM table)."""
+    if not postgres:
+        return update(Call).where(*where).values(turn=turn).returning(Call)
     statement = (
         update(_CALLS)
-        .where(_CALLS.c.call_sid == call_sid, _TICKETS.c.id == _CALLS.c.ticket_id, *conditions)
+        .where(*where, _TICKETS.c.id == _CALLS.c.ticket_id)
         .values(turn=turn)
         .returning(*_CALLS.c, *_TICKETS.c)
     )
-    options = {"populate_existing": True}
-    found = session.execute(
-        select(Call, Ticket).from_statement(statement), execution_options=options
-    ).first()
+    return select(Call, Ticket).from_statement(statement)
+
+
+def _locked(session: Session, statement: Executable, params: dict[str, Any]) -> Call | None:
+    """Run a _lock_statement: the locked call (its ticket held by it, where read), or None."""
+    # populate_existing: a Call already in this session takes the row as the UPDATE left it.
+    options = {"synchronize_session": False, "populate_existing": True}
+    found = session.execute(statement, params, execution_options=options).first()
     if found is None:
         return None
-    call, ticket = found
-    # The call holds it (the session's identity map alone would let it go): no second load.
-    set_committed_value(call, "ticket", ticket)
+    call = cast(Call, found[0])
+    if len(found) > 1:
+        # The call holds it (the session's identity map alone would let it go): no second load.
+        set_committed_value(call, "ticket", found[1])
     mark_locked(session, call.id)
-    return cast(Call, call)
+    return call
 
 
 _LOCKED = "locked_calls"
@@ -337,18 +365,10 @@ def ticket_and_open_incident(
     The incident is the one join_open_severity1_ticket would join: any state short of solved
     (an acknowledged incident is still the same incident), the newest first.
     """
-    incident = and_(
-        Ticket.account_id == call.account_id,
-        Ticket.severity == 1,
-        Ticket.status != TicketStatus.SOLVED,
-        Ticket.created_at >= now - JOIN_WINDOW,
-    )
-    rows = session.execute(
-        select(Ticket, *also)
-        .options(joinedload(Ticket.account), joinedload(Ticket.product))
-        .where(or_(Ticket.id == call.ticket_id, incident if call.account_id else false()))
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-    ).unique()
+    params: dict[str, Any] = {"own_ticket": call.ticket_id}
+    if call.account_id:
+        params.update(incident_account=call.account_id, incident_since=now - JOIN_WINDOW)
+    rows = session.execute(_incident_query(bool(call.account_id), also), params).unique()
     own, earlier = None, None
     values: tuple[Any, ...] = ()
     for ticket, *extra in rows:
@@ -362,6 +382,40 @@ def ticket_and_open_incident(
     # The call holds it (the session's identity map alone would let it go): no second load.
     set_committed_value(call, "ticket", own)
     return own, earlier, values
+
+
+def _incident_query(with_account: bool, also: tuple[ColumnElement[Any], ...]) -> Select[Any]:
+    """ticket_and_open_incident's query, built once per process (and per `also`), run with
+    parameters: building it with its eager loads cost as much CPU as running it."""
+    key = (with_account, tuple(id(column) for column in also))
+    made = _INCIDENT_QUERIES.get(key)
+    if made is not None and all(a is b for a, b in zip(made[0], also, strict=True)):
+        return made[1]
+    where: ColumnElement[bool] = Ticket.id == bindparam("own_ticket")
+    if with_account:
+        incident = and_(
+            Ticket.account_id == bindparam("incident_account"),
+            Ticket.severity == 1,
+            Ticket.status != TicketStatus.SOLVED,
+            Ticket.created_at >= bindparam("incident_since"),
+        )
+        where = or_(where, incident)
+    query = (
+        select(Ticket, *also)
+        .options(joinedload(Ticket.account), joinedload(Ticket.product))
+        .where(where)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    )
+    if len(_INCIDENT_QUERIES) > 64:
+        _INCIDENT_QUERIES.clear()  # `also` changes only with a new routing version
+    # `also` is kept with the query: its columns stay alive, so their ids are not reused.
+    _INCIDENT_QUERIES[key] = (also, query)
+    return query
+
+
+_INCIDENT_QUERIES: dict[
+    tuple[bool, tuple[int, ...]], tuple[tuple[ColumnElement[Any], ...], Select[Any]]
+] = {}
 
 
 def join_ticket(session: Session, call: Call, earlier: Ticket, now: datetime) -> Ticket:
