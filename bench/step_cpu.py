@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import logging
 import pstats
 import statistics
@@ -149,6 +150,11 @@ def main() -> None:
     )
     parser.add_argument("--top", type=int, default=30, help="functions listed by --profile")
     parser.add_argument("--save", help="write --profile's stats to this file (pstats)")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() after the warm-up (as a server could after its first requests)",
+    )
     args = parser.parse_args()
     logging.disable(logging.INFO)
     with tempfile.TemporaryDirectory() as tmp:
@@ -188,6 +194,9 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> None:
         caller = Caller(client, keys, number)
         for step in STEPS:
             measured = index >= args.warmup
+            if args.gc_freeze and index == args.warmup and step == STEPS[0]:
+                gc.collect()
+                gc.freeze()
             profiling = measured and args.profile in (step, "call")
             if profiling:
                 profiler.enable()
