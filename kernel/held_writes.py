@@ -63,7 +63,7 @@ def write_held(session: Session, with_updates: bool = False) -> None:
     """Write what is held now; `with_updates` folds in the session's changed rows too."""
     rows: dict[Table, list[dict[str, Any]]] = session.info.pop(_ROWS, None) or {}
     pieces: list[Piece] = session.info.pop(_PIECES, None) or []
-    if not rows and not pieces:
+    if not rows and not pieces and not _updates_only(session, with_updates):
         return
     if session.new or session.deleted:
         # The rows may name a ticket or call not yet written.
@@ -86,11 +86,25 @@ def write_held(session: Session, with_updates: bool = False) -> None:
         session.flush()
         changes, dirty = [], []
     parts += [(change.shape, change.build, change.params) for change in changes]
-    statement, params = _combined(parts)
-    connection.execute(statement, params)
+    if parts:
+        statement, params = _combined(parts)
+        connection.execute(statement, params)
     for change in changes:
         change.mark_written()
     _settle(session, dirty)
+
+
+def _updates_only(session: Session, with_updates: bool) -> bool:
+    """True at a PostgreSQL commit with nothing held but changed rows (a hold turn's stored
+    reply): they go as a prebuilt UPDATE by primary key, not through the unit of work's flush,
+    which cost a fifth of the step's CPU. New or deleted objects leave it all to the flush."""
+    return (
+        with_updates
+        and combines(session)
+        and not session.new
+        and not session.deleted
+        and bool(session.dirty)
+    )
 
 
 def _settle(session: Session, objects: list[Any]) -> None:

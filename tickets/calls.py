@@ -125,7 +125,8 @@ def save_new_call(session: Session, call: Call, now: datetime) -> bool:
     try:
         if in_one:
             statement, params = _new_call_in_one(call, started, now)
-            ticket_id, call_id = session.execute(statement, params).one()
+            # On the session's connection: a Core statement needs none of the ORM's execution.
+            ticket_id, call_id = session.connection().execute(statement, params).one()
         else:
             ticket_id = session.execute(
                 insert(_TICKETS).values(_set_columns(call.ticket)).returning(Ticket.id)
@@ -143,12 +144,17 @@ def save_new_call(session: Session, call: Call, now: datetime) -> bool:
 
 def _with_defaults(table: Table, given: dict[str, Any]) -> dict[str, Any]:
     """`given` and the table's scalar defaults (a SELECT of values takes no column defaults)."""
-    row = dict(given)
-    for column in table.columns:
-        default = column.default
-        if column.key not in row and isinstance(default, ColumnDefault) and default.is_scalar:
-            row[column.key] = default.arg
-    return row
+    defaults = _SCALAR_DEFAULTS.get(table)
+    if defaults is None:
+        defaults = _SCALAR_DEFAULTS[table] = {
+            column.key: column.default.arg
+            for column in table.columns
+            if isinstance(column.default, ColumnDefault) and column.default.is_scalar
+        }
+    return {**defaults, **given}
+
+
+_SCALAR_DEFAULTS: dict[Table, dict[str, Any]] = {}
 
 
 def _new_call_in_one(
