@@ -3,15 +3,18 @@ the hotline under gunicorn and, in the same run, against a bare signed-TwiML Fla
 
 Each call is one caller: voice -> PIN -> severity 1 -> hold -> (think) -> hang-up
 (Enqueue action, then the status callback), with 0.5-2 s of thinking between answers and
-Poisson arrivals at each level. Then a closed loop of 16 clients on POST /ivr/voice gives the
-throughput of both apps and the server CPU per request. The notification worker runs
-throughout; at the end every call must have exactly one row and one ticket, no ring attempt
-is doubled, and every notification is sent exactly once (counted at the Twilio simulator).
+Poisson arrivals at each level; per level it prints each webhook path's latency, the CPU its
+request thread used (the app's Server-Timing `cpu`) and that CPU's share of the web workers'
+(the simulated Twilio's own webhooks, such as SMS receipts, under `sim:`). Then a closed loop
+of 16 clients on POST /ivr/voice gives the throughput of both apps and the server CPU per
+request. The notification worker runs throughout; at the end every call must have exactly one
+row and one ticket, no ring attempt is doubled, and every notification is sent exactly once
+(counted at the Twilio simulator).
 
 Run: .venv/bin/python bench/call_storm.py --database-url postgresql+psycopg://.../scratch
      [--levels 2,5,10,20] [--seconds 20] [--closed-seconds 10] [--web 1] [--workers 1]
      [--web-workers 2] [--worker-class gthread] [--threads 4] [--profile-dir DIR]
-     [--profile-voice]
+     [--profile-gil] [--profile-voice]
 A --database-url is emptied first (DROP SCHEMA public): give it a scratch database. Without
 one a temporary SQLite file is used. Redis is an embedded server; Twilio is the simulator.
 """
@@ -63,6 +66,7 @@ from models import (  # noqa: E402
 )
 from routing.store import load_demo_routing  # noqa: E402
 from simulator import Simulator  # noqa: E402
+from simulator.transport import Form, HttpResponse, HttpTransport  # noqa: E402
 
 PUBLIC = "https://hotline.storm.test"
 TOKEN = "storm-auth-token-0123456789abcdef"
@@ -81,6 +85,15 @@ def percentile(values: list[float], share: float) -> float:
 
 
 @dataclass
+class Step:
+    """What one webhook path answered during one phase."""
+
+    latencies: list[float] = field(default_factory=list)  # ms, as the caller's side saw it
+    inside: list[float] = field(default_factory=list)  # ms, the app's own Server-Timing
+    cpu: list[float] = field(default_factory=list)  # ms of the request thread's CPU
+
+
+@dataclass
 class Tally:
     """What one app answered during one phase."""
 
@@ -88,6 +101,7 @@ class Tally:
     inside: list[float] = field(default_factory=list)  # ms, the app's own Server-Timing
     errors: Counter[str] = field(default_factory=Counter)
     calls: int = 0
+    steps: dict[str, Step] = field(default_factory=dict)  # by webhook path
 
     def line(self) -> str:
         """p50/p95/p99 (and in-app p50 when the app says it)."""
@@ -98,6 +112,54 @@ class Tally:
             f"p50 {p[0]:6.1f}  p95 {p[1]:7.1f}  p99 {p[2]:7.1f} ms  "
             f"({len(self.latencies)} requests, {self.calls} calls){own}{bad}"
         )
+
+    def record(self, path: str, elapsed: float, timing: str, caller: bool = True) -> None:
+        """One answered request: its latency, and the app's wall and CPU time if it says them.
+
+        Only the callers' requests count in the phase's own figures; the webhooks Twilio
+        (the simulator) sends about the engineers' legs count under their path only.
+        """
+        step = self.steps.setdefault(path, Step())
+        step.latencies.append(elapsed)
+        if caller:
+            self.latencies.append(elapsed)
+        for part in timing.split(","):
+            name, _, value = part.strip().partition(";dur=")
+            if not value:
+                continue
+            if name == "app":
+                step.inside.append(float(value))
+                if caller:
+                    self.inside.append(float(value))
+            elif name == "cpu":
+                step.cpu.append(float(value))
+
+    def by_path(self, server_cpu_ms: float) -> list[str]:
+        """Per webhook path: p50/p99, in-app p50, the request thread's CPU per request and its
+        share of the server's CPU over the phase; `sim:` paths are the engineers' legs' webhooks
+        (sent by the simulated Twilio), and the rest is the dialer's threads and gunicorn's own
+        work, per caller request."""
+        lines = [
+            "      path         requests   p50 ms   p99 ms  in-app p50  cpu ms/req  share of cpu"
+        ]
+        accounted = 0.0
+        for path, step in sorted(self.steps.items(), key=lambda item: -sum(item[1].cpu)):
+            spent = sum(step.cpu)
+            accounted += spent
+            share = spent / server_cpu_ms * 100 if server_cpu_ms else float("nan")
+            lines.append(
+                f"      {path:14} {len(step.latencies):8}  {percentile(step.latencies, 0.5):7.1f}"
+                f"  {percentile(step.latencies, 0.99):7.1f}  {percentile(step.inside, 0.5):10.1f}"
+                f"  {(spent / len(step.cpu)) if step.cpu else float('nan'):10.2f}  {share:11.1f}%"
+            )
+        if server_cpu_ms and accounted:
+            rest = server_cpu_ms - accounted
+            lines.append(
+                f"      {'(outside)':14} {'':8}  {'':7}  {'':7}  {'':10}  "
+                f"{rest / max(1, len(self.latencies)):10.2f}  {rest / server_cpu_ms * 100:11.1f}%"
+                "   dialer threads, gunicorn, outside the request timers"
+            )
+        return lines
 
 
 class Phone:
@@ -130,10 +192,27 @@ class Phone:
         except (aiohttp.ClientError, TimeoutError) as exc:
             tally.errors[f"{path.split('?')[0]} {type(exc).__name__}"] += 1
             return ""
-        tally.latencies.append(elapsed)
-        if timing.startswith("app;dur="):
-            tally.inside.append(float(timing.removeprefix("app;dur=")))
+        tally.record(path.split("?")[0].removeprefix("/ivr/"), elapsed, timing)
         return body
+
+
+class CountedTransport(HttpTransport):
+    """The simulator's webhooks to the hotline (the engineers' legs), tallied by path too."""
+
+    tally: Tally | None = None  # the level being measured, if any
+
+    def send(
+        self, method: str, path: str, form: Form, headers: dict[str, str], timeout: float
+    ) -> HttpResponse:
+        started = time.perf_counter()
+        url = self.base_url + path
+        resp = self._session().post(url, data=form, headers=headers, timeout=timeout)
+        elapsed = (time.perf_counter() - started) * 1000
+        timing = resp.headers.get("Server-Timing", "")
+        if self.tally is not None:
+            local = path.split("?")[0].removeprefix("/ivr/")
+            self.tally.record("sim:" + local, elapsed, timing, caller=False)
+        return HttpResponse(resp.status_code, resp.headers.get("Content-Type", ""), resp.text, None)
 
 
 def named(document: str, path: str) -> str:
@@ -181,10 +260,14 @@ async def severity1_call(
 
 
 async def storm(
-    bases: list[str], rate: float, seconds: float, customers: list[tuple[str, str]]
-) -> tuple[Tally, list[str]]:
+    bases: list[str],
+    rate: float,
+    seconds: float,
+    customers: list[tuple[str, str]],
+    tally: Tally,
+) -> list[str]:
     """Calls arriving at `rate` a second (Poisson) for `seconds`; waits for all to finish."""
-    tally, tasks = Tally(), []
+    tasks = []
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     timeout = aiohttp.ClientTimeout(total=15)  # Twilio's limit for a webhook
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
@@ -194,7 +277,7 @@ async def storm(
             tasks.append(asyncio.create_task(severity1_call(http, bases, keys, caller, tally)))
             await asyncio.sleep(random.expovariate(rate))
         sids = await asyncio.gather(*tasks)
-    return tally, list(sids)
+    return list(sids)
 
 
 async def closed_loop(bases: list[str], clients: int, seconds: float) -> tuple[Tally, list[str]]:
@@ -504,6 +587,12 @@ def main() -> None:
     parser.add_argument("--no-bare", action="store_true", help="skip the bare baseline")
     parser.add_argument("--profile-dir", help="py-spy the web workers during the storm")
     parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="record only threads holding the GIL (py-spy --gil): where the CPU goes, without "
+        "the time threads spend waiting on PostgreSQL or the network",
+    )
+    parser.add_argument(
         "--profile-voice",
         action="store_true",
         help="also py-spy the hotline's closed loop into --profile-dir (voice-worker-N.svg; "
@@ -565,7 +654,8 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
     ]
     hotline = Server("wsgi:app", env, ROOT, args, args.web)
     bare = None if args.no_bare else Server("bare_twiml:create_app()", env, ROOT / "bench", args, 1)
-    sim.attach(hotline.bases[0])
+    transport = CountedTransport(hotline.bases[0])
+    sim.attach(transport)
     engine = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     print(
         f"{engine}; {args.web} gunicorn master(s) x {args.web_workers} {args.worker_class} "
@@ -578,16 +668,32 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
         print(f"\nstorm: {args.seconds:g} s of Poisson arrivals per level, think 0.5-2 s")
         for level in levels:
             if bare is not None:
-                tally, _ = asyncio.run(storm(bare.bases, level, args.seconds, customers[:]))
+                tally = Tally()
+                asyncio.run(storm(bare.bases, level, args.seconds, customers[:], tally))
                 print(f"  {level:4g} calls/s  bare    {tally.line()}")
             hotline.settle()
             if args.profile_dir and level == max(levels) and profiler is None:
-                profiler = start_profiler(hotline, Path(args.profile_dir))
-            cpu0 = hotline.cpu_seconds()
-            tally, sids = asyncio.run(storm(hotline.bases, level, args.seconds, customers))
+                profiler = start_profiler(hotline, Path(args.profile_dir), gil=args.profile_gil)
+            cpu0, db0 = hotline.cpu_seconds(), database_cpu_seconds(app, url)
+            tally = Tally()
+            transport.tally = tally
+            sids = asyncio.run(storm(hotline.bases, level, args.seconds, customers, tally))
+            transport.tally = None
             placed += sids
-            cpu = (hotline.cpu_seconds() - cpu0) * 1000 / max(1, len(tally.latencies))
-            print(f"  {level:4g} calls/s  hotline {tally.line()}  cpu {cpu:.1f} ms/request")
+            spent = (hotline.cpu_seconds() - cpu0) * 1000
+            cpu = spent / max(1, len(tally.latencies))
+            db1 = database_cpu_seconds(app, url)
+            db = (
+                f" + {(db1 - db0) * 1000 / max(1, len(tally.latencies)):.1f} in PostgreSQL"
+                if db0 is not None and db1 is not None
+                else ""
+            )
+            print(
+                f"  {level:4g} calls/s  hotline {tally.line()}  cpu {cpu:.1f} ms/request{db}"
+                f"  (load average {os.getloadavg()[0]:.2f})"
+            )
+            for line in tally.by_path(spent):
+                print(line)
         if profiler is not None:
             stop_profiler(profiler)
         print(
@@ -656,7 +762,9 @@ def run(args: argparse.Namespace, url: str, env: dict[str, str], sim: Simulator)
         app.extensions["engine"].dispose()
 
 
-def start_profiler(server: Server, out: Path, name: str = "storm") -> list[subprocess.Popen[bytes]]:
+def start_profiler(
+    server: Server, out: Path, name: str = "storm", gil: bool = False
+) -> list[subprocess.Popen[bytes]]:
     """py-spy recording each web worker (flame graphs as SVG) until stopped."""
     out.mkdir(parents=True, exist_ok=True)
     return [
@@ -673,6 +781,7 @@ def start_profiler(server: Server, out: Path, name: str = "storm") -> list[subpr
                 "--output",
                 str(out / f"{name}-worker-{index}.svg"),
                 "--nonblocking",
+                *(["--gil"] if gil else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

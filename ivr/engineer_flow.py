@@ -113,6 +113,12 @@ def _accepted(
     return ringing.others_to_cancel(session, call, attempt, now)
 
 
+def leg_status_matters(status: CallStatus) -> bool:
+    """True for the leg statuses that can change an attempt (ringing, answered, ended); the
+    others (queued, initiated, unknown) are answered without touching the database."""
+    return status in (CallStatus.RINGING, CallStatus.IN_PROGRESS) or status.final
+
+
 def engineer_leg_status(
     session: Session, attempt: RingAttempt | None, status: CallStatus, now: datetime
 ) -> ringing.Progress:

@@ -170,7 +170,8 @@ def engineer_fallback() -> ResponseReturnValue:
 def engineer_status() -> ResponseReturnValue:
     """Status callbacks of an engineer leg: ringing, answered, and how it ended."""
     status = fields.call_status(signed_form().get("CallStatus"))
-
+    if not engineer_flow.leg_status_matters(status):
+        return Response(status=204)
     session = get_session()
     try:
         current_breaker().check()

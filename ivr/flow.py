@@ -36,7 +36,7 @@ from ivr.steps import (
 from kernel.phones import caller_e164
 from kernel.services import current_settings
 from kernel.twilio_fields import CallStatus, TranscriptionStatus
-from models import Call, CallOutcome, CallState, Contact, PinKind, PinOutcome, Ticket
+from models import Account, Call, CallOutcome, CallState, Contact, PinKind, PinOutcome, Ticket
 from notify import caller_sms, task_alerts, triggers
 from routing import numbers, ringing
 from routing.last_known import LastKnown
@@ -635,28 +635,47 @@ def on_status(
     if call.ended_at is not None or not status.final:
         return Silence()
     progress = ringing.Progress()
-    # The texts and the callback task read the ticket's account: both in one query.
-    ticket_with_account(session, call)
-    if call.ring_plan is not None:
-        ringing.lock(session, call)
-    hung_up_ringing = ringing.is_ringing(call)
-    if hung_up_ringing:
-        progress = ringing.cancel_all(session, call, now)
-        reason = "the caller hung up while engineers were being rung"
-        task_alerts.callback_promised(session, call, reason, now, current_settings())
-    call.status = status.value
-    call.ended_at = now
-    call.duration_seconds = duration
-    record_event(
-        session, call, events.CallEnded(status=status.value, seconds=call.duration_seconds), now
-    )
-    if call.outcome is None:
-        abandoned = CallOutcome.ABANDONED_RINGING if hung_up_ringing else CallOutcome.ABANDONED
-        set_call_outcome(call, abandoned, now)
-        record_event(session, call, events.Abandoned(step=call.state.value), now)
-    call.state = CallState.ENDED
-    triggers.call_ended(session, call, now)
+    # The call's changes go out in one UPDATE at the commit: nothing read here depends on them.
+    with session.no_autoflush:
+        _ticket_for_ending(session, call)
+        if call.ring_plan is not None:
+            ringing.lock(session, call)
+        hung_up_ringing = ringing.is_ringing(call)
+        if hung_up_ringing:
+            progress = ringing.cancel_all(session, call, now)
+            reason = "the caller hung up while engineers were being rung"
+            task_alerts.callback_promised(session, call, reason, now, current_settings())
+        call.status = status.value
+        call.ended_at = now
+        call.duration_seconds = duration
+        ended = events.CallEnded(status=status.value, seconds=call.duration_seconds)
+        record_event(session, call, ended, now)
+        if call.outcome is None:
+            abandoned = CallOutcome.ABANDONED_RINGING if hung_up_ringing else CallOutcome.ABANDONED
+            set_call_outcome(call, abandoned, now)
+            record_event(session, call, events.Abandoned(step=call.state.value), now)
+        call.state = CallState.ENDED
+        # A hang-up while ringing made sure of a callback task just now: no need to look.
+        triggers.call_ended(session, call, now, callback_task=True if hung_up_ringing else None)
     return Then(Silence(), progress)
+
+
+def _ticket_for_ending(session: Session, call: Call) -> Ticket:
+    """The call's ticket with what ending the call reads, in one query: the account and its
+    contacts (the texts), the product (the callback task's policy), the ticket's calls (its
+    outcome)."""
+    ticket = session.get(
+        Ticket,
+        call.ticket_id,
+        options=(
+            joinedload(Ticket.account).joinedload(Account.contacts),
+            joinedload(Ticket.product),
+            joinedload(Ticket.calls),
+        ),
+    )
+    assert ticket is not None  # a call's ticket is never deleted while the call is
+    set_committed_value(call, "ticket", ticket)
+    return ticket
 
 
 def on_recording_status(

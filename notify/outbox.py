@@ -38,8 +38,10 @@ def add_notification(
         "available_at": now,
         "created_at": now,
     }
-    # Flush first so rows added to the session earlier are visible to the conflict check.
-    session.flush()
+    # Flush rows added to the session earlier so the conflict check (and the foreign keys)
+    # see them; changes to loaded rows wait for the commit (a call's end is then one UPDATE).
+    if session.new:
+        session.flush()
     return session.execute(_insert_ignoring_duplicates(session, row)).first() is not None
 
 

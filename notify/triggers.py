@@ -31,13 +31,24 @@ NOT_ENTITLED = {"de": "Ihr Konto hat derzeit keinen Anspruch auf Telefon-Support
 
 
 def call_ended(
-    session: Session, call: Call, now: datetime, settings: Settings | None = None
+    session: Session,
+    call: Call,
+    now: datetime,
+    settings: Settings | None = None,
+    callback_task: bool | None = None,
 ) -> int:
     """Queue the caller's SMS and the technical contact's email for an ended call, both in the
-    language the caller heard (the number called, or the one they chose); rows added."""
+    language the caller heard (the number called, or the one they chose); rows added.
+
+    `callback_task` says whether a task names the call, when the caller knows (it just made
+    sure of one); None looks it up.
+    """
     settings = settings or _settings()
     ticket = call.ticket
-    context = _ticket_context(session, ticket, call, settings, call.language, for_customer=True)
+    context = _ticket_context(
+        session, ticket, call, settings, call.language, for_customer=True,
+        callback_task=callback_task,
+    )  # fmt: skip
     added = int(_caller_sms(session, call, context, now, settings))
     contact = ticket.account.technical_contact() if ticket.account else None
     if contact is not None and contact.email:
@@ -170,6 +181,7 @@ def _ticket_context(
     settings: Settings,
     language: str | None = None,
     for_customer: bool = False,
+    callback_task: bool | None = None,
 ) -> dict[str, Any]:
     """What the templates say about one call: its own outcome, engineer and number.
 
@@ -216,8 +228,7 @@ def _ticket_context(
         "respond_within": duration_words(callback_minutes, language),
         "contact_point": settings.account_management_number or settings.customer_portal_url,
         # A promise is repeated in writing only where a task exists to keep it.
-        "callback_task": session.scalar(select(Task.id).where(Task.call_id == call.id).limit(1))
-        is not None,
+        "callback_task": _has_task(session, call, callback_task),
         "started_at": call.started_at.isoformat() if call.started_at else None,
         # People read the account's own wall clock, never an ISO string.
         "started_at_text": (
@@ -246,8 +257,18 @@ def _refusal_words(
     return explain(verdict, language) if verdict.reason == reason else generic
 
 
+def _has_task(session: Session, call: Call, known: bool | None) -> bool:
+    """True when a task names the call (`known` when the caller already knows the answer)."""
+    if known is not None:
+        return known
+    return session.scalar(select(Task.id).where(Task.call_id == call.id).limit(1)) is not None
+
+
 def _accepted_event(session: Session, call: Call) -> events.Accepted | None:
     # This call's own acceptance: another call on the ticket may have reached someone else.
+    if call.accepted_attempt_id is None:
+        # An Accepted event is only ever recorded with the claim that sets the attempt.
+        return None
     row = session.scalars(
         select(CallEvent)
         .where(CallEvent.call_id == call.id, CallEvent.kind == EventKind.ACCEPTED.value)

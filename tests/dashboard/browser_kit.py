@@ -50,26 +50,55 @@ def serve(app: Flask) -> Iterator[str]:
     server.server_close()
 
 
-def open_browser(base_url: str, viewport: dict[str, int]) -> Iterator[Any]:
-    """A Chromium tab on `base_url` at `viewport`, touch-enabled on a phone's width."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+# The Chromium of this test process while consecutive tests use it (see `shared_chromium`).
+_running: dict[str, Any] = {}
+
+
+def shared_chromium() -> Any:
+    """This process's headless Chromium, launched by the first test that needs it.
+
+    Tests that follow one another share it (each gets new contexts: no cookies, storage or
+    cache carried over); tests/conftest.py closes it as soon as the next test does not need
+    it, because Playwright's sync API marks its event loop as running on this thread while it
+    is alive, and another test's asyncio.run() would refuse to start.
+    """
+    if "browser" not in _running:
+        sync_api = pytest.importorskip("playwright.sync_api")
+        _running["playwright"] = sync_api.sync_playwright().start()
+        _running["browser"] = _running["playwright"].chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
-        phone = viewport["width"] < 600
-        context = browser.new_context(
-            base_url=base_url,
-            viewport=viewport,
-            is_mobile=phone,
-            has_touch=phone,
-            timezone_id="Europe/Berlin",
-        )
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
-        yield tab
-        context.close()
-        browser.close()
+    return _running["browser"]
+
+
+def close_shared_chromium() -> None:
+    """Close the shared Chromium and its Playwright driver, if they run."""
+    browser = _running.pop("browser", None)
+    playwright = _running.pop("playwright", None)
+    try:
+        if browser is not None:
+            browser.close()
+    finally:
+        if playwright is not None:
+            playwright.stop()
+
+
+def open_browser(
+    browser: Any, base_url: str, viewport: dict[str, int], timeout_ms: int = 15_000
+) -> Iterator[Any]:
+    """A tab of a new context on `base_url` at `viewport`, touch-enabled on a phone's width."""
+    phone = viewport["width"] < 600
+    context = browser.new_context(
+        base_url=base_url,
+        viewport=viewport,
+        is_mobile=phone,
+        has_touch=phone,
+        timezone_id="Europe/Berlin",
+    )
+    tab = context.new_page()
+    tab.set_default_timeout(timeout_ms)
+    yield tab
+    context.close()
 
 
 def shot(page: Any, name: str) -> None:

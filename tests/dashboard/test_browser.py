@@ -22,14 +22,6 @@ from tickets.calls import record_ticket_event
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.slow,
@@ -47,20 +39,14 @@ def live_server(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(live_server: str) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(base_url=live_server, viewport={"width": 1366, "height": 900})
-        tab = context.new_page()
-        # A ceiling, not a pause: at a load average of 30 one sign-in (a scrypt hash, then
-        # the ticket list) took Chromium and the server more than 10 s on the two cores.
-        tab.set_default_timeout(30_000)
-        yield tab
-        context.close()
-        browser.close()
+def page(chromium: Any, live_server: str) -> Iterator[Any]:
+    context = chromium.new_context(base_url=live_server, viewport={"width": 1366, "height": 900})
+    tab = context.new_page()
+    # A ceiling, not a pause: at a load average of 30 one sign-in (a scrypt hash, then
+    # the ticket list) took Chromium and the server more than 10 s on the two cores.
+    tab.set_default_timeout(30_000)
+    yield tab
+    context.close()
 
 
 def shot(page: Any, name: str) -> None:

@@ -37,13 +37,13 @@ def live_server(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture(params=SIZES)
-def tab(request: pytest.FixtureRequest, live_server: str) -> Iterator[Any]:
-    yield from open_browser(live_server, request.param)
+def tab(request: pytest.FixtureRequest, chromium: Any, live_server: str) -> Iterator[Any]:
+    yield from open_browser(chromium, live_server, request.param)
 
 
 @pytest.fixture
-def phone(live_server: str) -> Iterator[Any]:
-    yield from open_browser(live_server, PHONE)
+def phone(chromium: Any, live_server: str) -> Iterator[Any]:
+    yield from open_browser(chromium, live_server, PHONE)
 
 
 def size_of(page: Any) -> str:

@@ -31,9 +31,12 @@ REFUSED_TWIML = {12100, 12200, 12300}
 
 
 def run_calls(
-    topo: Topology, fault: Callable[[], None] | None, after: float = 0.4
+    topo: Topology, fault: Callable[[threading.Event], None] | None, after: float = 0.4
 ) -> tuple[list[str], list[LegReport], float]:
-    """Place CALLS severity-1 calls at once; `fault` runs (and heals) `after` s in."""
+    """Place CALLS severity-1 calls at once; `fault` runs (and heals) `after` s in.
+
+    `fault` is given an event set once every call has ended, to hold the fault that long.
+    """
     customers = topo.customers(CALLS)
     # A new number per call: the caller-SMS cap (5 per number per hour) must not bite.
     callers = [
@@ -41,18 +44,35 @@ def run_calls(
         for c in customers
     ]
     healed = [0.0]
+    calls_over = threading.Event()
 
     def inject() -> None:
         time.sleep(after)
         if fault is not None:
-            fault()
+            fault(calls_over)
         healed[0] = time.monotonic()
 
     injector = threading.Thread(target=inject, name="fault")
     injector.start()
-    reports = topo.sim.call_many(callers)
+    try:
+        reports = topo.sim.call_many(callers)
+    finally:
+        calls_over.set()
     injector.join()
     return [r.sid for r in reports], reports, healed[0]
+
+
+def hold(calls_over: threading.Event, at_least: float) -> float:
+    """Keep a fault on until every call has ended, and for at least `at_least` s (longer than
+    the timeouts it trips); return how long it lasted.
+
+    The calls then run their whole course inside the fault, as they did in a fixed 8-10 s
+    window, but the test does not wait out the seconds after the last call ended.
+    """
+    start = time.monotonic()
+    calls_over.wait(timeout=120)
+    time.sleep(max(0.0, at_least - (time.monotonic() - start)))
+    return time.monotonic() - start
 
 
 def settle(
@@ -146,30 +166,36 @@ def test_warm_up_without_a_fault(topology: Topology) -> None:
 
 
 def test_redis_killed(topology: Topology) -> None:
-    def fault() -> None:
+    held = [0.0]
+
+    def fault(calls_over: threading.Event) -> None:
         topology.redis.stop()
-        time.sleep(8)
+        # Past the 1 s Redis socket timeouts of the web app and the worker.
+        held[0] = hold(calls_over, at_least=3)
         # From this short-lived thread: the fixture stops it, not the thread's end.
         topology.redis.start(die_with_us=False)
 
     sids, reports, healed = run_calls(topology, fault)
-    settle(topology, "Redis killed for 8 s", sids, reports, healed)
+    settle(topology, f"Redis killed while the calls ran ({held[0]:.0f} s)", sids, reports, healed)
 
 
 def test_redis_hung(topology: Topology) -> None:
-    def fault() -> None:
+    held = [0.0]
+
+    def fault(calls_over: threading.Event) -> None:
         assert topology.redis.process is not None
         pid = topology.redis.process.pid
         os.kill(pid, signal.SIGSTOP)
-        time.sleep(8)
+        held[0] = hold(calls_over, at_least=3)
         os.kill(pid, signal.SIGCONT)
 
     sids, reports, healed = run_calls(topology, fault)
-    settle(topology, "Redis hung (SIGSTOP) 8 s", sids, reports, healed)
+    name = f"Redis hung (SIGSTOP) while the calls ran ({held[0]:.0f} s)"
+    settle(topology, name, sids, reports, healed)
 
 
 def test_worker_killed(topology: Topology) -> None:
-    def fault() -> None:
+    def fault(_calls_over: threading.Event) -> None:
         topology.kill_worker()
         time.sleep(1)  # the supervisor (systemd, the Procfile's runner) starts it again
         topology.start_worker()
@@ -199,10 +225,14 @@ def test_web_worker_killed_mid_request(topology: Topology) -> None:
 
 
 def test_database_connections_cut(topology: Topology) -> None:
-    def fault() -> None:
+    held = [0.0]
+
+    def fault(calls_over: threading.Event) -> None:
         topology.proxy.cut()
-        time.sleep(10)
+        # Past a 2 s DB_TIMEOUT_SECONDS and a 2 s DB_BREAKER_SECONDS, and a retry after it.
+        held[0] = hold(calls_over, at_least=5)
         topology.proxy.restore()
 
     sids, reports, healed = run_calls(topology, fault, after=2.5)
-    settle(topology, "PostgreSQL connections cut for 10 s", sids, reports, healed)
+    name = f"PostgreSQL connections cut while the calls ran ({held[0]:.0f} s)"
+    settle(topology, name, sids, reports, healed)

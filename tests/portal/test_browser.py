@@ -22,7 +22,6 @@ from tests.portal.conftest import Customer, last_link
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / "portal"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -41,14 +40,9 @@ def live_server(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser(live_server: str) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+def browser(chromium: Any) -> Any:
+    """The shared Chromium (tests/conftest.py closes the contexts a test opened)."""
+    return chromium
 
 
 def new_page(browser: Any, live_server: str, viewport: dict[str, int]) -> Any:
