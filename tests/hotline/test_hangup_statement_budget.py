@@ -29,9 +29,10 @@ BUDGETS: dict[str, tuple[int, str]] = {
         "in one query; the ring attempts, cancelled in one UPDATE; the callback task (is there "
         "one? insert); the on-call engineers; their text; the caller's SMS (already queued? "
         "both hourly caps in one upsert; insert); the contact's email; the events in one "
-        "INSERT; ticket outcome; the call's end in one UPDATE (BEGIN and COMMIT are round trips, not counted; was 20: the call was "
-        "updated twice, the task looked up twice, an accepted event looked for on a call "
-        "nobody accepted, the contacts read on their own)",
+        "INSERT; ticket outcome; the call's end in one UPDATE (BEGIN and COMMIT are round "
+        "trips, not counted; was 20: the call was updated twice, the task looked up twice, "
+        "an accepted event looked for on a call nobody accepted, the contacts read on their "
+        "own)",
     ),
 }
 
