@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, current_app, g, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from entitlement.policy import PinPolicy
@@ -35,6 +35,7 @@ from tickets.calls import (
     events_of,
     find_call,
     lock_and_read,
+    lock_step,
     new_call,
     open_call,
     record_event,
@@ -145,17 +146,24 @@ def spoken_url(url: str) -> str:
 
 
 def _config() -> flow.FlowConfig:
+    """The flow's settings, made once per settings object (a PIN policy parses a region)."""
     settings = settings_of(current_app)
-    return flow.FlowConfig(
+    last_known = current_app.extensions["last_known"]
+    made: tuple[object, object, flow.FlowConfig] | None = current_app.extensions.get("flow_config")
+    if made is not None and made[0] is settings and made[1] is last_known:
+        return made[2]
+    config = flow.FlowConfig(
         pin_policy=PinPolicy.from_settings(settings),
         oncall_number=settings.oncall_number,
         emergency_number=settings.emergency_number,
         account_management_number=settings.account_management_number,
         customer_portal=spoken_url(settings.customer_portal_url),
-        last_known=current_app.extensions["last_known"],
+        last_known=last_known,
         severity_targets=dict(settings.severity_target_minutes),
         callback_minutes=settings.callback_due_minutes,
     )
+    current_app.extensions["flow_config"] = (settings, last_known, config)
+    return config
 
 
 def _entitled(call_sid: str) -> bool | None:
@@ -286,15 +294,16 @@ def _caller_webhook(
         current_breaker().check()
         if webhook is Webhook.VOICE:
             return _voice(session, call_sid)
-        conditions: list[ColumnElement[bool]] = [Call.state.in_(states.ACCEPTS[webhook])]
+        turn: int | None = None
         turn_ok = True
         if webhook in states.TURN_CHECKED:
             turn = fields.counter(turn_arg)
             turn_ok = turn is not None
-            conditions.append(Call.turn == (turn or 0))
+            turn = turn or 0
         # The conditional UPDATE first: it is the check, the lock, and the turn; then the read.
         can_run = run is not None and turn_ok
-        locked_call = lock_and_read(session, call_sid, *conditions) if can_run else None
+        accepts = states.ACCEPTS[webhook]
+        locked_call = lock_step(session, call_sid, accepts, turn) if can_run else None
         locked = locked_call is not None
         call = locked_call or find_call(session, call_sid)
         if call is None:

@@ -137,7 +137,7 @@ def write_held(
     """Write what is held now; `with_updates` folds in the session's changed rows too."""
     rows: dict[Table, list[dict[str, Any]]] = session.info.pop(_ROWS, None) or {}
     pieces: list[Piece] = session.info.pop(_PIECES, None) or []
-    if not rows and not pieces:
+    if not rows and not pieces and not _updates_only(session, with_updates):
         return
     if session.new or session.deleted:
         # The rows may name a ticket or call not yet written.
@@ -155,25 +155,51 @@ def write_held(
         _rows_part(table, table_rows) for table, table_rows in rows.items()
     ]
     parts += [(piece.shape, piece.build, piece.params) for piece in pieces]
-    changes = _changed_rows(session) if with_updates else []
+    dirty = list(session.dirty) if with_updates else []
+    changes = _changed_rows(dirty)
     if changes is None:
         session.flush()
-        changes = []
+        changes, dirty = [], []
     parts += [(change.shape, change.build, change.params) for change in changes]
-    statement, params = _combined(parts)
-    result = connection.execute(statement, params)
-    if changes:
-        # Each UPDATE's matched rows, as the unit of work checks them: a row deleted meanwhile
-        # must fail the commit, not vanish silently.
-        matched = result.one()
-        for change, count in zip(changes, matched, strict=True):
-            if count != 1:
-                raise StaleDataError(
-                    f"UPDATE statement on table '{change.table.name}' expected to update "
-                    f"1 row(s); {count} were matched."
-                )
+    if parts:
+        statement, params = _combined(parts)
+        result = connection.execute(statement, params)
+        if changes:
+            # Each UPDATE's matched rows, as the unit of work checks them: a row deleted
+            # meanwhile must fail the commit, not vanish silently.
+            matched = result.one()
+            for change, count in zip(changes, matched, strict=True):
+                if count != 1:
+                    raise StaleDataError(
+                        f"UPDATE statement on table '{change.table.name}' expected to update "
+                        f"1 row(s); {count} were matched."
+                    )
     for change in changes:
         change.mark_written()
+    _settle(session, dirty)
+
+
+def _updates_only(session: Session, with_updates: bool) -> bool:
+    """True at a PostgreSQL commit with nothing held but changed rows (a hold turn's stored
+    reply): they go as a prebuilt UPDATE by primary key, not through the unit of work's flush,
+    which cost a fifth of the step's CPU. New or deleted objects leave it all to the flush."""
+    return (
+        with_updates
+        and combines(session)
+        and not session.new
+        and not session.deleted
+        and bool(session.dirty)
+    )
+
+
+def _settle(session: Session, objects: list[Any]) -> None:
+    """Mark `objects` clean, as a flush would once it had written them: their changes went in
+    the statement just run, and the commit's flush would otherwise walk the unit of work
+    (dependency sort, history of every attribute) to find nothing to write. It cost as much
+    CPU as the rest of the commit."""
+    for obj in objects:
+        state = inspect(obj)
+        state._commit_all(state.dict, session.identity_map)
 
 
 _STATEMENTS: dict[Hashable, Executable] = {}
@@ -274,10 +300,11 @@ class _Change:
             set_committed_value(self.obj, attribute, value)
 
 
-def _changed_rows(session: Session) -> list[_Change] | None:
-    """The session's changes as UPDATEs by primary key; None when some change is not that."""
+def _changed_rows(dirty: list[Any]) -> list[_Change] | None:
+    """The session's changes (of its `dirty` objects) as UPDATEs by primary key; None when
+    some change is not that."""
     changes: list[_Change] = []
-    for obj in session.dirty:
+    for obj in dirty:
         change = _change_of(obj)
         if change is None:
             return None
@@ -295,11 +322,18 @@ def _change_of(obj: Any) -> _Change | None:
         or mapper.version_id_col is not None
         or len(mapper.primary_key) != 1
         or state.identity is None
+        # A change to a collection not loaded (a backref's append) is the flush's to order.
+        or state.__dict__.get("_pending_mutations")
     ):
         return None
     values: dict[str, Any] = {}
     written: list[tuple[str, Any]] = []
+    # Only attributes set since the load can have history (the unit of work looks no further
+    # either): the call has some forty columns, and asking each for its history cost CPU.
+    touched = state.committed_state
     for prop in mapper.column_attrs:
+        if prop.key not in touched:
+            continue
         history = state.attrs[prop.key].history
         if not history.added and not history.deleted:
             continue
@@ -310,6 +344,8 @@ def _change_of(obj: Any) -> _Change | None:
         values[prop.columns[0].key] = history.added[0]
         written.append((prop.key, history.added[0]))
     for relationship in mapper.relationships:
+        if relationship.key not in touched:
+            continue
         history = state.attrs[relationship.key].history
         if not history.added and not history.deleted:
             continue

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     Insert,
+    Select,
     Table,
     and_,
     bindparam,
     event,
-    false,
     insert,
     inspect,
     or_,
@@ -121,7 +123,8 @@ def save_new_call(session: Session, call: Call, now: datetime) -> bool:
     try:
         if in_one:
             statement, params = _new_call_in_one(call, started, now)
-            ticket_id, call_id = session.execute(statement, params).one()
+            # On the session's connection: a Core statement needs none of the ORM's execution.
+            ticket_id, call_id = session.connection().execute(statement, params).one()
         else:
             ticket_id = session.execute(
                 insert(_TICKETS).values(_set_columns(call.ticket)).returning(Ticket.id)
@@ -139,12 +142,17 @@ def save_new_call(session: Session, call: Call, now: datetime) -> bool:
 
 def _with_defaults(table: Table, given: dict[str, Any]) -> dict[str, Any]:
     """`given` and the table's scalar defaults (a SELECT of values takes no column defaults)."""
-    row = dict(given)
-    for column in table.columns:
-        default = column.default
-        if column.key not in row and isinstance(default, ColumnDefault) and default.is_scalar:
-            row[column.key] = default.arg
-    return row
+    defaults = _SCALAR_DEFAULTS.get(table)
+    if defaults is None:
+        defaults = _SCALAR_DEFAULTS[table] = {
+            column.key: column.default.arg
+            for column in table.columns
+            if isinstance(column.default, ColumnDefault) and column.default.is_scalar
+        }
+    return {**defaults, **given}
+
+
+_SCALAR_DEFAULTS: dict[Table, dict[str, Any]] = {}
 
 
 def _new_call_in_one(
@@ -215,12 +223,41 @@ def lock_and_read(
     # that step committed. The ticket is read after the lock, in a statement of its own, when
     # the step first uses it (call.ticket; severity_one reads it with the open incident).
     turn = Call.turn + 1 if take_turn else Call.turn
-    statement = (
-        update(Call).where(Call.call_sid == call_sid, *conditions).values(turn=turn).returning(Call)
-    )
+    statement = update(Call).where(Call.call_sid == call_sid, *conditions).values(turn=turn)
+    return _locked(session, statement.returning(Call), {})
+
+
+def lock_step(
+    session: Session, call_sid: str, accepts: Collection[CallState], turn: int | None = None
+) -> Call | None:
+    """lock_and_read for a caller's step: the call in one of the `accepts` states (at `turn`)."""
+    # The statement is built once per process and runs with parameters: building it (and its
+    # cache key) on every webhook cost more CPU than the ORM's reading of the row.
+    key = turn is not None
+    statement = _STEP_LOCKS.get(key)
+    if statement is None:
+        where = [
+            Call.call_sid == bindparam("lock_sid"),
+            Call.state.in_(bindparam("lock_states", expanding=True)),
+        ]
+        if turn is not None:
+            where.append(Call.turn == bindparam("lock_turn"))
+        lock = update(Call).where(*where).values(turn=Call.turn + 1).returning(Call)
+        statement = _STEP_LOCKS[key] = lock
+    params: dict[str, Any] = {"lock_sid": call_sid, "lock_states": list(accepts)}
+    if turn is not None:
+        params["lock_turn"] = turn
+    return _locked(session, statement, params)
+
+
+_STEP_LOCKS: dict[bool, Executable] = {}
+
+
+def _locked(session: Session, statement: Executable, params: dict[str, Any]) -> Call | None:
+    """Run a lock statement: the locked call, or None."""
     # populate_existing: a Call already in this session takes the row as the UPDATE left it.
     options = {"synchronize_session": False, "populate_existing": True}
-    call = session.scalars(statement, execution_options=options).first()
+    call = session.scalars(statement, params, execution_options=options).first()
     if call is not None:
         _forget_ticket_read_before(session, call.ticket_id)
         mark_locked(session, call.id)
@@ -306,18 +343,10 @@ def ticket_and_open_incident(
     # one join_open_severity1_ticket would join (any state short of solved: an acknowledged
     # incident is still the same incident), the newest first. The values of `also` are scalar
     # columns another package wants read in the same round trip.
-    incident = and_(
-        Ticket.account_id == call.account_id,
-        Ticket.severity == 1,
-        Ticket.status != TicketStatus.SOLVED,
-        Ticket.created_at >= now - JOIN_WINDOW,
-    )
-    rows = session.execute(
-        select(Ticket, *also)
-        .options(joinedload(Ticket.account), joinedload(Ticket.product))
-        .where(or_(Ticket.id == call.ticket_id, incident if call.account_id else false()))
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-    ).unique()
+    params: dict[str, Any] = {"own_ticket": call.ticket_id}
+    if call.account_id:
+        params.update(incident_account=call.account_id, incident_since=now - JOIN_WINDOW)
+    rows = session.execute(_incident_query(bool(call.account_id), also), params).unique()
     own, earlier = None, None
     values: tuple[Any, ...] = ()
     for ticket, *extra in rows:
@@ -331,6 +360,40 @@ def ticket_and_open_incident(
     # The call holds it (the session's identity map alone would let it go): no second load.
     set_committed_value(call, "ticket", own)
     return own, earlier, values
+
+
+def _incident_query(with_account: bool, also: tuple[ColumnElement[Any], ...]) -> Select[Any]:
+    """ticket_and_open_incident's query, built once per process (and per `also`), run with
+    parameters: building it with its eager loads cost as much CPU as running it."""
+    key = (with_account, tuple(id(column) for column in also))
+    made = _INCIDENT_QUERIES.get(key)
+    if made is not None and all(a is b for a, b in zip(made[0], also, strict=True)):
+        return made[1]
+    where: ColumnElement[bool] = Ticket.id == bindparam("own_ticket")
+    if with_account:
+        incident = and_(
+            Ticket.account_id == bindparam("incident_account"),
+            Ticket.severity == 1,
+            Ticket.status != TicketStatus.SOLVED,
+            Ticket.created_at >= bindparam("incident_since"),
+        )
+        where = or_(where, incident)
+    query = (
+        select(Ticket, *also)
+        .options(joinedload(Ticket.account), joinedload(Ticket.product))
+        .where(where)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    )
+    if len(_INCIDENT_QUERIES) > 64:
+        _INCIDENT_QUERIES.clear()  # `also` changes only with a new routing version
+    # `also` is kept with the query: its columns stay alive, so their ids are not reused.
+    _INCIDENT_QUERIES[key] = (also, query)
+    return query
+
+
+_INCIDENT_QUERIES: dict[
+    tuple[bool, tuple[int, ...]], tuple[tuple[ColumnElement[Any], ...], Select[Any]]
+] = {}
 
 
 def join_ticket(session: Session, call: Call, earlier: Ticket, now: datetime) -> Ticket:

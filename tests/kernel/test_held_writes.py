@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from kernel import counters, held_writes
 from kernel.statements import StatementCounter
-from models import Account, CallEvent, Notification, Ticket
+from models import Account, CallEvent, Notification, Product, Ticket
 from models.enums import NotificationChannel, NotificationStatus
 from tickets import events
 from tickets.calls import record_ticket_event
@@ -220,3 +220,44 @@ def test_a_held_row_gets_its_columns_python_defaults_on_both_databases(
         assert stored.created_at is not None
         assert stored.available_at is not None
         assert fresh.scalar(select(func.count()).select_from(Notification)) == 1
+
+
+def test_changed_rows_alone_commit_in_one_update_and_later_changes_still_count(
+    app: Flask, session: Session, statements: StatementCounter, is_postgres: bool
+) -> None:
+    """A commit with nothing held but changed columns (a hold turn's stored reply) writes them
+    without the unit of work on PostgreSQL; the objects it marks clean still track changes."""
+    ticket, account = a_ticket(session)
+    statements.take()
+    ticket.subject = "Severity 1 from Acme: service down"
+    ticket.account = account
+    session.commit()
+    if is_postgres:
+        sent = statements.take().statements
+        # One statement: the UPDATE (as a CTE, with the count of rows it matched).
+        assert len(sent) == 1 and "UPDATE tickets" in sent[0], sent
+    ticket.subject = "Severity 1 from Acme: resolved"
+    session.commit()
+    with app.extensions["sessionmaker"]() as fresh:
+        stored = fresh.get(Ticket, ticket.id)
+        assert stored is not None
+        assert stored.subject == "Severity 1 from Acme: resolved"
+        assert stored.account_id == account.id
+        assert stored.updated_at > BEFORE
+
+
+def test_a_collection_change_alone_still_goes_through_the_flush(
+    app: Flask, session: Session
+) -> None:
+    ticket, account = a_ticket(session)
+    product = Product(code="db", name="Database")
+    session.add(product)
+    session.commit()
+    account.products.append(product)  # a many-to-many row: only the unit of work writes it
+    ticket.subject = "changed"
+    session.commit()
+    with app.extensions["sessionmaker"]() as fresh:
+        stored = fresh.get(Account, account.id)
+        assert stored is not None
+        assert [p.code for p in stored.products] == ["db"]
+        assert fresh.get(Ticket, ticket.id).subject == "changed"  # type: ignore[union-attr]
