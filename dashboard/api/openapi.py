@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask, current_app, jsonify, url_for
+from flask import Flask, current_app, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
@@ -191,8 +191,19 @@ def document(app: Flask, server_url: str) -> dict[str, Any]:
     }
 
 
+# Served documents by what they are made from (the API's routes and the server URL): building
+# one takes tens of milliseconds of pydantic schema work, and it only changes with the code.
+_served: dict[tuple[str, tuple[tuple[str, str, str], ...]], str] = {}
+
+
 @bp.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
     """The OpenAPI document (public: it describes the API, it holds no data)."""
     server_url = url_for("api.openapi", _external=False).rsplit("/", 1)[0]
-    return jsonify(document(current_app, server_url))
+    routes = tuple(
+        (path, method, endpoint) for path, method, endpoint, _ in _operations(current_app)
+    )
+    key = (server_url, routes)
+    if key not in _served:
+        _served[key] = current_app.json.dumps(document(current_app, server_url))
+    return current_app.response_class(_served[key], mimetype="application/json")
