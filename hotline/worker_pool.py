@@ -24,7 +24,6 @@ from hotline.maintenance import MaintenanceLoop
 from hotline.worker import AppWorker
 from kernel.config import settings_of
 from kernel.queue import (
-    HEARTBEAT_EVERY_SECONDS,
     HEARTBEAT_FIELD,
     NOTIFY_QUEUE,
     get_queue,
@@ -57,10 +56,11 @@ class NotifyWorker(AppWorker):
         threading.Thread(target=self._beat, name="heartbeat", daemon=True).start()
 
     def _beat(self) -> None:
+        every = settings_of(self.app).notify.heartbeat_seconds
         while True:
             with contextlib.suppress(RedisError, OSError):
                 self.connection.hset(self.key, HEARTBEAT_FIELD, str(time.time()))
-            time.sleep(HEARTBEAT_EVERY_SECONDS)
+            time.sleep(every)
 
 
 class NotifyPool(WorkerPool):

@@ -46,6 +46,10 @@ class SmsBackend(str, Enum):
     CONSOLE = "console"
 
 
+# Four missed beats: a worker busy in a job on a loaded machine still beats in time.
+HEARTBEATS_TO_DEATH = 4
+
+
 @dataclass(frozen=True)
 class NotifySettings:
     """Retry, relay and sender settings of the notification pipeline; defaults suit production."""
@@ -59,6 +63,9 @@ class NotifySettings:
     # Polling an idle outbox is one indexed SELECT; this sets the wait from commit to enqueue.
     relay_interval: float = 0.05
     sweep_interval: float = 5.0
+    # A worker stamps its RQ hash this often while alive; a job whose worker's stamp is
+    # HEARTBEATS_TO_DEATH beats old is freed by the sweeper long before the claim timeout.
+    heartbeat_seconds: float = 2.0
     # Enqueued rows younger than this are not checked: their job is surely still queued.
     sweep_grace: float = 30.0
     batch_size: int = 500
@@ -72,6 +79,11 @@ class NotifySettings:
     http_timeout: float = 10.0
     sms_backend: SmsBackend = SmsBackend.AUTO
     email_from: str = ""
+
+    @property
+    def heartbeat_stale_seconds(self) -> float:
+        """How old a worker's last heartbeat is when the worker is taken for dead."""
+        return self.heartbeat_seconds * HEARTBEATS_TO_DEATH
 
     def retry_delay(self, attempts: int) -> float:
         """Seconds to wait after the `attempts`-th failed attempt (exponential)."""
@@ -94,6 +106,9 @@ def load_notify_settings(env: Mapping[str, str]) -> NotifySettings:
         relay_interval=_float_setting(env, "NOTIFY_RELAY_INTERVAL", d.relay_interval, 0.01, 60),
         sweep_interval=_float_setting(env, "NOTIFY_SWEEP_INTERVAL", d.sweep_interval, 0.05, 3600),
         sweep_grace=_float_setting(env, "NOTIFY_SWEEP_GRACE", d.sweep_grace, 0.1, 86400),
+        heartbeat_seconds=_float_setting(
+            env, "NOTIFY_HEARTBEAT_SECONDS", d.heartbeat_seconds, 0.1, 60
+        ),
         batch_size=_int_setting(env, "NOTIFY_BATCH_SIZE", d.batch_size, 1, 10000),
         job_batch=_int_setting(env, "NOTIFY_JOB_BATCH", d.job_batch, 1, 500),
         send_concurrency=_int_setting(env, "NOTIFY_SEND_CONCURRENCY", d.send_concurrency, 1, 64),

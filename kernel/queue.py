@@ -7,11 +7,9 @@ from flask import Flask, current_app
 from rq import Queue
 
 NOTIFY_QUEUE = "notify"
-# Each worker stamps its RQ worker hash with the time every HEARTBEAT_EVERY_SECONDS; a job
-# whose worker's stamp is older than HEARTBEAT_STALE_SECONDS belongs to a dead worker.
+# Each worker stamps its RQ worker hash with the time every NOTIFY_HEARTBEAT_SECONDS; a job
+# whose worker's stamp is older than four beats belongs to a dead worker.
 HEARTBEAT_FIELD = "hotline_heartbeat"
-HEARTBEAT_EVERY_SECONDS = 2.0
-HEARTBEAT_STALE_SECONDS = 8.0
 
 
 def worker_key(worker_name: str) -> str:
@@ -19,14 +17,16 @@ def worker_key(worker_name: str) -> str:
     return f"rq:worker:{worker_name}"
 
 
-def worker_seems_dead(connection: redis.Redis, worker_name: str | None, now: float) -> bool:
+def worker_seems_dead(
+    connection: redis.Redis, worker_name: str | None, now: float, stale_after: float
+) -> bool:
     """True when the worker stamped heartbeats and its last one is stale (or its hash is gone)."""
     if not worker_name:
         return False
     raw = connection.hget(worker_key(worker_name), HEARTBEAT_FIELD)
     if raw is None:
         return False  # a worker that never beat: the claim timeout decides
-    return now - float(raw) > HEARTBEAT_STALE_SECONDS
+    return now - float(raw) > stale_after
 
 
 def init_app(app: Flask, url: str) -> None:

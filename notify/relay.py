@@ -139,7 +139,9 @@ def sweep_once(services: Services, now: datetime | None = None) -> int:
         looked_up: dict[str | None, tuple[JobStatus | None, bool, bool]] = {}
         for notification_id, job_id, claimed_at in stuck:
             if job_id not in looked_up:
-                looked_up[job_id] = _job_health(redis_client, job_id)
+                looked_up[job_id] = _job_health(
+                    redis_client, job_id, tuning.heartbeat_stale_seconds
+                )
             status, worker_died, stranded = looked_up[job_id]
             claim_expired = (
                 worker_died
@@ -174,14 +176,14 @@ def sweep_once(services: Services, now: datetime | None = None) -> int:
 
 
 def _job_health(
-    redis_client: redis.Redis, job_id: str | None
+    redis_client: redis.Redis, job_id: str | None, stale_after: float
 ) -> tuple[JobStatus | None, bool, bool]:
     """The job's status, whether its worker died, and whether it is stranded outside a queue."""
     status, worker_name = _job_status(redis_client, job_id)
     # A worker can die after taking the job and before claiming the row: its job then
     # sits "started" for good, so a dead worker frees the row, claimed or not.
     worker_died = status is JobStatus.STARTED and worker_seems_dead(
-        redis_client, worker_name, time.time()
+        redis_client, worker_name, time.time(), stale_after
     )
     # A worker killed right after taking a job leaves it "queued" but in no queue (RQ's
     # intermediate list): nothing would run it for a minute or more.

@@ -26,6 +26,7 @@ def test_create_app_takes_notify_settings_from_its_config(app_config: dict[str, 
             "NOTIFY_JOB_TIMEOUT": "9",
             "NOTIFY_SMS_BACKEND": "Console",
             "NOTIFY_EMAIL_FROM": "support@example.test",
+            "NOTIFY_HEARTBEAT_SECONDS": "0.5",
         }
     )
     try:
@@ -34,6 +35,8 @@ def test_create_app_takes_notify_settings_from_its_config(app_config: dict[str, 
         assert notify.retry_delay(3) == 2.0
         assert notify.sms_backend is SmsBackend.CONSOLE
         assert notify.email_from == "support@example.test"
+        # Four missed beats and a worker's claims are freed.
+        assert notify.heartbeat_stale_seconds == 2.0
     finally:
         app.extensions["dialer"].close()
         app.extensions["engine"].dispose()
@@ -51,6 +54,7 @@ def test_defaults_suit_production(app_config: dict[str, Any]) -> None:
         ("NOTIFY_MAX_ATTEMPTS", "0"),
         ("NOTIFY_RETRY_BASE_SECONDS", "nan"),
         ("NOTIFY_HTTP_TIMEOUT", "-1"),
+        ("NOTIFY_HEARTBEAT_SECONDS", "0"),
         ("NOTIFY_SMS_BACKEND", "carrier-pigeon"),
     ],
 )
