@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,21 +14,12 @@ from sqlalchemy.orm import Session
 
 from models import Account, NotificationStatus
 from routing.store import load_routing_text
-from tests.dashboard.browser_kit import serve
+from tests.dashboard.browser_kit import browser_marks, serve, shot
 from tests.dashboard.conftest import PASSWORD
 from tickets import events
 from tickets.calls import record_ticket_event
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (CI installs it)",
-    ),
-]
+pytestmark = browser_marks
 
 
 @pytest.fixture
@@ -47,11 +37,6 @@ def page(chromium: Any, live_server: str) -> Iterator[Any]:
     tab.set_default_timeout(30_000)
     yield tab
     context.close()
-
-
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def sign_in(page: Any, username: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,21 +15,11 @@ from sqlalchemy.orm import Session
 from dashboard.users import create_user
 from models import Engineer, Ticket, TicketMessage
 from models.users import UserRole
-from tests.dashboard.browser_kit import serve
+from tests.dashboard.browser_kit import DESKTOP, PHONE, browser_marks, serve, shot
 from tests.dashboard.conftest import PASSWORD
 from tests.portal.conftest import Customer, last_link
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / "portal"
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
-    ),
-]
+pytestmark = browser_marks
 
 
 @pytest.fixture
@@ -51,11 +40,6 @@ def new_page(browser: Any, live_server: str, viewport: dict[str, int]) -> Any:
     tab = context.new_page()
     tab.set_default_timeout(15_000)
     return tab
-
-
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def sign_in_by_link(page: Any, session: Session, email: str) -> None:
@@ -95,18 +79,18 @@ def test_contact_walks_the_portal_and_talks_to_staff(
     page = new_page(browser, live_server, DESKTOP)
     page.goto("/portal/tickets")
     assert "Sign in to the support portal" in page.content()
-    shot(page, "01-sign-in")
+    shot(page, "portal/01-sign-in")
     sign_in_by_link(page, session, acme.email)
     assert "Acme Corp is entitled to support" in page.inner_text("#entitlement")
     assert page.locator("#pin-standing").is_hidden()
-    shot(page, "02-pin-page")
+    shot(page, "portal/02-pin-page")
 
     # Show, hide, copy.
     page.click("#standing button.show-pin")
     page.wait_for_selector("#pin-standing:not([hidden])")
     old_pin = page.inner_text("#pin-standing")
     assert re.fullmatch(r"\d{8}", old_pin)
-    shot(page, "03-pin-shown")
+    shot(page, "portal/03-pin-shown")
     page.click("#standing button.show-pin")
     page.wait_for_selector("#pin-standing", state="hidden")
     page.click("#standing button.copy-pin")
@@ -135,7 +119,7 @@ def test_contact_walks_the_portal_and_talks_to_staff(
     assert page.inner_text("#pin-privileged").startswith("p")
     assert "24 hours" in page.inner_text("#privileged-grants")
     assert "Expires" in page.inner_text("#privileged-expiry")
-    shot(page, "04-privileged-pin")
+    shot(page, "portal/04-privileged-pin")
 
     # Clear the standing PIN.
     page.click("#standing button.danger")
@@ -148,7 +132,7 @@ def test_contact_walks_the_portal_and_talks_to_staff(
     page.check("input[name=severity][value='1']")
     page.wait_for_selector("#severity-one:not([hidden])")
     assert page.locator("#ticket-form").is_hidden()
-    shot(page, "05-severity-one")
+    shot(page, "portal/05-severity-one")
     page.click("text=It is not a complete loss of service")
     page.wait_for_selector("#ticket-form:not([hidden])")
     page.check("input[name=severity][value='2']")
@@ -157,13 +141,13 @@ def test_contact_walks_the_portal_and_talks_to_staff(
     page.fill("#description", "Since this morning the installer hangs on step 4.")
     page.evaluate(DROP_TWO_FILES)
     assert page.inner_text("#chosen-files").count("KB") == 2
-    shot(page, "06-new-ticket")
+    shot(page, "portal/06-new-ticket")
     page.click("text=Open ticket")
     page.wait_for_selector("#created")
     ticket = session.scalars(select(Ticket).order_by(Ticket.id.desc())).first()
     assert ticket is not None and ticket.number in page.inner_text("#created")
     assert "installer.log" in page.content() and "screen.pdf" in page.content()
-    shot(page, "07-ticket-created")
+    shot(page, "portal/07-ticket-created")
 
     # My tickets: listed, filtered by category and status.
     page.click("nav >> text=My tickets")
@@ -177,7 +161,7 @@ def test_contact_walks_the_portal_and_talks_to_staff(
     page.click("text=Apply")
     page.wait_for_url(re.compile(r"status=solved"))
     assert page.locator("#no-tickets").is_visible()
-    shot(page, "08-my-tickets-filtered")
+    shot(page, "portal/08-my-tickets-filtered")
 
     # Staff reply from the dashboard (a public reply, not a note).
     desk = new_page(browser, live_server, DESKTOP)
@@ -211,7 +195,7 @@ def test_contact_walks_the_portal_and_talks_to_staff(
     desk.wait_for_load_state()
     page.goto(f"/portal/tickets/{ticket.id}")
     assert "Solved" in page.inner_text("#ticket-status")
-    shot(page, "10-ticket-solved")
+    shot(page, "portal/10-ticket-solved")
 
     # The same pages at phone width.
     phone = new_page(browser, live_server, PHONE)
