@@ -6,6 +6,7 @@ exactly once, every call marked ended, and no caller hearing an application erro
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -211,7 +212,10 @@ def test_web_worker_killed_mid_request(topology: Topology) -> None:
         if path.startswith("/ivr/severity") and not killed:
             killed.extend(topology.web_worker_pids())
             for pid in killed:
-                os.kill(pid, signal.SIGKILL)
+                # A worker the master reaped since the listing (seen once on a loaded machine)
+                # is as gone as a killed one.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
     topology.transport.during = during
     try:
