@@ -24,24 +24,19 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from directory import add_contact, create_account  # noqa: E402
-from entitlement import PinPolicy, issue_licence, issue_pin  # noqa: E402
+from call_storm import make_customers, prepare  # noqa: E402  # the storm's own seeding
+
 from hotline import create_app  # noqa: E402
 from hotline.embedded_redis import EmbeddedRedis  # noqa: E402
-from hotline.migrate import upgrade  # noqa: E402
-from kernel.config import settings_of  # noqa: E402
-from kernel.db import make_engine  # noqa: E402
-from models import LicenceKind, PinKind  # noqa: E402
 from routing.store import load_demo_routing  # noqa: E402
 
 PUBLIC = "https://hotline.steps.test"
@@ -62,36 +57,6 @@ class HeldWork:
 
     def shutdown(self, wait: bool = True) -> None:
         self.held.clear()
-
-
-def prepare(url: str) -> None:
-    """An empty schema at head."""
-    if url.startswith("postgresql"):
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
-
-
-def make_customers(app: Any, count: int) -> list[tuple[str, str]]:
-    """`count` entitled accounts, one standing PIN and one caller number each."""
-    now = datetime.now(UTC)
-    policy = PinPolicy.from_settings(settings_of(app))
-    made = []
-    with app.extensions["sessionmaker"]() as session:
-        for index in range(count):
-            caller = f"+1415{7000000 + index:07d}"
-            account = create_account(session, f"Steps {index} {uuid.uuid4().hex[:6]}", ["db"])
-            add_contact(session, account, f"Contact {index}", caller, f"c{index}@steps.test")
-            issue_licence(session, account, LicenceKind.USER, 5, now - timedelta(days=10))
-            issue_licence(session, account, LicenceKind.SUPPORT, 5, now - timedelta(days=10))
-            made.append(
-                (issue_pin(session, account, PinKind.STANDING, now, policy).keypad_entry, caller)
-            )
-        session.commit()
-    return made
 
 
 class Caller:
